@@ -1,0 +1,194 @@
+"""The ``tlstudio`` command: argument parsing and printing only; the work is in the core."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tlstudio.errors import TlstudioError
+from tlstudio.recipe import DEVICES, Recipe
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return open_window(demo=args.demo)
+    try:
+        return args.handler(args)
+    except TlstudioError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tlstudio",
+        description="Transfer learning on image folders. With no command, opens the window.",
+    )
+    parser.add_argument("--demo", action="store_true",
+                        help="open the window with the bundled demo data and backbone")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("backbones", help="list the backbones and where their weights come from")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_backbones)
+
+    p = sub.add_parser("train", help="fine-tune a backbone on class folders")
+    p.add_argument("data", nargs="?", help="training folder: one subfolder per class")
+    p.add_argument("--recipe", help="a recipe.json to replay (other options override it)")
+    p.add_argument("--backbone", help="backbone name (see `tlstudio backbones`)")
+    p.add_argument("--weights", help="local weights file (safetensors or a state dict)")
+    p.add_argument("--out", help="run folder to write")
+    val = p.add_mutually_exclusive_group()
+    val.add_argument("--val", help="validation folder with the same class subfolders")
+    val.add_argument("--val-split", type=float, help="fraction held out per class (0.2)")
+    p.add_argument("--freeze", help="backbone (head only, default), none, or stages:K")
+    p.add_argument("--unfreeze", nargs="+", metavar="GLOB", help="parameter names to train too")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--device", choices=DEVICES)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int, help="data loading processes (default 0)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--no-feature-cache", action="store_true",
+                   help="run the frozen backbone every epoch instead of caching its features")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("export", help="export a trained run for use without tlstudio")
+    p.add_argument("run", help="run folder written by `tlstudio train`")
+    p.add_argument("--format", required=True, choices=("onnx", "torchscript", "safetensors"))
+    p.add_argument("--out", help="output file (default RUN/export/model.EXT)")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("predict", help="classify images with a run or an exported model")
+    p.add_argument("model", help="run folder, .onnx or .pt file")
+    p.add_argument("inputs", nargs="+", help="image files or folders")
+    p.add_argument("--top", type=int, default=3, help="how many classes to show")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_predict)
+
+    p = sub.add_parser("demo", help="train the bundled backbone on bundled digits and export it")
+    p.add_argument("--out", default=None, help="where to put demo data and the run")
+    p.add_argument("--headless", action="store_true", help="never open the window")
+    p.add_argument("--epochs", type=int, default=3)
+    p.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def open_window(demo: bool = False) -> int:
+    try:
+        from tlstudio.gui import run_app
+    except ImportError:
+        print("The window is not available yet: use the commands (tlstudio --help).",
+              file=sys.stderr)
+        return 1
+    return run_app(demo=demo)
+
+
+def cmd_backbones(args: argparse.Namespace) -> int:
+    from tlstudio.models.catalog import backbone_rows
+
+    rows = backbone_rows()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'name':24} {'params':>9} {'input':>6}  {'weights':9} description")
+    for r in rows:
+        params = f"{r['parameters'] / 1e6:.1f}M"
+        print(f"{r['name']:24} {params:>9} {r['input_size']:>6}  {r['weights']:9} "
+              f"{r['description']}")
+    return 0
+
+
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
+    base = Recipe.load(args.recipe) if args.recipe else None
+    changes = {
+        "data_dir": args.data,
+        "backbone": args.backbone,
+        "weights": args.weights,
+        "out_dir": args.out,
+        "val_dir": args.val,
+        "val_split": args.val_split,
+        "freeze": args.freeze,
+        "unfreeze": tuple(args.unfreeze) if args.unfreeze else None,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "image_size": args.image_size,
+        "device": args.device,
+        "seed": args.seed,
+        "num_workers": args.workers,
+        "threads": args.threads,
+        "feature_cache": False if args.no_feature_cache else None,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if args.val_split is not None:
+        changes["val_dir"] = None
+    if base is not None:
+        return base.replace(**changes)
+    if "data_dir" not in changes:
+        raise TlstudioError("give a training folder (tlstudio train DATA) or --recipe FILE")
+    changes.setdefault("out_dir", str(Path("runs") / Path(changes["data_dir"]).name))
+    return Recipe(**changes)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tlstudio.cli_progress import ProgressPrinter
+    from tlstudio.training import fit
+
+    recipe = recipe_from_args(args)
+    with ProgressPrinter() as printer:
+        result = fit(recipe, callbacks=[printer])
+    print(f"run written to {result.run_dir}")
+    return 1 if result.stopped else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from tlstudio.export import export_run
+
+    result = export_run(args.run, args.format, args.out)
+    print(result.message)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from tlstudio.inference import expand_inputs, load_predictor
+
+    predictor = load_predictor(args.model)
+    paths, unreadable = expand_inputs(args.inputs)
+    predictions, skipped = predictor.predict_paths(paths, top_k=args.top)
+    skipped = list(unreadable) + list(skipped)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in predictions], indent=2))
+    else:
+        for p in predictions:
+            top = ", ".join(f"{label} {prob:.1%}" for label, prob in p.top)
+            print(f"{p.path}: {p.label} ({p.probability:.1%})  [{top}]")
+    for s in skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.headless and _has_display():
+        return open_window(demo=True)
+    from tlstudio.demo_run import run_demo
+
+    run_demo(args.out, args.epochs)
+    return 0
+
+
+def _has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -1,0 +1,77 @@
+"""Turns engine events into a terminal progress bar (tqdm) and short log lines."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from tlstudio.training.events import (
+    BatchEnded,
+    EpochEnded,
+    Event,
+    FitEnded,
+    FitStarted,
+    LogMessage,
+    PhaseProgress,
+)
+
+
+class ProgressPrinter:
+    """A training callback: one bar per phase or epoch, a line per finished epoch."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.bar: tqdm | None = None
+        self.bar_key: object = None
+
+    def __enter__(self) -> ProgressPrinter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close_bar()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, BatchEnded):
+            bar = self._bar(("epoch", event.epoch), event.batches, f"epoch {event.epoch}")
+            bar.update(1)
+            bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)
+        elif isinstance(event, PhaseProgress):
+            bar = self._bar(("phase", event.phase), event.total, event.phase)
+            bar.update(event.done - bar.n)
+        elif isinstance(event, EpochEnded):
+            self._close_bar()
+            self._line(
+                f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
+                f"val loss {event.val_loss:.4f}, val accuracy {event.val_accuracy:.1%} "
+                f"({event.seconds:.1f} s)"
+            )
+        elif isinstance(event, FitStarted):
+            self._line(
+                f"{event.train_images} training and {event.val_images} validation images, "
+                f"{len(event.classes)} classes, on {event.device}; "
+                f"{event.trainable_params:,} of {event.total_params:,} parameters train"
+            )
+        elif isinstance(event, LogMessage):
+            self._close_bar()
+            self._line(event.text if event.level == "info" else f"warning: {event.text}")
+        elif isinstance(event, FitEnded):
+            self._close_bar()
+            if event.stopped:
+                self._line(f"stopped after {event.epochs_completed} epoch(s)")
+
+    def _bar(self, key: object, total: int, desc: str) -> tqdm:
+        if self.bar is None or self.bar_key != key:
+            self._close_bar()
+            self.bar = tqdm(total=total, desc=desc, file=self.stream, leave=False,
+                            dynamic_ncols=True, mininterval=0.2)
+            self.bar_key = key
+        return self.bar
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)

@@ -1,0 +1,29 @@
+"""Backbones, their pretrained weights, the classifier built on them, and freezing."""
+
+from tlstudio.models.classifier import HEAD_STAGE, BuiltModel, Classifier, build_classifier
+from tlstudio.models.freezing import (
+    StageInfo,
+    apply_freeze,
+    parameter_counts,
+    stage_infos,
+    trainable_stage_names,
+)
+from tlstudio.models.registry import BackboneSpec, Stage, backbone_names, get_spec
+from tlstudio.models.weights import weights_status
+
+__all__ = [
+    "HEAD_STAGE",
+    "BackboneSpec",
+    "BuiltModel",
+    "Classifier",
+    "Stage",
+    "StageInfo",
+    "apply_freeze",
+    "backbone_names",
+    "build_classifier",
+    "get_spec",
+    "parameter_counts",
+    "stage_infos",
+    "trainable_stage_names",
+    "weights_status",
+]

@@ -1,0 +1,99 @@
+"""Which parameters train: freeze specs ("backbone", "none", "stages:K"), unfreeze globs, counts."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from torch import nn
+
+from tlstudio.errors import RecipeError
+from tlstudio.models.classifier import HEAD_STAGE, Classifier
+from tlstudio.models.registry import Stage
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """One row of the freeze tree."""
+
+    name: str
+    trainable: bool  # every parameter of the stage trains
+    trainable_params: int
+    total_params: int
+
+
+def trainable_stage_names(stages: Sequence[Stage], freeze: str) -> set[str]:
+    """The stages a freeze spec leaves trainable; the head always trains."""
+    names = [s.name for s in stages]
+    if freeze == "none":
+        return set(names)
+    if freeze == "backbone":
+        return {HEAD_STAGE}
+    if freeze.startswith("stages:"):
+        k = int(freeze.split(":", 1)[1])
+        backbone_count = len(names) - 1
+        if k > backbone_count:
+            raise RecipeError(
+                f"stages:{k} freezes more stages than the backbone has ({backbone_count})"
+            )
+        return set(names[k:])
+    raise RecipeError(f"Unknown freeze setting {freeze!r}")
+
+
+def apply_freeze(
+    model: Classifier,
+    stages: Sequence[Stage],
+    trainable_stages: Iterable[str],
+    unfreeze: Sequence[str] = (),
+) -> None:
+    """Set requires_grad per stage, then re-enable parameters matching any unfreeze glob."""
+    trainable = set(trainable_stages)
+    unknown = trainable - {s.name for s in stages}
+    if unknown:
+        raise RecipeError(f"Unknown stage(s): {', '.join(sorted(unknown))}")
+    prefixes = tuple(p for s in stages if s.name in trainable for p in s.prefixes)
+    matched = dict.fromkeys(unfreeze, False)
+    for name, param in model.named_parameters():
+        on = name.startswith(prefixes)
+        for pattern in unfreeze:
+            if fnmatch.fnmatchcase(name, pattern):
+                matched[pattern] = on = True
+        param.requires_grad_(on)
+    missing = [p for p, hit in matched.items() if not hit]
+    if missing:
+        raise RecipeError(f"--unfreeze pattern(s) matched no parameter: {', '.join(missing)}")
+    model.frozen_modules = _fully_frozen_modules(model)
+
+
+def _fully_frozen_modules(model: Classifier) -> list[nn.Module]:
+    """Leaf modules with parameters, none of them trainable (BatchNorm stays in eval there)."""
+    if only_head_trains(model):
+        return [model.backbone]  # its dropout too: the same features as the feature cache
+    frozen = []
+    for module in model.backbone.modules():
+        params = list(module.parameters(recurse=False))
+        if params and not any(p.requires_grad for p in params):
+            frozen.append(module)
+    return frozen
+
+
+def stage_infos(model: nn.Module, stages: Sequence[Stage]) -> list[StageInfo]:
+    rows = []
+    for stage in stages:
+        params = [p for n, p in model.named_parameters() if n.startswith(stage.prefixes)]
+        total = sum(p.numel() for p in params)
+        train = sum(p.numel() for p in params if p.requires_grad)
+        rows.append(StageInfo(stage.name, train == total and total > 0, train, total))
+    return rows
+
+
+def parameter_counts(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    total = sum(p.numel() for p in model.parameters())
+    train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return train, total
+
+
+def only_head_trains(model: Classifier) -> bool:
+    return not any(p.requires_grad for p in model.backbone.parameters())

@@ -1,0 +1,107 @@
+"""The Recipe: every setting of a training run, the one contract between window, CLI and engine.
+
+A recipe round-trips through JSON unchanged, so a run started in the window replays headless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tlstudio import atomic
+from tlstudio.errors import RecipeError
+
+FREEZE_PATTERN = re.compile(r"^(backbone|none|stages:\d+)$")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    data_dir: str  # training folder: one subfolder per class
+    out_dir: str = "runs/run"  # where metrics, model and recipe are written
+    backbone: str = "tf_efficientnet_lite0"  # a name from `tlstudio backbones`
+    weights: str | None = None  # a local weights file overriding the backbone's source
+    val_dir: str | None = None  # a separate validation folder; else val_split is used
+    val_split: float = 0.2  # fraction of each class held out when val_dir is None
+    freeze: str = "backbone"  # "backbone" (head only), "none", or "stages:K" (first K stages)
+    unfreeze: tuple[str, ...] = ()  # glob patterns of parameter names made trainable again
+    train_stages: tuple[str, ...] = ()  # if set, exactly these stages train (the freeze tree)
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 1e-3  # AdamW learning rate
+    weight_decay: float = 1e-4
+    image_size: int | None = None  # None: the backbone's default input size
+    device: str = "auto"  # auto, cpu, cuda or mps
+    seed: int = 0
+    num_workers: int = 0  # DataLoader workers; 0 decodes in the training thread
+    threads: int | None = None  # torch CPU threads; None keeps torch's default
+    feature_cache: bool = True  # cache frozen-backbone features when only the head trains
+    extra: dict[str, Any] = field(default_factory=dict)  # settings added by later versions
+
+    def __post_init__(self) -> None:
+        if not FREEZE_PATTERN.match(self.freeze):
+            raise RecipeError(
+                f"freeze must be 'backbone', 'none' or 'stages:K', not {self.freeze!r}"
+            )
+        if self.device not in DEVICES:
+            raise RecipeError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.epochs < 1:
+            raise RecipeError("epochs must be at least 1")
+        if self.batch_size < 1:
+            raise RecipeError("batch size must be at least 1")
+        if not self.lr > 0:
+            raise RecipeError("learning rate must be positive")
+        if self.val_dir is None and not 0.0 < self.val_split < 1.0:
+            raise RecipeError("validation split must be between 0 and 1 (e.g. 0.2)")
+        if self.image_size is not None and self.image_size < 16:
+            raise RecipeError("image size must be at least 16 pixels")
+
+    def replace(self, **changes: Any) -> Recipe:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["unfreeze"] = list(self.unfreeze)
+        d["train_stages"] = list(self.train_stages)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Recipe:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise RecipeError(f"Unknown recipe setting(s): {', '.join(unknown)}")
+        if "data_dir" not in d:
+            raise RecipeError("The recipe has no data_dir (the training folder)")
+        d = dict(d)
+        d["unfreeze"] = tuple(d.get("unfreeze") or ())
+        d["train_stages"] = tuple(d.get("train_stages") or ())
+        return cls(**d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Recipe:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise RecipeError(f"The recipe is not valid JSON: {e}") from None
+        if not isinstance(d, dict):
+            raise RecipeError("The recipe must be a JSON object")
+        return cls.from_dict(d)
+
+    def save(self, path: str | Path) -> None:
+        atomic.write_text(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recipe:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise RecipeError(f"Cannot read recipe '{path}': {e.strerror}") from None
+        return cls.from_json(text)

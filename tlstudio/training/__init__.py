@@ -1,0 +1,29 @@
+"""The training engine: the fit loop, its events, the feature cache and the run's files."""
+
+from tlstudio.training.engine import RunResult, fit, resolve_device
+from tlstudio.training.events import (
+    BatchEnded,
+    Callback,
+    EpochEnded,
+    Event,
+    FitEnded,
+    FitStarted,
+    LogMessage,
+    PhaseProgress,
+    RunControl,
+)
+
+__all__ = [
+    "BatchEnded",
+    "Callback",
+    "EpochEnded",
+    "Event",
+    "FitEnded",
+    "FitStarted",
+    "LogMessage",
+    "PhaseProgress",
+    "RunControl",
+    "RunResult",
+    "fit",
+    "resolve_device",
+]

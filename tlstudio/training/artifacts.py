@@ -1,0 +1,95 @@
+"""The trained model as files: ``model.safetensors`` + ``model.json``, written atomically.
+
+``model.json`` says everything a client needs to reproduce the preprocessing without tlstudio.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+
+from tlstudio import atomic
+from tlstudio.data.transforms import describe_eval_transform
+from tlstudio.errors import ModelFileError
+from tlstudio.models.classifier import Classifier, build_classifier
+
+MODEL_WEIGHTS = "model.safetensors"
+MODEL_INFO = "model.json"
+FORMAT = "tlstudio-model"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    backbone: str
+    classes: tuple[str, ...]
+    image_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    recipe: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": 1,
+            "backbone": self.backbone,
+            "classes": list(self.classes),
+            "image_size": self.image_size,
+            "input": (
+                f"float32 RGB in [0, 1], NCHW, {self.image_size}x{self.image_size}; "
+                "the model normalizes internally with mean/std"
+            ),
+            "output": "logits, one per class in the order of 'classes' (softmax for probabilities)",
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "preprocessing": describe_eval_transform(self.image_size),
+            "recipe": self.recipe,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
+        try:
+            return cls(
+                backbone=d["backbone"],
+                classes=tuple(d["classes"]),
+                image_size=int(d["image_size"]),
+                mean=tuple(d["mean"]),
+                std=tuple(d["std"]),
+                recipe=d.get("recipe", {}),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"model.json is incomplete or invalid: {e}") from None
+
+
+def save_model(run_dir: str | Path, model: Classifier, info: ModelInfo) -> None:
+    run_dir = Path(run_dir)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic.write_with(run_dir / MODEL_WEIGHTS, lambda p: save_file(state, str(p)))
+    atomic.write_json(run_dir / MODEL_INFO, info.to_dict())
+
+
+def read_model_info(run_dir: str | Path) -> ModelInfo:
+    path = Path(run_dir) / MODEL_INFO
+    try:
+        return ModelInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ModelFileError(f"'{run_dir}' is not a tlstudio run: it has no {MODEL_INFO}") from None
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{path} is not valid JSON: {e}") from None
+
+
+def load_model(run_dir: str | Path) -> tuple[Classifier, ModelInfo]:
+    """The trained classifier of a run folder, in eval mode on the CPU."""
+    info = read_model_info(run_dir)
+    weights = Path(run_dir) / MODEL_WEIGHTS
+    if not weights.is_file():
+        raise ModelFileError(f"'{run_dir}' has no {MODEL_WEIGHTS}: did training finish?")
+    built = build_classifier(info.backbone, len(info.classes), pretrained=False)
+    try:
+        built.model.load_state_dict(load_file(str(weights)))
+    except Exception as e:  # noqa: BLE001 - corrupt or mismatched file
+        raise ModelFileError(f"Cannot load {weights}: {e}") from None
+    return built.model.eval(), info

@@ -1,0 +1,225 @@
+"""The fit loop: recipe in, run folder out (metrics, model.safetensors, model.json, recipe.json).
+
+It reports through events and checks a RunControl between batches; it never prints.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from tlstudio import atomic
+from tlstudio.data import (
+    DatasetScan,
+    ImageFolderDataset,
+    eval_transform,
+    scan_folder,
+    stratified_split,
+)
+from tlstudio.errors import TrainingStopped
+from tlstudio.models import (
+    BuiltModel,
+    apply_freeze,
+    build_classifier,
+    parameter_counts,
+    trainable_stage_names,
+)
+from tlstudio.models.freezing import only_head_trains
+from tlstudio.recipe import Recipe
+from tlstudio.training import artifacts
+from tlstudio.training.events import (
+    Callback,
+    EpochEnded,
+    Event,
+    FitEnded,
+    FitStarted,
+    LogMessage,
+    PhaseProgress,
+    RunControl,
+)
+from tlstudio.training.feature_cache import FeatureBatches, extract_features
+from tlstudio.training.loops import evaluate, train_one_epoch
+
+METRICS = "metrics.json"
+RECIPE = "recipe.json"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: str
+    classes: tuple[str, ...]
+    epochs: tuple[EpochEnded, ...]
+    stopped: bool
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from tlstudio.errors import RecipeError
+
+        raise RecipeError("CUDA was chosen but no CUDA GPU is available; choose auto or cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        from tlstudio.errors import RecipeError
+
+        raise RecipeError("MPS was chosen but this machine has no Apple GPU; choose auto or cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def load_datasets(
+    recipe: Recipe, emit: Callable[[Event], None], control: RunControl
+) -> tuple[DatasetScan, DatasetScan]:
+    """Scan the training folder and the validation folder (or split off a stratified part)."""
+
+    def progress(done: int, total: int) -> None:
+        emit(PhaseProgress("scanning images", done, total))
+
+    cancelled = lambda: control.stopped  # noqa: E731
+    train = scan_folder(recipe.data_dir, progress=progress, cancel=cancelled)
+    if recipe.val_dir:
+        val = scan_folder(recipe.val_dir, classes=train.classes, progress=progress,
+                          cancel=cancelled)
+        return train, val
+    return stratified_split(train, recipe.val_split, recipe.seed)
+
+
+def prepare_model(recipe: Recipe, num_classes: int, emit: Callable[[Event], None],
+                  control: RunControl) -> BuiltModel:
+    def progress(done: int, total: int) -> None:
+        emit(PhaseProgress("downloading weights", done, total))
+
+    built = build_classifier(recipe.backbone, num_classes, recipe.weights,
+                             progress=progress, cancelled=lambda: control.stopped)
+    stages = recipe.train_stages or trainable_stage_names(built.stages, recipe.freeze)
+    apply_freeze(built.model, built.stages, stages, recipe.unfreeze)
+    return built
+
+
+def fit(
+    recipe: Recipe,
+    callbacks: Sequence[Callback] = (),
+    control: RunControl | None = None,
+) -> RunResult:
+    """Train a head (and any unfrozen stages) on the recipe's folders; write the run folder."""
+    control = control or RunControl()
+
+    def emit(event: Event) -> None:
+        for callback in callbacks:
+            callback(event)
+
+    seed_everything(recipe.seed)
+    if recipe.threads:
+        torch.set_num_threads(recipe.threads)
+    run_dir = Path(recipe.out_dir)
+    device = resolve_device(recipe.device)
+    train_scan, val_scan = load_datasets(recipe, emit, control)
+    skipped = train_scan.skipped + (val_scan.skipped if recipe.val_dir else ())
+    built = prepare_model(recipe, len(train_scan.classes), emit, control)
+    model = built.model.to(device)
+    image_size = recipe.image_size or built.spec.input_size
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recipe.save(run_dir / RECIPE)
+
+    generator = torch.Generator().manual_seed(recipe.seed)
+    transform = eval_transform(image_size)
+    train_ds = ImageFolderDataset(train_scan, transform)
+    val_ds = ImageFolderDataset(val_scan, transform)
+    use_cache = recipe.feature_cache and only_head_trains(model)
+    loader_args = dict(batch_size=recipe.batch_size, num_workers=recipe.num_workers,
+                       pin_memory=device.type == "cuda")
+    train_loader = DataLoader(train_ds, shuffle=not use_cache, generator=generator,
+                              **loader_args)
+    val_loader = DataLoader(val_ds, shuffle=False, **loader_args)
+
+    trainable, total = parameter_counts(model)
+    emit(FitStarted(str(run_dir), train_scan.classes, recipe.epochs, len(train_loader),
+                    len(train_ds), len(val_ds), len(skipped), str(device), image_size,
+                    trainable, total, use_cache))
+    if skipped:
+        emit(LogMessage(f"{len(skipped)} file(s) skipped: see skipped_files in {METRICS}",
+                        "warning"))
+
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=recipe.lr, weight_decay=recipe.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    metrics = {
+        "classes": list(train_scan.classes),
+        "skipped_files": [s.to_dict() for s in skipped],
+        "backbone": recipe.backbone,
+        "device": str(device),
+        "feature_cache": use_cache,
+        "epochs": [],
+        "stopped": False,
+    }
+    history: list[EpochEnded] = []
+    stopped = False
+    try:
+        train_batches, val_batches, step_model, extra_seconds = _batches(
+            model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control
+        )
+        for epoch in range(1, recipe.epochs + 1):
+            start = time.perf_counter()
+            stats = train_one_epoch(step_model, train_batches, optimizer, loss_fn, device,
+                                    epoch, emit, control)
+            if not stats.completed:
+                stopped = True
+                break
+            val = evaluate(step_model, val_batches, loss_fn, device)
+            seconds = time.perf_counter() - start + (extra_seconds if epoch == 1 else 0.0)
+            ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
+                               val.accuracy, optimizer.param_groups[0]["lr"], seconds)
+            history.append(ended)
+            metrics["epochs"].append(ended.to_dict())
+            atomic.write_json(run_dir / METRICS, metrics)
+            emit(ended)
+    except TrainingStopped:
+        stopped = True
+    metrics["stopped"] = stopped
+    atomic.write_json(run_dir / METRICS, metrics)
+    if history:
+        info = artifacts.ModelInfo(recipe.backbone, train_scan.classes, image_size,
+                                   built.spec.mean, built.spec.std, recipe.to_dict())
+        artifacts.save_model(run_dir, model.cpu(), info)
+    last = history[-1].val_accuracy if history else None
+    emit(FitEnded(str(run_dir), stopped, len(history), last))
+    return RunResult(str(run_dir), train_scan.classes, tuple(history), stopped)
+
+
+def _batches(model, use_cache, train_loader, val_loader, recipe, generator, device, emit,
+             control):
+    """Image loaders for fine-tuning, or cached-feature batches through the head alone."""
+    if not use_cache:
+        return train_loader, val_loader, model, 0.0
+    start = time.perf_counter()
+    emit(LogMessage("Only the head trains: computing backbone features once (feature cache)"))
+    plain_train = DataLoader(train_loader.dataset, batch_size=recipe.batch_size,
+                             num_workers=recipe.num_workers)
+
+    def progress(done: int, total: int) -> None:
+        emit(PhaseProgress(f"extracting {progress.part} features", done, total))
+
+    progress.part = "training"
+    train_f, train_y = extract_features(model, plain_train, device, progress, control)
+    progress.part = "validation"
+    val_f, val_y = extract_features(model, val_loader, device, progress, control)
+    train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator)
+    val_batches = FeatureBatches(val_f, val_y, recipe.batch_size)
+    return train_batches, val_batches, model.head, time.perf_counter() - start

@@ -1,0 +1,119 @@
+"""What the engine reports while it trains: small frozen values, plain floats and strings.
+
+Subscribers (the CLI's progress bar, the window's worker, later callbacks) receive these;
+none of them holds a tensor, so they cross threads safely.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FitStarted:
+    run_dir: str
+    classes: tuple[str, ...]
+    epochs: int
+    batches_per_epoch: int
+    train_images: int
+    val_images: int
+    skipped_files: int
+    device: str
+    image_size: int
+    trainable_params: int
+    total_params: int
+    feature_cache: bool  # True: backbone features are computed once, epochs train the head
+
+
+@dataclass(frozen=True)
+class PhaseProgress:
+    """Work before or between epochs: 'scanning', 'downloading weights', 'extracting features'."""
+
+    phase: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class BatchEnded:
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    batches: int
+    loss: float
+    lr: float
+    images: int  # images in this batch
+    seconds: float  # time since the epoch began
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float
+    val_accuracy: float
+    lr: float
+    seconds: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "epoch": self.epoch,
+            "train_loss": self.train_loss,
+            "train_accuracy": self.train_accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+            "lr": self.lr,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    text: str
+    level: str = "info"  # "info" or "warning"
+
+
+@dataclass(frozen=True)
+class FitEnded:
+    run_dir: str
+    stopped: bool  # the user stopped it before the last epoch
+    epochs_completed: int
+    val_accuracy: float | None  # after the last completed epoch
+
+
+Event = FitStarted | PhaseProgress | BatchEnded | EpochEnded | LogMessage | FitEnded
+Callback = Callable[[Event], None]
+
+
+class RunControl:
+    """Stop and pause flags that another thread sets; the engine checks them between batches."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run wakes up to stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_if_paused(self) -> None:
+        while not self._running.wait(timeout=0.1):
+            pass

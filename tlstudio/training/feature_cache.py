@@ -1,0 +1,62 @@
+"""Frozen-backbone features computed once, so epochs after the first train only the head."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import torch
+from torch.utils.data import DataLoader
+
+from tlstudio.errors import TrainingStopped
+from tlstudio.models.classifier import Classifier
+from tlstudio.training.events import RunControl
+
+
+@torch.inference_mode()
+def extract_features(
+    model: Classifier,
+    loader: DataLoader,
+    device: torch.device,
+    progress: Callable[[int, int], None],
+    control: RunControl,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features, labels) for every sample of an unshuffled loader, on ``device``."""
+    model.eval()
+    feats, labels = [], []
+    done, total = 0, len(loader.dataset)
+    for x, y in loader:
+        control.wait_if_paused()
+        if control.stopped:
+            raise TrainingStopped("Stopped while extracting features")
+        feats.append(model.features(x.to(device)).float())
+        labels.append(y.to(device))
+        done += y.shape[0]
+        progress(done, total)
+    return torch.cat(feats), torch.cat(labels)
+
+
+class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
+    """Mini-batches over cached features; reshuffled each pass when a generator is given."""
+
+    def __init__(
+        self,
+        features: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.features, self.labels = features, labels
+        self.batch_size, self.generator = batch_size, generator
+
+    def __len__(self) -> int:
+        return -(-len(self.labels) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.labels)
+        order = (
+            torch.randperm(n, generator=self.generator) if self.generator is not None
+            else torch.arange(n)
+        ).to(self.labels.device)
+        for start in range(0, n, self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield self.features[idx], self.labels[idx]
