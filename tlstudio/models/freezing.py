@@ -97,3 +97,26 @@ def parameter_counts(model: nn.Module) -> tuple[int, int]:
 
 def only_head_trains(model: Classifier) -> bool:
     return not any(p.requires_grad for p in model.backbone.parameters())
+
+
+def preview_stages(
+    backbone_name: str,
+    num_classes: int,
+    trainable_stages: Iterable[str] | None = None,
+    freeze: str = "backbone",
+    unfreeze: Sequence[str] = (),
+) -> list[StageInfo]:
+    """The freeze tree for a backbone without loading weights (built on the meta device).
+
+    ``trainable_stages`` wins over ``freeze`` when given, as ``Recipe.train_stages`` does.
+    """
+    import torch
+
+    from tlstudio.models.classifier import build_classifier
+
+    with torch.device("meta"):
+        built = build_classifier(backbone_name, max(num_classes, 1), pretrained=False)
+    stages = built.stages
+    chosen = trainable_stages if trainable_stages else trainable_stage_names(stages, freeze)
+    apply_freeze(built.model, stages, chosen, unfreeze)
+    return stage_infos(built.model, stages)

@@ -1,0 +1,38 @@
+"""Folder scanning, image decoding, transforms and the demo data set (Qt-free)."""
+
+from __future__ import annotations
+
+from tlstudio.data.dataset import ImageFolderDataset
+from tlstudio.data.demo import write_digits_demo
+from tlstudio.data.images import UnreadableImage, load_rgb
+from tlstudio.data.scan import (
+    DatasetScan,
+    ScanCancelled,
+    SkippedFile,
+    scan_folder,
+    stratified_split,
+)
+from tlstudio.data.transforms import (
+    CROP_FRACTION,
+    EvalTransform,
+    describe_eval_transform,
+    eval_transform,
+    resize_size,
+)
+
+__all__ = [
+    "CROP_FRACTION",
+    "DatasetScan",
+    "EvalTransform",
+    "ImageFolderDataset",
+    "ScanCancelled",
+    "SkippedFile",
+    "UnreadableImage",
+    "describe_eval_transform",
+    "eval_transform",
+    "load_rgb",
+    "resize_size",
+    "scan_folder",
+    "stratified_split",
+    "write_digits_demo",
+]

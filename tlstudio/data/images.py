@@ -1,0 +1,99 @@
+"""Decode any image file PIL understands into an 8-bit RGB image, or say why it cannot.
+
+Training, scanning and inference all decode through `load_rgb`, so they see the same pixels.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Modes that hold integers wider than 8 bits (16-bit PNG/TIFF open as one of these).
+_WIDE_INT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_WHITE = (255, 255, 255)
+
+
+class UnreadableImage(Exception):
+    """A file that cannot be decoded as an image; `reason` is short and human."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
+    """Fully decode `path` (format detected by content) into an 8-bit RGB image.
+
+    EXIF orientation is applied; transparency is composited onto white.
+    Raises UnreadableImage with a short reason on any failure.
+    """
+    try:
+        if os.path.getsize(path) == 0:
+            raise UnreadableImage("empty file")
+        with Image.open(path) as img:
+            _check_size(img)
+            img.load()  # full decode now, so truncated files fail here and not mid-training
+            return _to_rgb(_apply_orientation(img))
+    except UnreadableImage:
+        raise
+    except FileNotFoundError as exc:
+        raise UnreadableImage("file not found") from exc
+    except PermissionError as exc:
+        raise UnreadableImage("permission denied") from exc
+    except IsADirectoryError as exc:
+        raise UnreadableImage("is a folder, not a file") from exc
+    except UnidentifiedImageError as exc:
+        raise UnreadableImage("not an image") from exc
+    except Image.DecompressionBombError as exc:
+        raise UnreadableImage("image too large") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        # PIL reports broken data with any of these depending on the codec.
+        raise UnreadableImage("truncated or corrupt image data") from exc
+
+
+def _check_size(img: Image.Image) -> None:
+    # PIL only *warns* between MAX_IMAGE_PIXELS and twice that; we refuse there too, with a
+    # reason, rather than decode gigabytes. PIL's own limit stays in force (never disabled),
+    # and an application that raises Image.MAX_IMAGE_PIXELS is respected.
+    limit = Image.MAX_IMAGE_PIXELS
+    width, height = img.size
+    if limit is not None and width * height > limit:
+        raise UnreadableImage(f"image too large ({width}x{height} pixels)")
+
+
+def _apply_orientation(img: Image.Image) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # broken EXIF should not lose an otherwise good image
+        return img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode in _WIDE_INT_MODES:
+        return _wide_to_rgb(img)
+    if mode in _ALPHA_MODES or "transparency" in img.info:
+        return _composite_on_white(img)
+    try:
+        # Covers L, 1, P, CMYK, YCbCr, RGBX; always returns a new image detached from the file.
+        return img.convert("RGB")
+    except ValueError as exc:
+        raise UnreadableImage(f"unsupported image mode {mode}") from exc
+
+
+def _wide_to_rgb(img: Image.Image) -> Image.Image:
+    # Fixed scaling 0..65535 -> 0..255 (divide by 257), not a per-image stretch: the same
+    # sensor value must give the same pixel in every image, and a client in another language
+    # must reproduce inference preprocessing without knowing each image's range.
+    values = np.asarray(img, dtype=np.float64)
+    gray = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
+    return Image.fromarray(gray).convert("RGB")
+
+
+def _composite_on_white(img: Image.Image) -> Image.Image:
+    rgba = img.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, _WHITE + (255,))
+    return Image.alpha_composite(background, rgba).convert("RGB")
