@@ -1,0 +1,96 @@
+"""Export a trained run as ONNX, TorchScript or safetensors, each checked against the run.
+
+`export_run` is what the window and the CLI call; nothing reaches its destination unchecked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlstudio import atomic
+from tlstudio.errors import ExportError
+from tlstudio.export.check import check_batch, check_parity
+from tlstudio.export.onnx import write_onnx
+from tlstudio.export.safetensors import write_safetensors, write_sidecar
+from tlstudio.export.torchscript import write_torchscript
+from tlstudio.inference import (
+    Predictor,
+    ProbabilityModel,
+    open_onnx,
+    open_safetensors,
+    open_torchscript,
+)
+from tlstudio.training.artifacts import ModelInfo, load_model
+
+EXPORT_FOLDER = "export"  # default destination inside the run folder
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    suffix: str  # file extension of the default destination
+    title: str  # how messages name it
+    write: Callable[[ProbabilityModel, ModelInfo, Path], None]
+    open: Callable[[os.PathLike[str]], Predictor]  # loads it back as inference will
+
+
+FORMATS = {
+    "onnx": ExportFormat(".onnx", "ONNX", write_onnx, open_onnx),
+    "torchscript": ExportFormat(".pt", "TorchScript", write_torchscript, open_torchscript),
+    "safetensors": ExportFormat(".safetensors", "safetensors", write_safetensors, open_safetensors),
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: str  # the written file
+    format: str  # "onnx", "torchscript" or "safetensors"
+    checked: bool  # the parity check ran and passed
+    max_abs_diff: float | None  # largest probability difference found by the check
+    check_images: int  # real images in the check batch (the rest were random inputs)
+    message: str  # one or two sentences for the user
+
+
+def export_run(
+    run_dir: str | os.PathLike[str],
+    fmt: str,
+    out: str | os.PathLike[str] | None = None,
+    check_images: Sequence[str] = (),
+) -> ExportResult:
+    """Write the run's model as `fmt`, check it against the run, then move it into place.
+
+    Default destination: `<run_dir>/export/model.<onnx|pt|safetensors>`; an existing folder as
+    `out` receives `model.<ext>`. A failed check raises ExportError and leaves `out` untouched.
+    """
+    key = fmt.lower()
+    if key not in FORMATS:
+        raise ExportError(f"Unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
+    spec = FORMATS[key]
+    classifier, info = load_model(run_dir)
+    reference = ProbabilityModel(classifier).eval()
+    dest = _destination(Path(run_dir), spec.suffix, out)
+    batch = check_batch(info, check_images)  # before writing: a bad check image fails early
+    with atomic.atomic_path(dest) as tmp:
+        spec.write(reference, info, tmp)
+        diff = check_parity(reference, spec.open, tmp, batch)
+    if key == "safetensors":
+        write_sidecar(info, dest)
+    inputs = f"{batch.image_count} images" if batch.image_count else "random inputs"
+    message = (
+        f"Exported {spec.title} model to {dest} ({len(info.classes)} classes, "
+        f"{info.image_size}x{info.image_size} input). Checked against the trained model on "
+        f"{inputs}: probabilities differ by at most {diff:.1e}."
+    )
+    return ExportResult(str(dest), key, True, diff, batch.image_count, message)
+
+
+def _destination(run_dir: Path, suffix: str, out: str | os.PathLike[str] | None) -> Path:
+    if out is None:
+        return run_dir / EXPORT_FOLDER / f"model{suffix}"
+    out = Path(out)
+    return out / f"model{suffix}" if out.is_dir() else out
+
+
+__all__ = ["FORMATS", "ExportError", "ExportResult", "export_run"]

@@ -1,0 +1,29 @@
+"""Write a run's weights as safetensors with the model's description in the file's metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from safetensors.torch import save_file
+
+from tlstudio import atomic
+from tlstudio.errors import ExportError
+from tlstudio.export.metadata import describe, string_metadata
+from tlstudio.inference import ProbabilityModel
+from tlstudio.training.artifacts import ModelInfo
+
+
+def write_safetensors(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:
+    """The classifier's weights (it outputs logits), described by string metadata."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.classifier.state_dict().items()}
+    try:
+        save_file(state, str(dest), metadata=string_metadata(describe(info, False)))
+    except Exception as e:  # noqa: BLE001 - e.g. shared tensors, disk full
+        raise ExportError(f"The weights could not be written as safetensors: {e}") from e
+
+
+def write_sidecar(info: ModelInfo, weights_path: Path) -> Path:
+    """`<name>.json` beside the weights, for tools that do not read safetensors metadata."""
+    sidecar = weights_path.with_suffix(".json")
+    atomic.write_json(sidecar, describe(info, False))
+    return sidecar

@@ -1,0 +1,242 @@
+"""Load a run folder or an exported model (ONNX, TorchScript, safetensors) and predict.
+
+Every source becomes the same `Predictor`: float RGB [0, 1] NCHW in, class probabilities out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tlstudio.data.images import UnreadableImage, load_rgb
+from tlstudio.data.scan import SkippedFile
+from tlstudio.data.transforms import eval_transform
+from tlstudio.errors import ModelFileError
+from tlstudio.training.artifacts import ModelInfo, load_model
+
+TORCHSCRIPT_INFO = "tlstudio.json"  # the TorchScript extra file describing the model
+# Metadata values are strings; these keys hold JSON (lists, numbers, objects).
+JSON_METADATA_KEYS = ("version", "classes", "image_size", "mean", "std", "preprocessing", "recipe")
+
+ProbabilityFn = Callable[[np.ndarray], np.ndarray]
+
+
+class ProbabilityModel(nn.Module):
+    """A classifier followed by softmax: what every export contains."""
+
+    def __init__(self, classifier: nn.Module) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.classifier(image), dim=1)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    path: str  # the image file as given or found
+    label: str  # the most probable class
+    probability: float  # its probability
+    top: tuple[tuple[str, float], ...]  # the top-k (label, probability), most probable first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "label": self.label,
+            "probability": self.probability,
+            "top": [[label, p] for label, p in self.top],
+        }
+
+
+class Predictor:
+    """Class probabilities for images, whatever file the model came from."""
+
+    def __init__(
+        self, classes: Sequence[str], image_size: int, probabilities: ProbabilityFn, source: str
+    ) -> None:
+        self.classes = tuple(classes)
+        self.image_size = image_size
+        self.source = source  # the path it was loaded from
+        self._probabilities = probabilities
+        self._transform = eval_transform(image_size)
+
+    def predict_tensor(self, batch: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Probabilities (N, classes) for float RGB [0, 1] images, NCHW at `image_size`."""
+        if isinstance(batch, torch.Tensor):
+            batch = batch.detach().cpu().numpy()
+        return self._probabilities(np.ascontiguousarray(batch, dtype=np.float32))
+
+    def predict_paths(
+        self, paths: Sequence[str], top_k: int = 5, batch_size: int = 32
+    ) -> tuple[list[Prediction], list[SkippedFile]]:
+        """Predictions for the readable images, in order, and the files that could not be read."""
+        predictions: list[Prediction] = []
+        skipped: list[SkippedFile] = []
+        pending: list[tuple[str, torch.Tensor]] = []
+        for path in paths:
+            try:
+                pending.append((path, self._transform(load_rgb(path))))
+            except UnreadableImage as e:
+                skipped.append(SkippedFile(path, e.reason))
+            if len(pending) >= batch_size:
+                predictions.extend(self._predict_batch(pending, top_k))
+                pending = []
+        if pending:
+            predictions.extend(self._predict_batch(pending, top_k))
+        return predictions, skipped
+
+    def _predict_batch(
+        self, pending: list[tuple[str, torch.Tensor]], top_k: int
+    ) -> list[Prediction]:
+        probs = self.predict_tensor(torch.stack([t for _, t in pending]))
+        k = max(1, min(top_k, len(self.classes)))
+        results = []
+        for (path, _), row in zip(pending, probs, strict=True):
+            order = np.argsort(-row, kind="stable")[:k]
+            top = tuple((self.classes[i], float(row[i])) for i in order)
+            results.append(Prediction(path, top[0][0], top[0][1], top))
+        return results
+
+
+def expand_inputs(paths: Sequence[str]) -> list[str]:
+    """Files as given; folders walked recursively, sorted, hidden files and folders left out.
+
+    Nothing is checked here: `predict_paths` reports unreadable or missing files as skipped.
+    """
+    files: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            files.extend(_walk_folder(path))
+        else:
+            files.append(path)
+    return files
+
+
+def _walk_folder(folder: str) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(
+            os.path.join(dirpath, name) for name in sorted(filenames) if not name.startswith(".")
+        )
+    return found
+
+
+def load_predictor(path: str | os.PathLike[str]) -> Predictor:
+    """A predictor for a run folder or a `.onnx`, `.pt` or `.safetensors` export."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"'{path}' does not exist")
+    if p.is_dir():
+        return open_run(p)
+    suffix = p.suffix.lower()
+    if suffix == ".onnx":
+        return open_onnx(p)
+    if suffix in (".pt", ".pth", ".torchscript"):
+        return open_torchscript(p)
+    if suffix == ".safetensors":
+        return open_safetensors(p)
+    raise ModelFileError(
+        f"'{path}' is not a model tlstudio can load: give a run folder, "
+        "or an exported .onnx, .pt or .safetensors file"
+    )
+
+
+def open_run(run_dir: str | os.PathLike[str]) -> Predictor:
+    classifier, info = load_model(run_dir)
+    return _torch_predictor(ProbabilityModel(classifier).eval(), info, str(run_dir))
+
+
+def open_onnx(path: str | os.PathLike[str]) -> Predictor:
+    import onnxruntime as ort
+
+    try:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own varied errors
+        raise ModelFileError(f"Cannot read the ONNX model '{path}': {e}") from None
+    info = info_from_metadata(session.get_modelmeta().custom_metadata_map, path)
+    input_name = session.get_inputs()[0].name
+
+    def probabilities(batch: np.ndarray) -> np.ndarray:
+        return session.run(None, {input_name: batch})[0]
+
+    return Predictor(info.classes, info.image_size, probabilities, str(path))
+
+
+def open_torchscript(path: str | os.PathLike[str]) -> Predictor:
+    extra = {TORCHSCRIPT_INFO: ""}
+    try:
+        with warnings.catch_warnings():
+            # torch.jit is deprecated upstream but remains the portable format for LibTorch.
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    except Exception as e:  # noqa: BLE001 - not a TorchScript archive, or corrupt
+        raise ModelFileError(f"Cannot read the TorchScript model '{path}': {e}") from None
+    if not extra[TORCHSCRIPT_INFO]:
+        raise ModelFileError(f"'{path}' is not a tlstudio export: it has no {TORCHSCRIPT_INFO}")
+    try:
+        info = ModelInfo.from_dict(json.loads(extra[TORCHSCRIPT_INFO]))
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"'{path}' has an invalid {TORCHSCRIPT_INFO}: {e}") from None
+    return _torch_predictor(module.eval(), info, str(path))
+
+
+def open_safetensors(path: str | os.PathLike[str]) -> Predictor:
+    """Weights described by their own metadata or, failing that, by `<name>.json` beside them."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from tlstudio.models.classifier import build_classifier
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(path))
+    except Exception as e:  # noqa: BLE001 - not a safetensors file, or corrupt
+        raise ModelFileError(f"Cannot read the safetensors file '{path}': {e}") from None
+    info = info_from_metadata(metadata, path) if "classes" in metadata else _sidecar_info(path)
+    classifier = build_classifier(info.backbone, len(info.classes), pretrained=False).model
+    try:
+        classifier.load_state_dict(state)
+    except RuntimeError as e:
+        raise ModelFileError(f"'{path}' does not fit a {info.backbone} model: {e}") from None
+    return _torch_predictor(ProbabilityModel(classifier).eval(), info, str(path))
+
+
+def _sidecar_info(path: str | os.PathLike[str]) -> ModelInfo:
+    sidecar = Path(path).with_suffix(".json")
+    try:
+        return ModelInfo.from_dict(json.loads(sidecar.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError):
+        raise ModelFileError(
+            f"'{path}' carries no class names and {sidecar.name} beside it is missing or "
+            "invalid: use the run folder, or an .onnx or .pt export"
+        ) from None
+
+
+def info_from_metadata(metadata: Mapping[str, str], path: str | os.PathLike[str]) -> ModelInfo:
+    """The ModelInfo stored as string metadata in an ONNX or safetensors export."""
+    if "classes" not in metadata:
+        raise ModelFileError(f"'{path}' is not a tlstudio export: it names no classes")
+    try:
+        decoded = {k: json.loads(v) if k in JSON_METADATA_KEYS else v for k, v in metadata.items()}
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"'{path}' has invalid tlstudio metadata: {e}") from None
+    return ModelInfo.from_dict(decoded)
+
+
+def _torch_predictor(module: nn.Module, info: ModelInfo, source: str) -> Predictor:
+    def probabilities(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return module(torch.from_numpy(batch)).numpy()
+
+    return Predictor(info.classes, info.image_size, probabilities, source)
