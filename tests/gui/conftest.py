@@ -1,0 +1,44 @@
+"""GUI test setup: offscreen Qt, and a check that no test leaves a QThread running.
+
+The check follows napari's `_dangling_qthreads`: every QThread started from Python is
+remembered (weakly); a thread still running when its test ends fails that test.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+import weakref
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QThread  # noqa: E402
+
+
+def _is_running(thread: QThread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # the C++ thread was already deleted: it is not running
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _dangling_qthreads(monkeypatch: pytest.MonkeyPatch, qtbot):
+    started: weakref.WeakKeyDictionary[QThread, str] = weakref.WeakKeyDictionary()
+    base_start = QThread.start
+
+    def start_and_remember(self: QThread, *args) -> None:
+        started[self] = "".join(traceback.format_stack(limit=6)[:-1])
+        base_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", start_and_remember)
+    yield
+    dangling = [(t, where) for t, where in list(started.items()) if _is_running(t)]
+    for thread, _ in dangling:  # end them so one failure does not spill into the next test
+        thread.quit()
+        qtbot.waitUntil(lambda t=thread: not _is_running(t), timeout=10_000)
+    if dangling:
+        places = "\n\n".join(where for _, where in dangling)
+        pytest.fail(f"{len(dangling)} QThread(s) still running after the test, started at:\n"
+                    f"{places}")

@@ -1,0 +1,207 @@
+"""The real window, offscreen: folders, freeze tree, training, stop, errors, export, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tlstudio.data import write_digits_demo
+from tlstudio.gui import MainWindow
+from tlstudio.models import HEAD_STAGE
+from tlstudio.recipe import Recipe
+
+SCAN_TIMEOUT = 30_000
+TRAIN_TIMEOUT = 120_000
+
+
+@pytest.fixture
+def digits(tmp_path: Path) -> Path:
+    """Ten classes of small digit images, in train/ and val/."""
+    return write_digits_demo(tmp_path / "digits", per_class=8, size=16)
+
+
+@pytest.fixture
+def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "settings"
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(folder))
+    return folder
+
+
+def make_window(qtbot, runs: Path) -> MainWindow:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.settings_panel.runs_dir.setText(str(runs))
+    return window
+
+
+@pytest.fixture
+def window(qtbot, settings_dir: Path, tmp_path: Path) -> MainWindow:
+    window = make_window(qtbot, tmp_path / "runs")
+    window.backbone_panel.set_backbone("tiny_cnn")
+    yield window
+    window.close()
+
+
+def type_folder(qtbot, window: MainWindow, object_name: str, path: Path) -> None:
+    edit = window.findChild(type(window.data_panel.train_folder.edit), object_name)
+    edit.setFocus()
+    edit.clear()
+    qtbot.keyClicks(edit, str(path))
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def choose_data(qtbot, window: MainWindow, digits: Path) -> None:
+    with qtbot.waitSignal(window.data_panel.scanned, timeout=SCAN_TIMEOUT):
+        type_folder(qtbot, window, "trainFolderEdit", digits / "train")
+
+
+def quick_settings(window: MainWindow, epochs: int = 1) -> None:
+    window.findChild(type(window.settings_panel.epochs), "epochsSpin").setValue(epochs)
+    window.settings_panel.batch_size.setValue(8)
+    window.settings_panel.image_size.setValue(16)
+
+
+def test_typed_folder_shows_class_counts(qtbot, window: MainWindow, digits: Path) -> None:
+    choose_data(qtbot, window, digits)
+    counts = window.dataset_view.chart.counts
+    assert list(counts) == [str(d) for d in range(10)]
+    assert sum(counts.values()) == len(window.data_panel.data.train)
+    assert window.dataset_view.currentIndex() == 1
+    qtbot.waitUntil(lambda: window.dataset_view.thumbnails.thumbnail_count > 0,
+                    timeout=SCAN_TIMEOUT)
+    assert window.start_button.isEnabled()
+
+
+def test_freeze_tree_sets_trainable_count_and_recipe(qtbot, window: MainWindow) -> None:
+    panel = window.freeze_panel
+    tree = window.findChild(type(panel.tree), "freezeTree")
+    before = panel.count_label.text()
+    assert panel.train_stages() == (HEAD_STAGE,)
+    first = tree.topLevelItem(0)
+    first.setCheckState(0, Qt.CheckState.Checked)
+    assert panel.count_label.text() != before
+    window.data_panel.train_folder.edit.setText("/nowhere")
+    recipe = window.recipe(out_dir="unused")
+    assert recipe.train_stages == (panel.stage_names()[0], HEAD_STAGE)
+    panel.apply_preset("Everything")
+    trainable, total = panel.parameter_counts()
+    assert trainable == total
+    assert f"{total:,} of {total:,}" in panel.count_label.text()
+    assert window.recipe(out_dir="unused").train_stages == tuple(panel.stage_names())
+
+
+def test_train_tiny_run_to_the_end(qtbot, window: MainWindow, digits: Path) -> None:
+    choose_data(qtbot, window, digits)
+    quick_settings(window, epochs=2)
+    with qtbot.waitSignal(window.trainingFinished, timeout=TRAIN_TIMEOUT) as finished:
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    run_dir = Path(finished.args[0])
+    assert (run_dir / "model.safetensors").is_file()
+    assert Recipe.load(run_dir / "recipe.json").train_stages == (HEAD_STAGE,)
+    assert window.training_view.progress.value() == window.training_view.progress.maximum()
+    assert window.start_button.isEnabled()
+    assert window.training_view.export_button.isEnabled()
+
+
+def test_stop_midway(qtbot, window: MainWindow, digits: Path) -> None:
+    choose_data(qtbot, window, digits)
+    quick_settings(window, epochs=500)
+    finished_normally: list[str] = []
+    window.trainingFinished.connect(finished_normally.append)
+    with qtbot.waitSignal(window.controller.epochEnded, timeout=TRAIN_TIMEOUT):
+        window.start_button.click()
+    assert window.pause_button.isEnabled() and not window.start_button.isEnabled()
+    with qtbot.waitSignal(window.controller.finished, timeout=TRAIN_TIMEOUT) as done:
+        window.stop_button.click()
+    assert done.args[0].stopped
+    assert not finished_normally
+    assert window.start_button.isEnabled()
+
+
+def test_broken_folder_shows_error_then_trains(qtbot, window: MainWindow, digits: Path,
+                                               tmp_path: Path) -> None:
+    broken = tmp_path / "one_class"
+    (broken / "only").mkdir(parents=True)
+    with qtbot.waitSignal(window.data_panel.scanFailed, timeout=SCAN_TIMEOUT):
+        type_folder(qtbot, window, "trainFolderEdit", broken)
+    assert window.banner.isVisible() or not window.isVisible()
+    assert window.banner.kind == "error"
+    assert "at least two class subfolders" in window.banner.label.text()
+    assert not window.start_button.isEnabled()
+
+    choose_data(qtbot, window, digits)
+    assert window.banner.kind == ""
+    quick_settings(window)
+    with qtbot.waitSignal(window.trainingFinished, timeout=TRAIN_TIMEOUT):
+        window.start_button.click()
+
+
+def test_worker_failure_is_shown_and_app_trains_again(qtbot, window: MainWindow,
+                                                      digits: Path) -> None:
+    choose_data(qtbot, window, digits)
+    quick_settings(window)
+    # A validation folder whose classes are not the training classes fails inside the run.
+    bad_val = digits / "bad_val"
+    (bad_val / "cats").mkdir(parents=True)
+    window.data_panel.folder_radio.setChecked(True)
+    window.data_panel.val_folder.edit.setText(str(bad_val))
+    with qtbot.waitSignal(window.controller.failed, timeout=TRAIN_TIMEOUT):
+        window.start_button.click()
+    qtbot.waitUntil(lambda: not window.controller.is_running(), timeout=TRAIN_TIMEOUT)
+    assert window.banner.kind == "error"
+    window.data_panel.split_radio.setChecked(True)
+    qtbot.waitUntil(lambda: window.data_panel.data is not None, timeout=SCAN_TIMEOUT)
+    with qtbot.waitSignal(window.trainingFinished, timeout=TRAIN_TIMEOUT):
+        window.start_button.click()
+
+
+def test_export_to_onnx(qtbot, window: MainWindow, digits: Path, tmp_path: Path) -> None:
+    choose_data(qtbot, window, digits)
+    quick_settings(window)
+    with qtbot.waitSignal(window.trainingFinished, timeout=TRAIN_TIMEOUT):
+        window.start_button.click()
+    out = tmp_path / "exported" / "model.onnx"
+    with qtbot.waitSignal(window.exporter.exported, timeout=TRAIN_TIMEOUT) as exported:
+        assert window.export_model(str(out))
+    result = exported.args[0]
+    assert out.is_file() and result.checked
+    assert window.banner.kind == "info" and "check passed" in window.banner.label.text()
+
+
+def test_settings_persist_across_windows(qtbot, settings_dir: Path, digits: Path,
+                                         tmp_path: Path) -> None:
+    first = make_window(qtbot, tmp_path / "runs")
+    first.backbone_panel.set_backbone("tiny_cnn")
+    choose_data(qtbot, first, digits)
+    first.settings_panel.epochs.setValue(7)
+    first.settings_panel.lr.setValue(0.0005)
+    first.freeze_panel.apply_preset("Last stage")
+    stages = first.freeze_panel.train_stages()
+    first.close()
+
+    second = make_window(qtbot, tmp_path / "ignored")
+    qtbot.waitUntil(lambda: second.data_panel.data is not None, timeout=SCAN_TIMEOUT)
+    assert second.data_panel.train_dir() == str(digits / "train")
+    assert second.backbone_panel.backbone() == "tiny_cnn"
+    assert second.settings_panel.epochs.value() == 7
+    assert second.settings_panel.lr.value() == pytest.approx(0.0005)
+    assert second.freeze_panel.train_stages() == stages
+    second.close()
+
+
+def test_recipe_round_trip(qtbot, window: MainWindow, digits: Path, tmp_path: Path) -> None:
+    choose_data(qtbot, window, digits)
+    window.settings_panel.epochs.setValue(3)
+    window.freeze_panel.apply_preset("Last two")
+    path = tmp_path / "recipe.json"
+    assert window.save_recipe(str(path))
+    saved = Recipe.load(path)
+    assert saved.train_stages == window.freeze_panel.train_stages()
+
+    window.settings_panel.epochs.setValue(9)
+    window.freeze_panel.apply_preset("Head only")
+    assert window.open_recipe(str(path))
+    again = window.recipe(out_dir=saved.out_dir)
+    assert again == saved

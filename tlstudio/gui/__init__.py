@@ -1,0 +1,23 @@
+"""The desktop window: the only package that imports Qt. `run_app` opens it."""
+
+from __future__ import annotations
+
+import sys
+
+from tlstudio.gui.main_window import MainWindow
+
+__all__ = ["MainWindow", "run_app"]
+
+
+def run_app(demo: bool = False) -> int:
+    """Open the window (demo data and backbone chosen if `demo`); return the exit code."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("tlstudio")
+    app.setOrganizationName("tlstudio")
+    window = MainWindow()
+    if demo:
+        window.load_demo()
+    window.show()
+    return app.exec()

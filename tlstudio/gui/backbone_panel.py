@@ -1,0 +1,191 @@
+"""Step 2, the backbone: the catalog with parameters, input size and where weights come from.
+
+Weights that must be downloaded can be fetched here, with progress and Cancel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.models import get_spec
+from tlstudio.models.catalog import backbone_rows
+from tlstudio.models.weights import download_weights
+
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+
+WEIGHTS_TEXT = {
+    "bundled": "Pretrained ImageNet weights are bundled: works offline.",
+    "cached": "Pretrained ImageNet weights are downloaded and cached on this computer.",
+    "download": "Pretrained ImageNet weights must be downloaded once (internet needed). "
+                "Download now, or training downloads them first.",
+    "none": "No pretrained weights exist for this backbone: it starts from random weights. "
+            "Fine for quick tests; expect poor accuracy on real photos.",
+}
+WEIGHTS_SHORT = {"bundled": "bundled", "cached": "cached", "download": "download",
+                 "none": "no weights"}
+
+
+def format_params(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} M"
+    if n >= 1_000:
+        return f"{n / 1e3:.0f} k"
+    return str(n)
+
+
+def download_job(state: TaskState, name: str) -> str:
+    return str(download_weights(get_spec(name), state.progress, state.cancelled))
+
+
+class BackbonePanel(QWidget):
+    """The backbone combo and its weights; `backboneChanged(name)` when the choice changes."""
+
+    backboneChanged = Signal(str)
+    downloadFailed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = TaskRunner(self)
+        self._download: BackgroundTask | None = None
+        self.rows: dict[str, dict[str, Any]] = {r["name"]: r for r in backbone_rows()}
+        self.combo = QComboBox(objectName="backboneCombo")
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(18)
+        for name, row in self.rows.items():
+            self.combo.addItem(name, name)
+            self._describe_item(self.combo.count() - 1, row)
+        self.details = QLabel(objectName="backboneDetails", wordWrap=True)
+        self.weights_label = QLabel(objectName="weightsLabel", wordWrap=True)
+        self.download_button = QPushButton("Download weights", objectName="downloadButton")
+        self.cancel_button = QPushButton("Cancel", objectName="cancelDownloadButton")
+        self.download_progress = QProgressBar(objectName="downloadProgress")
+        self._build_layout()
+        self.combo.currentIndexChanged.connect(self._changed)
+        self.download_button.clicked.connect(self.start_download)
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.set_backbone(DEFAULT_BACKBONE)
+        self._show_details()
+
+    def _build_layout(self) -> None:
+        row = QHBoxLayout()
+        row.addWidget(self.download_button)
+        row.addWidget(self.download_progress, 1)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.details)
+        layout.addWidget(self.weights_label)
+        layout.addLayout(row)
+
+    def _describe_item(self, index: int, row: dict[str, Any]) -> None:
+        self.combo.setItemText(
+            index, f"{row['name']}  ·  {format_params(row['parameters'])}  ·  "
+                   f"{row['input_size']} px  ·  {WEIGHTS_SHORT[row['weights']]}")
+        self.combo.setItemData(index, row["description"], Qt.ItemDataRole.ToolTipRole)
+
+    # ---- what the window reads ----------------------------------------------------------
+
+    def backbone(self) -> str:
+        return str(self.combo.currentData())
+
+    def input_size(self) -> int:
+        return int(self.rows[self.backbone()]["input_size"])
+
+    def set_backbone(self, name: str) -> bool:
+        index = self.combo.findData(name)
+        if index < 0:
+            return False
+        self.combo.setCurrentIndex(index)
+        return True
+
+    # ---- display ------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self.cancel_download()
+        self._show_details()
+        self.backboneChanged.emit(self.backbone())
+
+    def _show_details(self) -> None:
+        row = self.rows[self.backbone()]
+        self.details.setText(
+            f"{row['description']}<br><small>{row['parameters']:,} parameters · input "
+            f"{row['input_size']}×{row['input_size']} px</small>")
+        self.weights_label.setText(WEIGHTS_TEXT[row["weights"]])
+        warn = row["weights"] in ("download", "none")
+        self.weights_label.setStyleSheet("color: #9a5b00;" if warn else "color: #2e7d32;")
+        self._show_download_controls(downloading=self._download is not None)
+
+    def _show_download_controls(self, downloading: bool) -> None:
+        needs = self.rows[self.backbone()]["weights"] == "download"
+        self.download_button.setVisible(needs and not downloading)
+        self.download_progress.setVisible(downloading)
+        self.cancel_button.setVisible(downloading)
+
+    # ---- download -----------------------------------------------------------------------
+
+    def start_download(self) -> None:
+        if self._download is not None:
+            return
+        self._download = BackgroundTask(download_job, self.backbone())
+        self._download.signals.progress.connect(self._on_progress)
+        self._download.signals.returned.connect(self._on_downloaded)
+        self._download.signals.errored.connect(self._on_failed)
+        self.download_progress.setRange(0, 0)
+        self._show_download_controls(downloading=True)
+        self._runner.start(self._download)
+
+    def cancel_download(self) -> None:
+        if self._download is not None:
+            self._download.cancel()
+            self._download = None
+        self._show_download_controls(downloading=False)
+
+    def cancel(self) -> None:
+        self._runner.cancel_all()
+        self._download = None
+
+    def _is_current(self) -> bool:
+        return self._download is not None and self.sender() is self._download.signals
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._is_current() and total:
+            self.download_progress.setRange(0, 1000)
+            self.download_progress.setValue(int(1000 * done / total))
+            self.download_progress.setFormat(f"{done / 1e6:.0f} / {total / 1e6:.0f} MB")
+
+    def _on_downloaded(self, _path: str) -> None:
+        if not self._is_current():
+            return
+        self._download = None
+        name = self.backbone()
+        self.rows[name] = {**self.rows[name], "weights": "cached"}
+        self._describe_item(self.combo.currentIndex(), self.rows[name])
+        self._show_details()
+
+    def _on_failed(self, message: str) -> None:
+        if not self._is_current():
+            return
+        self._download = None
+        self._show_download_controls(downloading=False)
+        self.downloadFailed.emit(message)
+
+    # ---- settings -----------------------------------------------------------------------
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("backbone/name", self.backbone())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        self.set_backbone(str(settings.value("backbone/name", DEFAULT_BACKBONE)))

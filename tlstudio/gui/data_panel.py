@@ -1,0 +1,275 @@
+"""Step 1, the data: training and validation folders, scanned in the background.
+
+The scan is the core's `scan_folder`; a new folder cancels the scan of the previous one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QRadioButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tlstudio.data import DatasetScan, scan_folder
+from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+
+
+@dataclass(frozen=True)
+class ScannedData:
+    """A finished scan of the training folder and, if given, the validation folder."""
+
+    train: DatasetScan
+    val: DatasetScan | None
+
+
+def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedData:
+    """Scan both folders; validation labels follow the training classes."""
+    train = scan_folder(train_dir, progress=state.progress, cancel=state.cancelled)
+    val = None
+    if val_dir:
+        val = scan_folder(val_dir, classes=train.classes, progress=state.progress,
+                          cancel=state.cancelled)
+    return ScannedData(train, val)
+
+
+class FolderEdit(QWidget):
+    """A typed path with a Browse button; `chosen` fires on Enter, focus-out or the dialog."""
+
+    chosen = Signal(str)
+
+    def __init__(self, object_name: str, placeholder: str, title: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._title = title
+        self.edit = QLineEdit(objectName=object_name, placeholderText=placeholder)
+        self.edit.setClearButtonEnabled(True)
+        browse = QToolButton(text="Browse…")
+        browse.setToolTip(title)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(browse)
+        self.edit.editingFinished.connect(self._typed)
+        browse.clicked.connect(self.browse)
+        self._last = ""
+
+    def browse(self) -> None:
+        start = self.edit.text() or os.path.expanduser("~")
+        path = QFileDialog.getExistingDirectory(self, self._title, start)
+        if path:
+            self.set_path(path)
+
+    def set_path(self, path: str) -> None:
+        self.edit.setText(path)
+        self._typed()
+
+    def path(self) -> str:
+        return self.edit.text().strip()
+
+    def _typed(self) -> None:
+        if self.path() != self._last:
+            self._last = self.path()
+            self.chosen.emit(self._last)
+
+
+class DataPanel(QWidget):
+    """Folders and validation choice; emits the scan when it is ready."""
+
+    scanStarted = Signal()
+    scanned = Signal(object)  # ScannedData
+    scanFailed = Signal(str)  # a message for the user
+    cleared = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = TaskRunner(self)
+        self._task: BackgroundTask | None = None
+        self.data: ScannedData | None = None
+
+        self.train_folder = FolderEdit("trainFolderEdit", "One subfolder per class",
+                                       "Choose the training folder")
+        self.val_folder = FolderEdit("valFolderEdit", "Same class subfolders",
+                                     "Choose the validation folder")
+        self.split_radio = QRadioButton("Hold out")
+        self.folder_radio = QRadioButton("Folder")
+        self.split_spin = QSpinBox(objectName="valSplitSpin", minimum=5, maximum=50, value=20,
+                                   suffix=" % of each class")
+        group = QButtonGroup(self)
+        group.addButton(self.split_radio)
+        group.addButton(self.folder_radio)
+        self.split_radio.setChecked(True)
+        self.scan_progress = QProgressBar(objectName="scanProgress", textVisible=False)
+        self.scan_progress.setMaximumHeight(6)
+        self.scan_progress.hide()
+        self.summary = QLabel(objectName="dataSummary", wordWrap=True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setText("No folder chosen yet.")
+        self._build_layout()
+
+        self.train_folder.chosen.connect(self.rescan)
+        self.val_folder.chosen.connect(self._val_chosen)
+        self.folder_radio.toggled.connect(self._val_mode_changed)
+        self._update_enabled()
+
+    def _build_layout(self) -> None:
+        validation = QGridLayout()
+        validation.setColumnStretch(1, 1)
+        validation.addWidget(self.split_radio, 0, 0)
+        validation.addWidget(self.split_spin, 0, 1)
+        validation.addWidget(self.folder_radio, 1, 0)
+        validation.addWidget(self.val_folder, 1, 1)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Training folder", self.train_folder)
+        form.addRow("Validation", validation)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(form)
+        layout.addWidget(self.scan_progress)
+        layout.addWidget(self.summary)
+
+    # ---- state the window reads -------------------------------------------------------
+
+    def train_dir(self) -> str:
+        return self.train_folder.path()
+
+    def val_dir(self) -> str | None:
+        return (self.val_folder.path() or None) if self.folder_radio.isChecked() else None
+
+    def val_split(self) -> float:
+        return self.split_spin.value() / 100.0
+
+    def is_scanning(self) -> bool:
+        return self._task is not None
+
+    def set_folders(self, train_dir: str, val_dir: str | None = None,
+                    val_split: float = 0.2) -> None:
+        """Fill every field at once (recipe, settings, demo) and scan once."""
+        self.split_spin.setValue(round(val_split * 100))
+        self.folder_radio.blockSignals(True)
+        self.folder_radio.setChecked(bool(val_dir))
+        self.split_radio.setChecked(not val_dir)
+        self.folder_radio.blockSignals(False)
+        self._update_enabled()
+        self.val_folder.edit.setText(val_dir or "")
+        self.val_folder._last = val_dir or ""
+        self.train_folder.edit.setText(train_dir)
+        self.train_folder._last = train_dir
+        self.rescan()
+
+    # ---- scanning -----------------------------------------------------------------------
+
+    def rescan(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.data = None
+        train = self.train_dir()
+        if not train:
+            self.scan_progress.hide()
+            self.summary.setText("No folder chosen yet.")
+            self.cleared.emit()
+            return
+        self._task = BackgroundTask(scan_job, train, self.val_dir())
+        self._task.signals.progress.connect(self._on_progress)
+        self._task.signals.returned.connect(self._on_scanned)
+        self._task.signals.errored.connect(self._on_failed)
+        self.scan_progress.setRange(0, 0)
+        self.scan_progress.show()
+        self.summary.setText("Scanning…")
+        self.scanStarted.emit()
+        self._runner.start(self._task)
+
+    def cancel(self) -> None:
+        self._runner.cancel_all()
+        self._task = None
+
+    def _is_current(self) -> bool:
+        return self._task is not None and self.sender() is self._task.signals
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._is_current():
+            self.scan_progress.setRange(0, max(total, 1))
+            self.scan_progress.setValue(done)
+
+    def _on_scanned(self, data: ScannedData) -> None:
+        if not self._is_current():
+            return
+        self._task = None
+        self.data = data
+        self.scan_progress.hide()
+        self.summary.setText(describe(data))
+        self.scanned.emit(data)
+
+    def _on_failed(self, message: str) -> None:
+        if not self._is_current():
+            return
+        self._task = None
+        self.scan_progress.hide()
+        self.summary.setText("This folder cannot be used: see the message on the right.")
+        self.scanFailed.emit(message)
+
+    def _val_chosen(self, _path: str) -> None:
+        if self.folder_radio.isChecked():
+            self.rescan()
+
+    def _update_enabled(self) -> None:
+        separate = self.folder_radio.isChecked()
+        self.val_folder.setEnabled(separate)
+        self.split_spin.setEnabled(not separate)
+
+    def _val_mode_changed(self) -> None:
+        self._update_enabled()
+        if self.train_dir() and (self.val_folder.path() or not self.folder_radio.isChecked()):
+            self.rescan()
+
+    # ---- settings -----------------------------------------------------------------------
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("data/train", self.train_dir())
+        settings.setValue("data/val", self.val_folder.path())
+        settings.setValue("data/separate_val", self.folder_radio.isChecked())
+        settings.setValue("data/split", self.split_spin.value())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        train = str(settings.value("data/train", "") or "")
+        val = str(settings.value("data/val", "") or "")
+        separate = str(settings.value("data/separate_val", "false")).lower() == "true"
+        split = int(settings.value("data/split", 20))
+        self.val_folder.edit.setText(val)
+        self.val_folder._last = val
+        if train and os.path.isdir(train):
+            self.set_folders(train, val if separate else None, split / 100.0)
+        else:
+            self.split_spin.setValue(split)
+            self.folder_radio.blockSignals(True)
+            self.folder_radio.setChecked(separate)
+            self.split_radio.setChecked(not separate)
+            self.folder_radio.blockSignals(False)
+            self._update_enabled()
+
+
+def describe(data: ScannedData) -> str:
+    train = data.train
+    text = f"{len(train.classes)} classes, {len(train):,} images"
+    if data.val is not None:
+        text += f"; validation {len(data.val):,} images"
+    skipped = len(train.skipped) + (len(data.val.skipped) if data.val else 0)
+    if skipped:
+        text += f"; {skipped:,} files skipped (see the Data tab)"
+    return text

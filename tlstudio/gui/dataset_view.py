@@ -1,0 +1,268 @@
+"""The Data tab: the first-step invitation, then class counts, thumbnails and skipped files.
+
+Thumbnails are decoded off the GUI thread (QImage is thread-safe; QPixmap is made here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tlstudio.data import DatasetScan, load_rgb
+from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.data_panel import ScannedData
+
+THUMBS_PER_CLASS = 8
+THUMB_PX = 64
+TRAIN_BRUSH = "#3b82c4"
+VAL_BRUSH = "#f0a030"
+
+
+def thumbnail_job(state: TaskState, scan: DatasetScan) -> None:
+    """Yield (class index, [QImage]) per class, a few images each."""
+    by_class: dict[int, list[str]] = {}
+    for path, label in scan.samples:
+        paths = by_class.setdefault(label, [])
+        if len(paths) < THUMBS_PER_CLASS:
+            paths.append(path)
+    for label, paths in sorted(by_class.items()):
+        if state.cancelled():
+            return
+        images = []
+        for path in paths:
+            image = load_rgb(path)
+            image.thumbnail((THUMB_PX, THUMB_PX))
+            data = image.tobytes()
+            qimage = QImage(data, image.width, image.height, 3 * image.width,
+                            QImage.Format.Format_RGB888).copy()  # own the pixels
+            images.append(qimage)
+        state.yield_((label, images))
+
+
+class EmptyState(QWidget):
+    """What a new user sees first: one clear thing to do."""
+
+    chooseFolder = Signal()
+    tryDemo = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("Choose a training folder: one subfolder per class")
+        font = QFont(title.font())
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        title.setFont(font)
+        hint = QLabel("For example photos/cats/*.jpg and photos/dogs/*.jpg.\n"
+                      "You can also drop a folder anywhere on this window.")
+        hint.setStyleSheet("color: palette(placeholder-text);")
+        choose = QPushButton("Choose training folder…", objectName="chooseFolderButton")
+        choose.setMinimumSize(260, 44)
+        choose.setStyleSheet("QPushButton { background:#2f6fb0; color:white; font-weight:bold;"
+                             " font-size:11pt; border-radius:6px; padding:0 18px; }")
+        demo = QPushButton("Try the demo digits", objectName="demoButton", flat=True)
+        for label in (title, hint):
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        layout.addWidget(title)
+        layout.addSpacing(8)
+        layout.addWidget(hint)
+        layout.addSpacing(20)
+        layout.addWidget(choose, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(demo, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(3)
+        choose.clicked.connect(self.chooseFolder)
+        demo.clicked.connect(self.tryDemo)
+
+
+class ClassCountChart(pg.PlotWidget):
+    """Horizontal bars of images per class, training and validation side by side."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("classCountChart")
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        self.getPlotItem().setLabel("bottom", "images")
+        self.getPlotItem().showGrid(x=True, alpha=0.2)
+        self.getPlotItem().invertY(True)
+        self.counts: dict[str, int] = {}
+
+    def show_counts(self, train: dict[str, int], val: dict[str, int] | None) -> None:
+        self.clear()
+        self.counts = dict(train)
+        names = list(train)
+        ys = list(range(len(names)))
+        height = 0.38 if val else 0.7
+        offset = height / 2 if val else 0.0
+        self.addItem(pg.BarGraphItem(x0=0, y=[y - offset for y in ys], height=height,
+                                     width=list(train.values()), brush=TRAIN_BRUSH, pen=None))
+        if val:
+            self.addItem(pg.BarGraphItem(x0=0, y=[y + offset for y in ys], height=height,
+                                         width=[val.get(n, 0) for n in names],
+                                         brush=VAL_BRUSH, pen=None))
+        self.getAxis("left").setTicks([list(zip(ys, names, strict=True))])
+        top = max([*train.values(), *(val or {}).values(), 1])
+        self.setXRange(0, top * 1.05, padding=0)
+        self.setYRange(-0.6, len(names) - 0.4, padding=0)
+
+
+class ThumbnailStrips(QScrollArea):
+    """One row per class: its name and a few of its images."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("thumbnailStrips")
+        self.setWidgetResizable(True)
+        self._inner = QWidget()
+        self._grid = QGridLayout(self._inner)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._grid.setHorizontalSpacing(4)
+        self.setWidget(self._inner)
+        self.thumbnail_count = 0
+
+    def set_classes(self, classes: tuple[str, ...], counts: dict[str, int]) -> None:
+        while self._grid.count():
+            item = self._grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.thumbnail_count = 0
+        for row, name in enumerate(classes):
+            label = QLabel(f"<b>{name}</b><br><small>{counts.get(name, 0):,} images</small>")
+            label.setMinimumWidth(90)
+            self._grid.addWidget(label, row, 0)
+
+    def add_thumbnails(self, row: int, images: list[QImage]) -> None:
+        for column, image in enumerate(images, start=1):
+            tile = QLabel()
+            tile.setFixedSize(THUMB_PX, THUMB_PX)
+            tile.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            tile.setPixmap(QPixmap.fromImage(image).scaled(
+                THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+            tile.setStyleSheet("background: #f4f4f4; border: 1px solid #ddd;")
+            self._grid.addWidget(tile, row, column)
+            self.thumbnail_count += 1
+
+
+class SkippedTable(QTableWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, 2, parent)
+        self.setObjectName("skippedTable")
+        self.setHorizontalHeaderLabels(["Skipped file", "Why"])
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+
+    def show_skipped(self, root: str, skipped: list) -> None:
+        self.setRowCount(len(skipped))
+        for row, item in enumerate(skipped):
+            try:
+                shown = str(Path(item.path).relative_to(root))
+            except ValueError:
+                shown = item.path
+            path_item = QTableWidgetItem(shown)
+            path_item.setToolTip(item.path)
+            self.setItem(row, 0, path_item)
+            self.setItem(row, 1, QTableWidgetItem(item.reason))
+
+
+class DatasetView(QStackedWidget):
+    """Page 0: the empty state; page 1: what the scan found."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = TaskRunner(self)
+        self._task: BackgroundTask | None = None
+        self.empty = EmptyState()
+        self.title = QLabel(objectName="datasetTitle", wordWrap=True)
+        self.chart = ClassCountChart()
+        self.thumbnails = ThumbnailStrips()
+        self.skipped = SkippedTable()
+        self.skipped_label = QLabel()
+        self.addWidget(self.empty)
+        self.addWidget(self._content())
+
+    def _content(self) -> QWidget:
+        page = QWidget()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.chart)
+        top.addWidget(self.thumbnails)
+        top.setSizes([420, 620])
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.skipped_label)
+        bottom_layout.addWidget(self.skipped)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setSizes([480, 180])
+        self._splitter = splitter
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.title)
+        layout.addWidget(splitter, 1)
+        return page
+
+    def show_empty(self) -> None:
+        self._cancel()
+        self.setCurrentIndex(0)
+
+    def show_data(self, data: ScannedData) -> None:
+        self._cancel()
+        train, val = data.train, data.val
+        counts = train.counts()
+        val_counts = val.counts() if val is not None else None
+        legend = (f" <span style='color:{TRAIN_BRUSH}'>■ training</span>"
+                  f" <span style='color:{VAL_BRUSH}'>■ validation</span>" if val else "")
+        smallest, largest = min(counts.values()), max(counts.values())
+        balance = (f"imbalance {largest / max(smallest, 1):.1f}×"
+                   if largest > 1.5 * smallest else "balanced")
+        self.title.setText(f"<b>{train.root}</b><br>{len(train.classes)} classes · "
+                           f"{len(train):,} images · {balance}{legend}")
+        self.chart.show_counts(counts, val_counts)
+        self.thumbnails.set_classes(train.classes, counts)
+        skipped = list(train.skipped) + (list(val.skipped) if val is not None else [])
+        self.skipped.show_skipped(train.root, skipped)
+        self.skipped_label.setText(
+            f"{len(skipped):,} files skipped" if skipped else "No files skipped: every file "
+            "inside the class folders is a readable image.")
+        self.skipped.setVisible(bool(skipped))
+        self._splitter.setSizes([480, 180] if skipped else [10_000, 1])
+        self.setCurrentIndex(1)
+        self._task = BackgroundTask(thumbnail_job, train)
+        self._task.signals.yielded.connect(self._on_thumbnails)
+        self._runner.start(self._task)
+
+    def _on_thumbnails(self, item: tuple[int, list[QImage]]) -> None:
+        if self._task is not None and self.sender() is self._task.signals:
+            self.thumbnails.add_thumbnails(*item)
+
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def cancel(self) -> None:
+        self._runner.cancel_all()
+        self._task = None

@@ -1,0 +1,146 @@
+"""The Training tab: live plots, a progress bar with images/s and ETA, and the log.
+
+Every slot here receives the controller's small event values in the GUI thread.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tlstudio.gui.plots import TrainingPlots
+
+LOG_COLOURS = {"warning": "#9a5b00", "error": "#b3261e"}
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{max(seconds, 0.0):.1f} s"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class TrainingView(QWidget):
+    """Plots over progress over log; `exportButton` lives here, next to the result it exports."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._epochs = 1
+        self.plots = TrainingPlots()
+        self.progress = QProgressBar(objectName="progressBar", minimum=0, maximum=1000)
+        self.progress.setFormat("Ready")
+        self.progress.setValue(0)
+        self.rate_label = QLabel(objectName="rateLabel")
+        self.rate_label.setMinimumWidth(220)
+        self.rate_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.export_button = QPushButton("Export model…", objectName="exportButton")
+        self.export_button.setEnabled(False)
+        self.export_button.setToolTip("Export the last finished run as ONNX, TorchScript or "
+                                      "safetensors")
+        self.log_pane = QPlainTextEdit(objectName="logPane", readOnly=True)
+        self.log_pane.setMaximumBlockCount(5000)
+        self.log_pane.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log_pane.setPlaceholderText("Training messages appear here.")
+        self._build_layout()
+
+    def _build_layout(self) -> None:
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.rate_label)
+        row.addWidget(self.export_button)
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        middle_layout.addLayout(row)
+        log_title = QLabel("Log")
+        bold = QFont(log_title.font())
+        bold.setBold(True)
+        log_title.setFont(bold)
+        middle_layout.addWidget(log_title)
+        middle_layout.addWidget(self.log_pane, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.plots)
+        splitter.addWidget(middle)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([520, 200])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    # ---- controller slots ---------------------------------------------------------------
+
+    def on_starting(self) -> None:
+        self.progress.setRange(0, 0)  # busy until the first phase or batch reports
+        self.progress.setFormat("Starting…")
+        self.rate_label.clear()
+
+    def on_fit_started(self, event: object) -> None:
+        self._epochs = max(1, int(event.epochs))
+        self.plots.reset(int(event.batches_per_epoch))
+        mode = ("features cached, only the head trains" if event.feature_cache
+                else "fine-tuning")
+        self.append_log(
+            f"Training {event.train_images:,} images, validating {event.val_images:,}, "
+            f"{len(event.classes)} classes on {event.device} at {event.image_size} px; "
+            f"{event.trainable_params:,} of {event.total_params:,} parameters train ({mode}).")
+
+    def on_phase(self, event: object) -> None:
+        total = max(int(event.total), 1)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * int(event.done) / total))
+        self.progress.setFormat(f"{str(event.phase).capitalize()}: {event.done:,} / "
+                                f"{event.total:,}")
+
+    def on_batch(self, snapshot: object) -> None:
+        self.plots.on_batch(snapshot)
+        batches = max(int(snapshot.batches), 1)
+        done = (int(snapshot.epoch) - 1) * batches + int(snapshot.batch)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * done / (self._epochs * batches)))
+        self.progress.setFormat(f"Epoch {snapshot.epoch}/{self._epochs} · batch "
+                                f"{snapshot.batch}/{batches}")
+        rate = getattr(snapshot, "images_per_second", None)
+        eta = getattr(snapshot, "eta_seconds", None)
+        parts = []
+        if rate:
+            parts.append(f"{rate:,.0f} images/s")
+        if eta:
+            parts.append(f"ETA {format_duration(eta)}")
+        self.rate_label.setText(" · ".join(parts))
+
+    def on_epoch(self, event: object) -> None:
+        self.plots.on_epoch(event)
+        self.append_log(
+            f"Epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
+            f"accuracy {event.train_accuracy:.1%}; validation loss {event.val_loss:.4f}, "
+            f"accuracy {event.val_accuracy:.1%} ({format_duration(event.seconds)})")
+
+    def on_finished(self, text: str) -> None:
+        self.progress.setRange(0, 1000)
+        if text == "Finished":
+            self.progress.setValue(1000)
+        self.progress.setFormat(text)
+        self.rate_label.clear()
+
+    def append_log(self, text: str, level: str = "info") -> None:
+        stamp = time.strftime("%H:%M:%S")
+        colour = LOG_COLOURS.get(level)
+        body = html.escape(text)
+        if colour:
+            body = f"<span style='color:{colour}'>{body}</span>"
+        self.log_pane.appendHtml(f"<span style='color:#888'>{stamp}</span>&nbsp; {body}")
