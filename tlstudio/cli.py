@@ -165,9 +165,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tlstudio.inference import expand_inputs, load_predictor
 
     predictor = load_predictor(args.model)
-    paths, unreadable = expand_inputs(args.inputs)
-    predictions, skipped = predictor.predict_paths(paths, top_k=args.top)
-    skipped = list(unreadable) + list(skipped)
+    predictions, skipped = predictor.predict_paths(expand_inputs(args.inputs), top_k=args.top)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=2))
     else:
