@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import write_class_folders
+from imagefolders import write_class_folders
 
 from tlstudio import atomic
 from tlstudio.errors import DatasetError
