@@ -205,3 +205,19 @@ def test_recipe_round_trip(qtbot, window: MainWindow, digits: Path, tmp_path: Pa
     assert window.open_recipe(str(path))
     again = window.recipe(out_dir=saved.out_dir)
     assert again == saved
+
+
+def test_dropping_a_folder_on_the_window_chooses_it(qtbot, window: MainWindow, digits: Path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(digits / "train"))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.data_panel.scanned, timeout=SCAN_TIMEOUT):
+        window.dropEvent(event)
+    assert event.isAccepted()
+    assert window.findChild(type(window.data_panel.train_folder.edit),
+                            "trainFolderEdit").text() == str(digits / "train")
+    assert window.dataset_view.chart.counts == {str(d): 6 for d in range(10)}
