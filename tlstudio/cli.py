@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="train the bundled backbone on bundled digits and export it")
     p.add_argument("--out", default=None, help="where to put demo data and the run")
     p.add_argument("--headless", action="store_true", help="never open the window")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=10)
     p.set_defaults(handler=cmd_demo)
     return parser
 

@@ -16,7 +16,7 @@ def default_demo_dir() -> Path:
     return Path.home() / ".cache" / "tlstudio" / "demo"
 
 
-def demo_recipe(root: Path, epochs: int = 3) -> Recipe:
+def demo_recipe(root: Path, epochs: int = 10) -> Recipe:
     data = write_digits_demo(root / "digits")
     return Recipe(
         data_dir=str(data / "train"),
@@ -29,7 +29,7 @@ def demo_recipe(root: Path, epochs: int = 3) -> Recipe:
     )
 
 
-def run_demo(out: str | None = None, epochs: int = 3) -> Path:
+def run_demo(out: str | None = None, epochs: int = 10) -> Path:
     """Train, export to ONNX (checked against PyTorch), and print where the model is."""
     from tlstudio.export import export_run
     from tlstudio.training import fit
