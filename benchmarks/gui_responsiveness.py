@@ -1,9 +1,9 @@
 """Is the window responsive while it trains, and what does training from it cost?
 
-In one process, offscreen: a 10 ms heartbeat timer in the GUI thread while TrainingController
-trains (plots, progress bar and log attached, as in the window), then the same recipe headless
-through `fit` in the main thread, alternating. Prints heartbeat lateness and the
-window/headless training throughput ratio at the same thread count. Not a test.
+In one process, offscreen: a 10 ms heartbeat timer in the GUI thread while the real
+MainWindow's TrainingController trains (its plots, progress bar and log updating), then
+the same recipe headless through `fit` in the main thread, alternating. Prints heartbeat
+lateness and the window/headless training throughput ratio at the same thread count.
 
     python benchmarks/gui_responsiveness.py [--epochs 3] [--image-size 128] [--pairs 2]
 """
@@ -22,11 +22,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot  # noqa: E402
-from PySide6.QtWidgets import QApplication, QPlainTextEdit, QProgressBar, QVBoxLayout, QWidget  # noqa: E402,E501
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tlstudio.data import write_digits_demo  # noqa: E402
-from tlstudio.gui.plots import TrainingPlots  # noqa: E402
-from tlstudio.gui.worker import TrainingController, gui_thread_count  # noqa: E402
+from tlstudio.gui import MainWindow  # noqa: E402
+from tlstudio.gui.worker import gui_thread_count  # noqa: E402
 from tlstudio.recipe import Recipe  # noqa: E402
 from tlstudio.training import BatchEnded, fit  # noqa: E402
 
@@ -68,48 +68,17 @@ class Heartbeat(QObject):
         return np.maximum(np.diff(self.ticks) - self.interval, 0.0) * 1000
 
 
-class WindowStandIn(QWidget):
-    """What the window attaches to a run: plots, a progress bar and a log pane."""
-
-    def __init__(self, controller: TrainingController) -> None:
-        super().__init__()
-        self.plots = TrainingPlots()
-        self.progress = QProgressBar()
-        self.log = QPlainTextEdit()
-        layout = QVBoxLayout(self)
-        for widget in (self.plots, self.progress, self.log):
-            layout.addWidget(widget)
-        controller.fitStarted.connect(self.on_started)
-        controller.batchProgress.connect(self.plots.on_batch)
-        controller.batchProgress.connect(self.on_batch)
-        controller.epochEnded.connect(self.plots.on_epoch)
-        controller.log.connect(self.on_log)
-        self.resize(1100, 800)
-
-    @Slot(object)
-    def on_started(self, event) -> None:
-        self.plots.reset(event.batches_per_epoch)
-        self.progress.setRange(0, event.epochs * event.batches_per_epoch)
-
-    @Slot(object)
-    def on_batch(self, snapshot) -> None:
-        self.progress.setValue((snapshot.epoch - 1) * snapshot.batches + snapshot.batch)
-        self.progress.setFormat(f"{snapshot.images_per_second:.0f} images/s")
-
-    @Slot(str, str)
-    def on_log(self, text: str, level: str) -> None:
-        self.log.appendPlainText(text)
-
-
 def run_in_window(recipe: Recipe, heartbeat: Heartbeat) -> tuple[float, np.ndarray]:
     times = EpochTimes()
 
     def timed_fit(recipe, callbacks, control):
         return fit(recipe, callbacks=[*callbacks, times], control=control)
 
-    controller = TrainingController(fit_fn=timed_fit)
-    window = WindowStandIn(controller)
+    window = MainWindow(restore=False)
     window.show()
+    controller = window.controller
+    controller._fit = timed_fit  # the real window, with the run timed as the headless one
+    window.tabs.setCurrentWidget(window.training_view)
     loop = QEventLoop()
     failures: list[str] = []
     controller.failed.connect(failures.append)
@@ -153,6 +122,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2, help="headless/window pairs, alternated")
     args = parser.parse_args()
 
+    os.environ.setdefault("TLSTUDIO_SETTINGS_DIR", tempfile.mkdtemp(prefix="tlstudio-bench-"))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     threads = args.threads or gui_thread_count()
     heartbeat = Heartbeat()
