@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tlstudio.errors import TlstudioError
-from tlstudio.recipe import DEVICES, Recipe
+from tlstudio.recipe import (
+    AUGMENTS,
+    DEVICES,
+    MONITORS,
+    OPTIMIZERS,
+    SCHEDULES,
+    Recipe,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,7 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unfreeze", nargs="+", metavar="GLOB", help="parameter names to train too")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="adamw (default), adam, sgd")
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (constant)")
+    p.add_argument("--warmup-epochs", type=float, help="linear warm-up length, in epochs")
+    p.add_argument("--label-smoothing", type=float, help="e.g. 0.1 (default 0)")
+    p.add_argument("--augment", choices=AUGMENTS, help="training augmentation preset (none)")
+    p.add_argument("--monitor", choices=MONITORS,
+                   help="metric for the best epoch, early stopping and reduce-on-plateau")
+    p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs without improvement")
+    p.add_argument("--reduce-lr", type=int, metavar="PATIENCE",
+                   help="lower the lr after PATIENCE epochs without improvement")
+    p.add_argument("--reduce-lr-factor", type=float, help="what --reduce-lr multiplies by (0.1)")
+    p.add_argument("--keep-last", action="store_true",
+                   help="save the last epoch's model instead of the best one")
     p.add_argument("--image-size", type=int)
     p.add_argument("--device", choices=DEVICES)
     p.add_argument("--seed", type=int)
@@ -124,6 +146,17 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
+        "optimizer": args.optimizer,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
+        "warmup_epochs": args.warmup_epochs,
+        "label_smoothing": args.label_smoothing,
+        "augment": args.augment,
+        "monitor": args.monitor,
+        "early_stopping_patience": args.early_stopping,
+        "reduce_lr_patience": args.reduce_lr,
+        "reduce_lr_factor": args.reduce_lr_factor,
+        "keep_best": False if args.keep_last else None,
         "image_size": args.image_size,
         "device": args.device,
         "seed": args.seed,

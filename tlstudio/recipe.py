@@ -17,6 +17,10 @@ from tlstudio.errors import RecipeError
 
 FREEZE_PATTERN = re.compile(r"^(backbone|none|stages:\d+)$")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+AUGMENTS = ("none", "light", "strong")
+OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULES = ("constant", "cosine", "onecycle", "step")
+MONITORS = ("val_loss", "val_accuracy")
 
 
 @dataclass(frozen=True)
@@ -32,14 +36,24 @@ class Recipe:
     train_stages: tuple[str, ...] = ()  # if set, exactly these stages train (the freeze tree)
     epochs: int = 5
     batch_size: int = 32
-    lr: float = 1e-3  # AdamW learning rate
+    lr: float = 1e-3  # peak learning rate (the schedule scales it per batch)
     weight_decay: float = 1e-4
+    optimizer: str = "adamw"  # adamw, adam, or sgd (momentum 0.9)
+    schedule: str = "constant"  # constant, cosine, onecycle or step (x0.1 every third)
+    warmup_epochs: float = 0.0  # linear warm-up from ~0 to lr over this many epochs
+    label_smoothing: float = 0.0  # 0 = plain cross-entropy; 0.1 is a common choice
+    augment: str = "none"  # none, light or strong; training images only
     image_size: int | None = None  # None: the backbone's default input size
     device: str = "auto"  # auto, cpu, cuda or mps
     seed: int = 0
     num_workers: int = 0  # DataLoader workers; 0 decodes in the training thread
     threads: int | None = None  # torch CPU threads; None keeps torch's default
     feature_cache: bool = True  # cache frozen-backbone features when only the head trains
+    monitor: str = "val_loss"  # the metric that picks the best epoch, stops early, lowers lr
+    keep_best: bool = True  # the run's model is the best epoch's, not the last one's
+    early_stopping_patience: int | None = None  # stop after this many epochs without progress
+    reduce_lr_patience: int | None = None  # lower lr after this many epochs without progress
+    reduce_lr_factor: float = 0.1  # what reduce-on-plateau multiplies the lr by
     extra: dict[str, Any] = field(default_factory=dict)  # settings added by later versions
 
     def __post_init__(self) -> None:
@@ -59,6 +73,26 @@ class Recipe:
             raise RecipeError("validation split must be between 0 and 1 (e.g. 0.2)")
         if self.image_size is not None and self.image_size < 16:
             raise RecipeError("image size must be at least 16 pixels")
+        self._check_training_controls()
+
+    def _check_training_controls(self) -> None:
+        for name, allowed in (("augment", AUGMENTS), ("optimizer", OPTIMIZERS),
+                              ("schedule", SCHEDULES), ("monitor", MONITORS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise RecipeError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        if self.weight_decay < 0:
+            raise RecipeError("weight decay cannot be negative")
+        if not 0 <= self.warmup_epochs <= self.epochs:
+            raise RecipeError("warm-up epochs must be between 0 and the number of epochs")
+        if not 0 <= self.label_smoothing < 1:
+            raise RecipeError("label smoothing must be at least 0 and below 1 (e.g. 0.1)")
+        for name in ("early_stopping_patience", "reduce_lr_patience"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise RecipeError(f"{name.replace('_', ' ')} must be at least 1 epoch")
+        if not 0 < self.reduce_lr_factor < 1:
+            raise RecipeError("reduce-LR factor must be between 0 and 1 (e.g. 0.1)")
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)

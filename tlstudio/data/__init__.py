@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from tlstudio.data.augment import (
+    AUGMENT_PRESETS,
+    AugmentTransform,
+    describe_augmentation,
+    train_transform,
+)
 from tlstudio.data.dataset import ImageFolderDataset
 from tlstudio.data.demo import write_digits_demo
 from tlstudio.data.images import UnreadableImage, load_rgb
@@ -21,6 +27,8 @@ from tlstudio.data.transforms import (
 )
 
 __all__ = [
+    "AUGMENT_PRESETS",
+    "AugmentTransform",
     "CROP_FRACTION",
     "DatasetScan",
     "EvalTransform",
@@ -28,11 +36,13 @@ __all__ = [
     "ScanCancelled",
     "SkippedFile",
     "UnreadableImage",
+    "describe_augmentation",
     "describe_eval_transform",
     "eval_transform",
     "load_rgb",
     "resize_size",
     "scan_folder",
     "stratified_split",
+    "train_transform",
     "write_digits_demo",
 ]

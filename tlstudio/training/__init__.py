@@ -1,5 +1,6 @@
 """The training engine: the fit loop, its events, the feature cache and the run's files."""
 
+from tlstudio.training.callbacks import LoopCallback, TrainingLoop
 from tlstudio.training.engine import RunResult, fit, resolve_device
 from tlstudio.training.events import (
     BatchEnded,
@@ -21,9 +22,11 @@ __all__ = [
     "FitEnded",
     "FitStarted",
     "LogMessage",
+    "LoopCallback",
     "PhaseProgress",
     "RunControl",
     "RunResult",
+    "TrainingLoop",
     "fit",
     "resolve_device",
 ]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import load_file, save_file
 
 from tlstudio import atomic
@@ -64,10 +65,19 @@ class ModelInfo:
             raise ModelFileError(f"model.json is incomplete or invalid: {e}") from None
 
 
+def save_weights(path: str | Path, model: torch.nn.Module) -> None:
+    """The model's state dict as safetensors, written atomically (never half a file)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic.write_with(path, lambda p: save_file(state, str(p)))
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))
+
+
 def save_model(run_dir: str | Path, model: Classifier, info: ModelInfo) -> None:
     run_dir = Path(run_dir)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic.write_with(run_dir / MODEL_WEIGHTS, lambda p: save_file(state, str(p)))
+    save_weights(run_dir / MODEL_WEIGHTS, model)
     atomic.write_json(run_dir / MODEL_INFO, info.to_dict())
 
 

@@ -23,6 +23,7 @@ from tlstudio.data import (
     eval_transform,
     scan_folder,
     stratified_split,
+    train_transform,
 )
 from tlstudio.errors import TrainingStopped
 from tlstudio.models import (
@@ -35,6 +36,12 @@ from tlstudio.models import (
 from tlstudio.models.freezing import only_head_trains
 from tlstudio.recipe import Recipe
 from tlstudio.training import artifacts
+from tlstudio.training.callbacks import (
+    BEST_WEIGHTS,
+    LoopCallback,
+    TrainingLoop,
+    recipe_callbacks,
+)
 from tlstudio.training.events import (
     Callback,
     EpochEnded,
@@ -47,6 +54,7 @@ from tlstudio.training.events import (
 )
 from tlstudio.training.feature_cache import FeatureBatches, extract_features
 from tlstudio.training.loops import evaluate, train_one_epoch
+from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
 
 METRICS = "metrics.json"
 RECIPE = "recipe.json"
@@ -118,8 +126,14 @@ def fit(
     callbacks: Sequence[Callback] = (),
     control: RunControl | None = None,
 ) -> RunResult:
-    """Train a head (and any unfrozen stages) on the recipe's folders; write the run folder."""
+    """Train a head (and any unfrozen stages) on the recipe's folders; write the run folder.
+
+    ``callbacks`` are plain one-event callables; LoopCallbacks among them may also act on the
+    run (stop it, change the lr). The recipe's own callbacks (best epoch, early stopping,
+    reduce-on-plateau, NaN stop) run after them.
+    """
     control = control or RunControl()
+    callbacks = [*callbacks, *recipe_callbacks(recipe)]
 
     def emit(event: Event) -> None:
         for callback in callbacks:
@@ -139,10 +153,11 @@ def fit(
     recipe.save(run_dir / RECIPE)
 
     generator = torch.Generator().manual_seed(recipe.seed)
-    transform = eval_transform(image_size)
-    train_ds = ImageFolderDataset(train_scan, transform)
-    val_ds = ImageFolderDataset(val_scan, transform)
-    use_cache = recipe.feature_cache and only_head_trains(model)
+    train_ds = ImageFolderDataset(train_scan, train_transform(image_size, recipe.augment))
+    val_ds = ImageFolderDataset(val_scan, eval_transform(image_size))
+    would_cache = recipe.feature_cache and only_head_trains(model)
+    # Cached features would freeze one view of each image and undo the augmentation.
+    use_cache = would_cache and recipe.augment == "none"
     loader_args = dict(batch_size=recipe.batch_size, num_workers=recipe.num_workers,
                        pin_memory=device.type == "cuda")
     train_loader = DataLoader(train_ds, shuffle=not use_cache, generator=generator,
@@ -156,10 +171,17 @@ def fit(
     if skipped:
         emit(LogMessage(f"{len(skipped)} file(s) skipped: see skipped_files in {METRICS}",
                         "warning"))
+    if would_cache and not use_cache:
+        emit(LogMessage("Augmentation is on: the feature cache is off, every epoch runs the "
+                        "backbone"))
 
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=recipe.lr, weight_decay=recipe.weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    optimizer = build_optimizer((p for p in model.parameters() if p.requires_grad), recipe)
+    scheduler = build_scheduler(optimizer, recipe, len(train_loader))
+    loss_fn, val_loss_fn = build_loss(recipe), nn.CrossEntropyLoss()
+    loop = TrainingLoop(recipe, run_dir, model, optimizer, scheduler, control, emit)
+    for callback in callbacks:
+        if isinstance(callback, LoopCallback):
+            callback.bind(loop)
     metrics = {
         "classes": list(train_scan.classes),
         "skipped_files": [s.to_dict() for s in skipped],
@@ -178,11 +200,11 @@ def fit(
         for epoch in range(1, recipe.epochs + 1):
             start = time.perf_counter()
             stats = train_one_epoch(step_model, train_batches, optimizer, loss_fn, device,
-                                    epoch, emit, control)
+                                    epoch, emit, loop, scheduler)
             if not stats.completed:
                 stopped = True
                 break
-            val = evaluate(step_model, val_batches, loss_fn, device)
+            val = evaluate(step_model, val_batches, val_loss_fn, device)
             seconds = time.perf_counter() - start + (extra_seconds if epoch == 1 else 0.0)
             ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
                                val.accuracy, optimizer.param_groups[0]["lr"], seconds)
@@ -190,9 +212,20 @@ def fit(
             metrics["epochs"].append(ended.to_dict())
             atomic.write_json(run_dir / METRICS, metrics)
             emit(ended)
+            if loop.stop_reason is not None:
+                stopped = loop.failed  # early stopping is a finished run, a NaN is not
+                break
     except TrainingStopped:
         stopped = True
     metrics["stopped"] = stopped
+    metrics["stop_reason"] = loop.stop_reason
+    if history and loop.best_epoch is not None:
+        metrics["best_epoch"] = loop.best_epoch
+        # Always reload: a stop mid-epoch (or a NaN) leaves weights past the last epoch's.
+        model.load_state_dict(artifacts.load_weights(run_dir / BEST_WEIGHTS))
+        if loop.best_epoch != history[-1].epoch:
+            emit(LogMessage(f"The run's model is epoch {loop.best_epoch}'s, the best by "
+                            f"{recipe.monitor}, not the last epoch's"))
     atomic.write_json(run_dir / METRICS, metrics)
     if history:
         info = artifacts.ModelInfo(recipe.backbone, train_scan.classes, image_size,

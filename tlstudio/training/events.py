@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -117,3 +118,12 @@ class RunControl:
     def wait_if_paused(self) -> None:
         while not self._running.wait(timeout=0.1):
             pass
+
+
+class StopSignal(Protocol):
+    """What the batch loop checks between batches: a RunControl, or the TrainingLoop."""
+
+    @property
+    def stopped(self) -> bool: ...
+
+    def wait_if_paused(self) -> None: ...

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 
-from tlstudio.training.events import BatchEnded, RunControl
+from tlstudio.training.events import BatchEnded, StopSignal
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ def train_one_epoch(
     device: torch.device,
     epoch: int,
     emit: Callable[[BatchEnded], None],
-    control: RunControl,
+    control: StopSignal,
+    scheduler: LRScheduler | None = None,
 ) -> EpochStats:
     model.train()
     total = len(batches) if isinstance(batches, Sized) else 0
@@ -48,12 +50,14 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        lr = optimizer.param_groups[0]["lr"]  # the rate this batch used
+        if scheduler is not None:
+            scheduler.step()
         batch_loss = loss.item()
         n = y.shape[0]
         loss_sum += batch_loss * n
         correct += int((logits.argmax(1) == y).sum())
         seen += n
-        lr = optimizer.param_groups[0]["lr"]
         emit(BatchEnded(epoch, i, total, batch_loss, lr, n, time.perf_counter() - start))
     return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True)
 
