@@ -138,3 +138,11 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
         atomic.write_json(target, {"version": 2})
     assert json.loads(target.read_text()) == {"version": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_choosing_a_missing_gpu_is_explained(colour_data, tmp_path, monkeypatch) -> None:
+    from tlstudio.errors import RecipeError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RecipeError, match="no CUDA GPU"):
+        fit(_recipe(colour_data, tmp_path / "run", device="cuda"))

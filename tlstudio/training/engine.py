@@ -25,7 +25,7 @@ from tlstudio.data import (
     stratified_split,
     train_transform,
 )
-from tlstudio.errors import TrainingStopped
+from tlstudio.errors import RecipeError, TrainingStopped
 from tlstudio.models import (
     BuiltModel,
     apply_freeze,
@@ -76,12 +76,8 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from tlstudio.errors import RecipeError
-
         raise RecipeError("CUDA was chosen but no CUDA GPU is available; choose auto or cpu")
     if name == "mps" and not torch.backends.mps.is_available():
-        from tlstudio.errors import RecipeError
-
         raise RecipeError("MPS was chosen but this machine has no Apple GPU; choose auto or cpu")
     return torch.device(name)
 
