@@ -1,0 +1,116 @@
+"""The HTML report: self-contained, and its metrics table agrees with evaluate_run."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from imagefolders import write_class_folders
+
+from tlstudio.evaluation import evaluate_run
+from tlstudio.evaluation.report import write_report
+from tlstudio.recipe import Recipe
+from tlstudio.training import fit
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("run")
+    data = write_class_folders(base / "data", {"red": 8, "green": 8, "blue": 8})
+    out = base / "run"
+    fit(
+        Recipe(
+            data_dir=str(data),
+            out_dir=str(out),
+            backbone="tiny_cnn",
+            epochs=2,
+            image_size=16,
+            batch_size=8,
+            freeze="none",
+        )
+    )
+    return out
+
+
+class ReportParser(HTMLParser):
+    """Collects the rows of <table id="metrics"> and every src/href in the page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics_rows: list[list[tuple[str, str | None]]] = []
+        self.links: list[str] = []
+        self.images: list[str] = []
+        self.polylines = 0
+        self._table: str | None = None
+        self._in_body = False
+        self._cell: list[str] | None = None
+        self._value: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        for key in ("src", "href"):
+            if a.get(key):
+                self.links.append(a[key] or "")
+        if tag == "img":
+            self.images.append(a.get("src") or "")
+        if tag == "polyline":
+            self.polylines += 1
+        if tag == "table":
+            self._table = a.get("id")
+        elif tag == "tbody" and self._table == "metrics":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.metrics_rows.append([])
+        elif tag == "td" and self._in_body:
+            self._cell, self._value = [], a.get("data-value")
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            self.metrics_rows[-1].append(("".join(self._cell).strip(), self._value))
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+
+
+def test_report_is_self_contained_and_matches_the_evaluation(
+    trained_run: Path, tmp_path: Path
+) -> None:
+    # Folder names swapped against the colours so there are confident mistakes to show.
+    swapped = write_class_folders(tmp_path / "swapped", {"blue": 3, "red": 3, "green": 3})
+    out = write_report(trained_run, tmp_path / "out" / "report.html", data_dir=swapped)
+    html = out.read_text(encoding="utf-8")
+    parser = ReportParser()
+    parser.feed(html)
+    parser.close()
+
+    result = evaluate_run(trained_run, swapped)
+    rows = parser.metrics_rows
+    assert [cells[0][0] for cells in rows] == list(result.classes)  # one row per class
+    for cells, expected in zip(rows, result.evaluation.per_class, strict=True):
+        assert len(cells) == 5
+        values = (expected.precision, expected.recall, expected.f1)
+        for (text, exact), value in zip(cells[1:4], values, strict=True):
+            assert float(exact) == value
+            assert text == f"{value:.3f}"
+        assert int(cells[4][0]) == expected.support
+    # Self-contained: every image is embedded and nothing points elsewhere.
+    assert all(link.startswith("data:image/png;base64,") for link in parser.links)
+    mistakes = result.confident_mistakes(8)
+    assert mistakes and len(parser.images) == 2 * len(mistakes)  # picture + Grad-CAM each
+    assert parser.polylines == 4  # train/val loss, train/val accuracy
+    assert 'id="confusion"' in html and "&quot;backbone&quot;: &quot;tiny_cnn&quot;" in html
+    assert not list(out.parent.glob(".*.tmp"))  # the atomic write left no temp file
+
+
+def test_report_on_the_validation_split(trained_run: Path, tmp_path: Path) -> None:
+    out = write_report(trained_run, tmp_path / "report.html")
+    parser = ReportParser()
+    parser.feed(out.read_text(encoding="utf-8"))
+    assert [cells[0][0] for cells in parser.metrics_rows] == ["blue", "green", "red"]

@@ -1,0 +1,25 @@
+"""What a trained model gets right and wrong, and why: metrics, per-image results, saliency,
+data fixes on disk and a shareable report. Qt-free."""
+
+from __future__ import annotations
+
+from tlstudio.evaluation.metrics import ClassMetrics, Evaluation, evaluate_predictions
+from tlstudio.evaluation.relabel import DatasetEditor, Move, RelabelError
+from tlstudio.evaluation.run_eval import EvaluationError, ImageRecord, RunEvaluation, evaluate_run
+from tlstudio.evaluation.saliency import grad_cam, last_conv_layer, overlay
+
+__all__ = [
+    "ClassMetrics",
+    "DatasetEditor",
+    "Evaluation",
+    "EvaluationError",
+    "ImageRecord",
+    "Move",
+    "RelabelError",
+    "RunEvaluation",
+    "evaluate_predictions",
+    "evaluate_run",
+    "grad_cam",
+    "last_conv_layer",
+    "overlay",
+]

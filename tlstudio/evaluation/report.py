@@ -1,0 +1,260 @@
+"""One self-contained HTML report of a run: summary, curves, metrics, confusion matrix, the
+most confident mistakes with Grad-CAM, and the recipe. Images are embedded; nothing is
+fetched, so the file can be mailed as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from torchvision.transforms.v2 import functional as TF
+
+from tlstudio import atomic
+from tlstudio.data import UnreadableImage, eval_transform, load_rgb
+from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
+from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
+from tlstudio.evaluation.saliency import grad_cam, overlay
+from tlstudio.training.artifacts import load_model
+
+MISTAKES = 8  # most confident mistakes shown
+THUMBNAIL = 160  # px, the side of each embedded picture
+CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.6em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { padding: .25em .6em; border: 1px solid #ddd; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+table.confusion td { min-width: 2.5em; text-align: center; }
+.curves { display: flex; gap: 2em; flex-wrap: wrap; }
+.mistakes { display: flex; flex-wrap: wrap; gap: 1em; }
+figure { margin: 0; font-size: .85em; } figure img { display: inline-block; margin-right: 4px; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }
+dt { font-weight: 600; } dd { margin: 0; }
+"""
+
+
+def write_report(
+    run_dir: str | os.PathLike[str],
+    out_html: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str] | None = None,
+    evaluation: RunEvaluation | None = None,
+) -> Path:
+    """Evaluate the run (unless `evaluation` is given) and write the report atomically."""
+    evaluation = evaluation or evaluate_run(run_dir, data_dir)
+    html = render_report(run_dir, evaluation)
+    atomic.write_text(out_html, html)
+    return Path(out_html)
+
+
+def render_report(run_dir: str | os.PathLike[str], result: RunEvaluation) -> str:
+    metrics = _read_json(Path(run_dir) / "metrics.json")
+    recipe = _read_json(Path(run_dir) / "recipe.json")
+    title = f"tlstudio report: {Path(os.path.abspath(run_dir)).name}"
+    sections = [
+        f"<h1>{escape(title)}</h1>",
+        _summary(run_dir, result, metrics),
+        "<h2>Training curves</h2>",
+        _curves(metrics.get("epochs", [])),
+        "<h2>Metrics</h2>",
+        metrics_tables(result.evaluation),
+        "<h2>Confusion matrix</h2>",
+        "<p>Rows are the true classes, columns the predicted ones; the colour is the share "
+        "of the row.</p>",
+        confusion_table(result.evaluation),
+        "<h2>Most confident mistakes</h2>",
+        _mistakes(run_dir, result.confident_mistakes(MISTAKES)),
+        "<h2>Recipe</h2>",
+        f"<pre>{escape(json.dumps(recipe, indent=2))}</pre>",
+    ]
+    body = "\n".join(sections)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
+        f"<body>\n{body}\n</body></html>\n"
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _summary(
+    run_dir: str | os.PathLike[str], result: RunEvaluation, metrics: dict[str, Any]
+) -> str:
+    ev = result.evaluation
+    items = [
+        ("Run", os.path.abspath(run_dir)),
+        ("Backbone", metrics.get("backbone", "?")),
+        ("Classes", ", ".join(ev.classes)),
+        ("Epochs trained", str(len(metrics.get("epochs", [])))),
+        ("Evaluated on", f"{result.images} ({ev.total} images)"),
+        ("Accuracy", f"{ev.accuracy:.1%}"),
+    ]
+    if "best_epoch" in metrics:
+        items.insert(4, ("Model from epoch", str(metrics["best_epoch"])))
+    if result.skipped:
+        items.append(("Unreadable files", str(len(result.skipped))))
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
+    return f'<dl id="summary">{rows}</dl>'
+
+
+def _curves(epochs: Sequence[dict[str, Any]]) -> str:
+    if not epochs:
+        return "<p>No finished epoch.</p>"
+    loss = {k: [e.get(k) for e in epochs] for k in ("train_loss", "val_loss")}
+    accuracy = {k: [e.get(k) for e in epochs] for k in ("train_accuracy", "val_accuracy")}
+    return (
+        f'<div class="curves">{line_chart("Loss", loss)}'
+        f"{line_chart('Accuracy', accuracy, y_range=(0.0, 1.0))}</div>"
+    )
+
+
+def line_chart(
+    title: str,
+    series: dict[str, list[float | None]],
+    y_range: tuple[float, float] | None = None,
+    width: int = 420,
+    height: int = 240,
+) -> str:
+    """An inline SVG chart of per-epoch values, one polyline per series."""
+    left, right, top, bottom = 48, 12, 24, 32
+    values = [v for vs in series.values() for v in vs if v is not None]
+    if not values:
+        return ""
+    low, high = y_range or (min(values), max(values))
+    if high - low < 1e-12:
+        low, high = low - 0.5, high + 0.5
+    n = max(len(vs) for vs in series.values())
+
+    def x(i: int) -> float:
+        return left + (width - left - right) * (i / (n - 1) if n > 1 else 0.5)
+
+    def y(v: float) -> float:
+        return top + (height - top - bottom) * (1 - (v - low) / (high - low))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="600">{escape(title)}</text>',
+        f'<rect x="{left}" y="{top}" width="{width - left - right}" '
+        f'height="{height - top - bottom}" fill="none" stroke="#ccc"/>',
+        f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{high:.3g}</text>',
+        f'<text x="{left - 4}" y="{height - bottom}" font-size="10" '
+        f'text-anchor="end">{low:.3g}</text>',
+        f'<text x="{x(0)}" y="{height - bottom + 14}" font-size="10" text-anchor="middle">1</text>',
+        f'<text x="{x(n - 1)}" y="{height - bottom + 14}" font-size="10" '
+        f'text-anchor="middle">{n}</text>',
+        f'<text x="{width / 2}" y="{height - 4}" font-size="10" text-anchor="middle">epoch</text>',
+    ]
+    for i, (name, vs) in enumerate(series.items()):
+        colour = CURVE_COLOURS[i % len(CURVE_COLOURS)]
+        points = " ".join(f"{x(j):.1f},{y(v):.1f}" for j, v in enumerate(vs) if v is not None)
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+            f'points="{points}"><title>{escape(name)}</title></polyline>'
+        )
+        parts.append(
+            f'<text x="{width - right - 4}" y="{top + 14 + 13 * i}" font-size="11" '
+            f'text-anchor="end" fill="{colour}">{escape(name.replace("_", " "))}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def metrics_tables(ev: Evaluation) -> str:
+    """`<table id="metrics">`: exactly one body row per class; the averages in their own
+    table. Each number cell carries its unrounded value in `data-value`."""
+    head = (
+        "<thead><tr><th>class</th><th>precision</th><th>recall</th><th>f1</th>"
+        "<th>support</th></tr></thead>"
+    )
+    per_class = "".join(_metrics_row(row) for row in ev.per_class)
+    averages = "".join(_metrics_row(row) for row in (ev.macro, ev.weighted))
+    accuracy = (
+        f'<p>Accuracy: <span id="accuracy" data-value="{ev.accuracy!r}">'
+        f"{ev.accuracy:.3f}</span></p>"
+    )
+    return (
+        f'{accuracy}<table id="metrics">{head}<tbody>{per_class}</tbody></table>'
+        f'<table id="averages">{head}<tbody>{averages}</tbody></table>'
+    )
+
+
+def _metrics_row(row: ClassMetrics) -> str:
+    cells = "".join(
+        f'<td data-value="{v!r}">{v:.3f}</td>' for v in (row.precision, row.recall, row.f1)
+    )
+    return (
+        f"<tr><td>{escape(row.name)}</td>{cells}"
+        f'<td data-value="{row.support}">{row.support}</td></tr>'
+    )
+
+
+def confusion_table(ev: Evaluation) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in ev.classes)
+    rows = []
+    for true, counts in zip(ev.classes, ev.confusion, strict=True):
+        total = sum(counts) or 1
+        cells = []
+        for j, count in enumerate(counts):
+            share = count / total
+            hue = 210 if ev.classes[j] == true else 0  # blue on the diagonal, red off it
+            colour = "#fff" if share > 0.55 else "#222"
+            cells.append(
+                f'<td style="background:hsl({hue},70%,{100 - 55 * share:.0f}%);'
+                f'color:{colour}" title="{share:.0%} of {escape(true)}">{count}</td>'
+            )
+        rows.append(f"<tr><th>{escape(true)}</th>{''.join(cells)}</tr>")
+    return (
+        f'<table class="confusion" id="confusion"><thead><tr><th>true \\ predicted</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _mistakes(run_dir: str | os.PathLike[str], records: Sequence[ImageRecord]) -> str:
+    if not records:
+        return "<p>No mistakes on these images.</p>"
+    model, info = load_model(run_dir)
+    to_model = eval_transform(info.image_size)
+    # The same resize-and-crop at a larger size shows the region the model saw.
+    to_view = eval_transform(max(THUMBNAIL, info.image_size))
+    figures = []
+    for record in records:
+        try:
+            image = load_rgb(record.path)
+        except UnreadableImage as e:
+            figures.append(f"<figure>{escape(record.path)}: {escape(e.reason)}</figure>")
+            continue
+        view = TF.to_pil_image(to_view(image)).resize((THUMBNAIL, THUMBNAIL))
+        cam = grad_cam(model, to_model(image), info.classes.index(record.predicted))
+        caption = (
+            f"{escape(Path(record.path).name)}<br>true: {escape(record.true)}<br>"
+            f"predicted: {escape(record.predicted)} ({record.confidence:.0%})"
+        )
+        figures.append(
+            f'<figure class="mistake">{_img(view, "image")}'
+            f"{_img(overlay(view, cam), 'Grad-CAM of the predicted class')}"
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    return f'<div class="mistakes">{"".join(figures)}</div>'
+
+
+def _img(image: Image.Image, alt: str) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'

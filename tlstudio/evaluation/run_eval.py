@@ -1,0 +1,191 @@
+"""Evaluate a run on its validation images, or on any labelled folder: metrics plus one
+record per image (prediction, confidence, loss, top 5) for galleries and matrix cells.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tlstudio.data import DatasetScan, SkippedFile, scan_folder, stratified_split
+from tlstudio.errors import TlstudioError
+from tlstudio.evaluation.metrics import Evaluation, evaluate_predictions
+from tlstudio.inference import Predictor, load_predictor
+from tlstudio.recipe import Recipe
+from tlstudio.training.artifacts import read_model_info
+
+TOP_K = 5
+# -log of this is the loss reported for an image given probability 0 (float32 underflow).
+MIN_PROBABILITY = 1e-12
+
+
+class EvaluationError(TlstudioError):
+    """A run cannot be evaluated on the images given."""
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    path: str  # absolute path of the image
+    true: str  # its class, from its folder
+    predicted: str  # the most probable class
+    confidence: float  # probability of the predicted class
+    loss: float  # cross-entropy: -log p(true class)
+    top5: tuple[tuple[str, float], ...]  # up to five (class, probability), most probable first
+
+    @property
+    def correct(self) -> bool:
+        return self.true == self.predicted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "true": self.true,
+            "predicted": self.predicted,
+            "confidence": self.confidence,
+            "loss": self.loss,
+            "top5": [[name, p] for name, p in self.top5],
+        }
+
+
+@dataclass(frozen=True)
+class RunEvaluation:
+    run_dir: str  # the evaluated run folder
+    images: str  # what was evaluated, in words, e.g. "the validation split of /data/pets"
+    evaluation: Evaluation  # accuracy, per-class metrics, confusion matrix
+    records: tuple[ImageRecord, ...]  # one per readable image, in scan order
+    skipped: tuple[SkippedFile, ...]  # files that could not be read at prediction time
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.evaluation.classes
+
+    def cell(self, true: str, predicted: str) -> list[ImageRecord]:
+        """The images of class `true` predicted as `predicted`: one confusion-matrix cell."""
+        for name in (true, predicted):
+            if name not in self.classes:
+                raise EvaluationError(f"'{name}' is not a class of this run")
+        return [r for r in self.records if r.true == true and r.predicted == predicted]
+
+    def top_losses(self, n: int | None = None) -> list[ImageRecord]:
+        """Images with the highest loss first: the worst-predicted, mistakes or not."""
+        ranked = sorted(self.records, key=lambda r: r.loss, reverse=True)
+        return ranked if n is None else ranked[:n]
+
+    def confident_mistakes(self, n: int | None = None) -> list[ImageRecord]:
+        """Misclassified images, the most confidently wrong first."""
+        wrong = sorted(
+            (r for r in self.records if not r.correct), key=lambda r: r.confidence, reverse=True
+        )
+        return wrong if n is None else wrong[:n]
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str] | None = None,
+    predictor: Predictor | None = None,
+) -> RunEvaluation:
+    """Predict every image of `data_dir` (a folder of class subfolders), or, without it, the
+    run's own validation images, and score the predictions.
+
+    The validation split is rebuilt from the run's recipe; if the training folder changed
+    since (images added, moved or relabelled), the split is rebuilt from what is there now.
+    """
+    info = read_model_info(run_dir)
+    if data_dir is not None:
+        scan = scan_labelled_folder(data_dir, info.classes)
+        images = f"the folder {scan.root}"
+    else:
+        scan, images = validation_scan(run_dir, info.classes)
+    predictor = predictor or load_predictor(run_dir)
+    if tuple(predictor.classes) != tuple(info.classes):
+        raise EvaluationError("The model's classes differ from the run's model.json")
+    records, skipped = predict_records(predictor, scan)
+    if not records:
+        raise EvaluationError(f"None of the images of {images} could be read")
+    index = {name: i for i, name in enumerate(info.classes)}
+    evaluation = evaluate_predictions(
+        [index[r.true] for r in records], [index[r.predicted] for r in records], info.classes
+    )
+    return RunEvaluation(str(run_dir), images, evaluation, tuple(records), tuple(skipped))
+
+
+def scan_labelled_folder(data_dir: str | os.PathLike[str], classes: tuple[str, ...]) -> DatasetScan:
+    """Scan a folder whose subfolders must be (some of) the run's classes."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise EvaluationError(f"Folder '{data_dir}' does not exist or is not a folder")
+    found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    unknown = [name for name in found if name not in classes]
+    if unknown or not found:
+        listed = ", ".join(f"'{n}'" for n in unknown) or "no class subfolders"
+        raise EvaluationError(
+            f"The folder '{data_dir}' must hold one subfolder per class of the run "
+            f"({', '.join(classes)}); it has {listed}"
+        )
+    return scan_folder(root, classes=classes)
+
+
+def validation_scan(
+    run_dir: str | os.PathLike[str], classes: tuple[str, ...]
+) -> tuple[DatasetScan, str]:
+    """The run's validation images, rebuilt from its recipe, and how to name them."""
+    recipe = run_recipe(run_dir)
+    if recipe.val_dir:
+        if not Path(recipe.val_dir).is_dir():
+            raise EvaluationError(
+                f"The run's validation folder '{recipe.val_dir}' is gone: "
+                "choose a labelled folder to evaluate on"
+            )
+        return scan_labelled_folder(recipe.val_dir, classes), f"the folder {recipe.val_dir}"
+    if not Path(recipe.data_dir).is_dir():
+        raise EvaluationError(
+            f"The run's training folder '{recipe.data_dir}' is gone, so its validation split "
+            "cannot be rebuilt: choose a labelled folder to evaluate on"
+        )
+    scan = scan_folder(recipe.data_dir)
+    if scan.classes != tuple(classes):
+        raise EvaluationError(
+            f"The training folder '{recipe.data_dir}' now has the classes "
+            f"{', '.join(scan.classes)}, not the run's {', '.join(classes)}: "
+            "choose a labelled folder to evaluate on"
+        )
+    _, val = stratified_split(scan, recipe.val_split, recipe.seed)
+    return val, f"the validation split of {scan.root}"
+
+
+def run_recipe(run_dir: str | os.PathLike[str]) -> Recipe:
+    """The run's recipe.json, or the copy inside model.json for a run folder without one."""
+    path = Path(run_dir) / "recipe.json"
+    if path.is_file():
+        return Recipe.load(path)
+    recipe = read_model_info(run_dir).recipe
+    if not recipe:
+        raise EvaluationError(f"'{run_dir}' has no recipe: choose a labelled folder to evaluate on")
+    return Recipe.from_dict(recipe)
+
+
+def predict_records(
+    predictor: Predictor, scan: DatasetScan
+) -> tuple[list[ImageRecord], list[SkippedFile]]:
+    paths = [path for path, _ in scan.samples]
+    true_of = {path: scan.classes[label] for path, label in scan.samples}
+    # All probabilities, not just the top 5: the loss needs p(true class).
+    predictions, skipped = predictor.predict_paths(paths, top_k=len(predictor.classes))
+    records = []
+    for p in predictions:
+        true = true_of[p.path]
+        p_true = dict(p.top)[true]
+        records.append(
+            ImageRecord(
+                path=p.path,
+                true=true,
+                predicted=p.label,
+                confidence=p.probability,
+                loss=-math.log(max(p_true, MIN_PROBABILITY)),
+                top5=p.top[:TOP_K],
+            )
+        )
+    return records, skipped
