@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="fine-tune a backbone on class folders")
     p.add_argument("data", nargs="?", help="training folder: one subfolder per class")
     p.add_argument("--recipe", help="a recipe.json to replay (other options override it)")
+    p.add_argument("--resume", metavar="RUN",
+                   help="continue RUN from its last finished epoch (--epochs N sets a new total)")
     p.add_argument("--backbone", help="backbone name (see `tlstudio backbones`)")
     p.add_argument("--weights", help="local weights file (safetensors or a state dict)")
     p.add_argument("--out", help="run folder to write")
@@ -177,13 +179,31 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from tlstudio.cli_progress import ProgressPrinter
-    from tlstudio.training import fit
+    from tlstudio.training import fit, resume_run
 
-    recipe = recipe_from_args(args)
-    with ProgressPrinter() as printer:
-        result = fit(recipe, callbacks=[printer])
+    if args.resume:
+        _check_resume_options(args)
+        with ProgressPrinter() as printer:
+            result = resume_run(args.resume, args.epochs, callbacks=[printer])
+    else:
+        recipe = recipe_from_args(args)
+        with ProgressPrinter() as printer:
+            result = fit(recipe, callbacks=[printer])
     print(f"run written to {result.run_dir}")
     return 1 if result.stopped else 0
+
+
+def _check_resume_options(args: argparse.Namespace) -> None:
+    """A resumed run keeps its recipe; only the total number of epochs may change."""
+    ignored = {"command", "handler", "demo", "resume", "epochs", "keep_last", "no_feature_cache"}
+    given = [name for name, value in vars(args).items()
+             if name not in ignored and value is not None]
+    given += [name for name in ("keep_last", "no_feature_cache") if getattr(args, name)]
+    if given:
+        options = ", ".join("DATA" if name == "data" else "--" + name.replace("_", "-")
+                            for name in sorted(given))
+        raise TlstudioError(f"--resume continues the run with its own recipe; only --epochs can "
+                            f"change ({options} given)")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

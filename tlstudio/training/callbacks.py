@@ -4,10 +4,12 @@ on a plateau, stop on a NaN loss. Each reacts to engine events and says in the l
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LRScheduler
@@ -80,6 +82,13 @@ class LoopCallback:
     def after_epoch(self, event: EpochEnded) -> None:
         pass
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs for this callback to carry on as if never interrupted."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
 
 @dataclass
 class Plateau:
@@ -109,7 +118,19 @@ class Plateau:
         return f"{self.monitor} {self.best:.4g} at epoch {self.best_epoch}"
 
 
-class BestCheckpoint(LoopCallback):
+class PlateauCallback(LoopCallback):
+    """A callback acting on a Plateau; the plateau is what a resumed run restores."""
+
+    plateau: Plateau
+
+    def state_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.plateau)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.plateau = Plateau(**state)
+
+
+class BestCheckpoint(PlateauCallback):
     """Write the weights of each new best epoch to best_model.safetensors; the engine makes
     them the run's model at the end."""
 
@@ -124,7 +145,7 @@ class BestCheckpoint(LoopCallback):
         self.loop.log(f"Best so far: {self.plateau.describe()}; saved {BEST_WEIGHTS}")
 
 
-class EarlyStopping(LoopCallback):
+class EarlyStopping(PlateauCallback):
     def __init__(self, monitor: str, patience: int) -> None:
         self.plateau, self.patience = Plateau(monitor), patience
 
@@ -137,7 +158,7 @@ class EarlyStopping(LoopCallback):
             self.loop.request_stop(text)
 
 
-class ReduceLROnPlateau(LoopCallback):
+class ReduceLROnPlateau(PlateauCallback):
     def __init__(self, monitor: str, patience: int, factor: float) -> None:
         self.plateau, self.patience, self.factor = Plateau(monitor), patience, factor
 

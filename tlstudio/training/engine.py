@@ -1,6 +1,7 @@
 """The fit loop: recipe in, run folder out (metrics, model.safetensors, model.json, recipe.json).
 
-It reports through events and checks a RunControl between batches; it never prints.
+It reports through events and checks a RunControl between batches; it never prints. After every
+epoch it writes checkpoint.pt, from which ``resume_run`` continues an interrupted or finished run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +27,7 @@ from tlstudio.data import (
     stratified_split,
     train_transform,
 )
-from tlstudio.errors import RecipeError, TrainingStopped
+from tlstudio.errors import RecipeError, TlstudioError, TrainingStopped
 from tlstudio.models import (
     BuiltModel,
     apply_freeze,
@@ -41,6 +43,13 @@ from tlstudio.training.callbacks import (
     LoopCallback,
     TrainingLoop,
     recipe_callbacks,
+)
+from tlstudio.training.checkpoint import (
+    CHECKPOINT,
+    load_checkpoint,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
 )
 from tlstudio.training.events import (
     Callback,
@@ -121,15 +130,18 @@ def fit(
     recipe: Recipe,
     callbacks: Sequence[Callback] = (),
     control: RunControl | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """Train a head (and any unfrozen stages) on the recipe's folders; write the run folder.
 
     ``callbacks`` are plain one-event callables; LoopCallbacks among them may also act on the
     run (stop it, change the lr). The recipe's own callbacks (best epoch, early stopping,
-    reduce-on-plateau, NaN stop) run after them.
+    reduce-on-plateau, NaN stop) run after them. With ``resume`` the run continues from the
+    out_dir's checkpoint.pt (see ``resume_run``); without it an old checkpoint there is removed.
     """
     control = control or RunControl()
-    callbacks = [*callbacks, *recipe_callbacks(recipe)]
+    own_callbacks = recipe_callbacks(recipe)
+    callbacks = [*callbacks, *own_callbacks]
 
     def emit(event: Event) -> None:
         for callback in callbacks:
@@ -140,6 +152,9 @@ def fit(
         torch.set_num_threads(recipe.threads)
     run_dir = Path(recipe.out_dir)
     device = resolve_device(recipe.device)
+    checkpoint = _resumable_checkpoint(run_dir, recipe) if resume else None
+    if checkpoint is None:
+        (run_dir / CHECKPOINT).unlink(missing_ok=True)
     train_scan, val_scan = load_datasets(recipe, emit, control)
     skipped = train_scan.skipped + (val_scan.skipped if recipe.val_dir else ())
     built = prepare_model(recipe, len(train_scan.classes), emit, control)
@@ -188,12 +203,19 @@ def fit(
         "stopped": False,
     }
     history: list[EpochEnded] = []
+    if checkpoint is not None:
+        _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop, own_callbacks)
+        metrics["epochs"] = list(checkpoint["epochs"])
+        history = [EpochEnded(epochs=recipe.epochs, **e) for e in checkpoint["epochs"]]
+        emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
     try:
         train_batches, val_batches, step_model, extra_seconds = _batches(
             model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control
         )
-        for epoch in range(1, recipe.epochs + 1):
+        if checkpoint is not None:
+            restore_rng(checkpoint["rng"], generator)  # after the feature cache is rebuilt
+        for epoch in range(len(history) + 1, recipe.epochs + 1):
             start = time.perf_counter()
             stats = train_one_epoch(step_model, train_batches, optimizer, loss_fn, device,
                                     epoch, emit, loop, scheduler)
@@ -206,8 +228,12 @@ def fit(
                                val.accuracy, optimizer.param_groups[0]["lr"], seconds)
             history.append(ended)
             metrics["epochs"].append(ended.to_dict())
+            emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
+            save_checkpoint(run_dir / CHECKPOINT, _training_state(
+                recipe, epoch, model, optimizer, scheduler, loop, own_callbacks, metrics,
+                generator))
+            # Written after the checkpoint: an epoch listed in metrics.json can be resumed from.
             atomic.write_json(run_dir / METRICS, metrics)
-            emit(ended)
             if loop.stop_reason is not None:
                 stopped = loop.failed  # early stopping is a finished run, a NaN is not
                 break
@@ -230,6 +256,65 @@ def fit(
     last = history[-1].val_accuracy if history else None
     emit(FitEnded(str(run_dir), stopped, len(history), last))
     return RunResult(str(run_dir), train_scan.classes, tuple(history), stopped)
+
+
+def resume_run(
+    run_dir: str | Path,
+    epochs: int | None = None,
+    callbacks: Sequence[Callback] = (),
+    control: RunControl | None = None,
+) -> RunResult:
+    """Continue a run from its last finished epoch; ``epochs`` sets a new total (to extend a
+    finished run). With the feature cache on, the features are computed again first.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / RECIPE).is_file():
+        raise TlstudioError(f"'{run_dir}' is not a tlstudio run: it has no {RECIPE}")
+    recipe = Recipe.load(run_dir / RECIPE).replace(out_dir=str(run_dir))
+    if epochs is not None:
+        recipe = recipe.replace(epochs=epochs)
+    return fit(recipe, callbacks, control, resume=True)
+
+
+def _resumable_checkpoint(run_dir: Path, recipe: Recipe) -> dict[str, Any]:
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT)
+    done = checkpoint["epoch"]
+    if done >= recipe.epochs:
+        raise RecipeError(f"The run in '{run_dir}' has already trained {done} epoch(s); to "
+                          f"train more, give a larger total number of epochs (e.g. {done + 5})")
+    return checkpoint
+
+
+def _training_state(recipe, epoch, model, optimizer, scheduler, loop, own_callbacks, metrics,
+                    generator) -> dict[str, Any]:
+    return {
+        "epoch": epoch,
+        "total_epochs": recipe.epochs,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "best_epoch": loop.best_epoch,
+        "callbacks": [callback.state_dict() for callback in own_callbacks],
+        "epochs": metrics["epochs"],
+        "rng": rng_state(generator),
+    }
+
+
+def _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop,
+                      own_callbacks) -> None:
+    """Model, optimizer, schedule and callbacks as they were after the checkpoint's epoch."""
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    if checkpoint["total_epochs"] != recipe.epochs:
+        # A new total stretches the schedule: carry on along it from the same step.
+        for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs,
+                                       scheduler.lr_lambdas, strict=True):
+            group["lr"] = base * factor(scheduler.last_epoch)
+        scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
+    loop.best_epoch = checkpoint["best_epoch"]
+    for callback, state in zip(own_callbacks, checkpoint["callbacks"], strict=True):
+        callback.load_state_dict(state)
 
 
 def _batches(model, use_cache, train_loader, val_loader, recipe, generator, device, emit,

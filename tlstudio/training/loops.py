@@ -1,7 +1,8 @@
 """One epoch of training and one evaluation pass, as plain functions over a model and batches.
 
 The same two functions serve full fine-tuning (image batches) and the feature cache (feature
-batches through the head alone), so there is one training step to read.
+batches through the head alone), so there is one training step to read. When a batch runs out
+of memory, the step splits it into smaller micro-batches and accumulates their gradients.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
-from tlstudio.training.events import BatchEnded, StopSignal
+from tlstudio.errors import TlstudioError
+from tlstudio.training.events import BatchEnded, Event, LogMessage, StopSignal
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ def train_one_epoch(
     loss_fn: nn.Module,
     device: torch.device,
     epoch: int,
-    emit: Callable[[BatchEnded], None],
+    emit: Callable[[Event], None],
     control: StopSignal,
     scheduler: LRScheduler | None = None,
 ) -> EpochStats:
@@ -40,15 +42,18 @@ def train_one_epoch(
     total = len(batches) if isinstance(batches, Sized) else 0
     loss_sum, correct, seen = 0.0, 0, 0
     start = time.perf_counter()
+    micro_batch: int | None = None  # set once a batch ran out of memory; kept for the epoch
     for i, (x, y) in enumerate(batches, start=1):
         control.wait_if_paused()
         if control.stopped:
             return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, False)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        logits = model(x)
-        loss = loss_fn(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        while True:
+            try:
+                logits, loss = _step(model, x, y, optimizer, loss_fn, micro_batch or len(y))
+                break
+            except (torch.OutOfMemoryError, MemoryError):
+                micro_batch = _smaller_micro_batch(micro_batch or len(y), device, emit)
         optimizer.step()
         lr = optimizer.param_groups[0]["lr"]  # the rate this batch used
         if scheduler is not None:
@@ -60,6 +65,34 @@ def train_one_epoch(
         seen += n
         emit(BatchEnded(epoch, i, total, batch_loss, lr, n, time.perf_counter() - start))
     return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True)
+
+
+def _step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+          loss_fn: nn.Module, micro_batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of the batch's mean loss, accumulated over micro-batches of ``micro_batch``."""
+    optimizer.zero_grad(set_to_none=True)
+    logits, loss = [], torch.zeros((), device=y.device)
+    for xs, ys in zip(x.split(micro_batch), y.split(micro_batch), strict=True):
+        part_logits = model(xs)
+        part_loss = loss_fn(part_logits, ys) * (len(ys) / len(y))  # the batch mean's share
+        part_loss.backward()
+        logits.append(part_logits.detach())
+        loss = loss + part_loss.detach()
+    return torch.cat(logits), loss
+
+
+def _smaller_micro_batch(micro_batch: int, device: torch.device,
+                         emit: Callable[[Event], None]) -> int:
+    if micro_batch <= 1:
+        raise TlstudioError(f"Out of memory on {device} even one image at a time: choose a "
+                            "smaller backbone or image size, or freeze more of the backbone")
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    smaller = micro_batch // 2
+    emit(LogMessage(f"Out of memory on {device} with {micro_batch} images at once: continuing "
+                    f"with {smaller} at a time (gradients accumulate, so each step still sees "
+                    "the whole batch)", "warning"))
+    return smaller
 
 
 @torch.inference_mode()
