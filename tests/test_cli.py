@@ -128,3 +128,47 @@ def test_demo_trains_the_bundled_backbone_and_exports(tmp_path: Path, capsys) ->
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["backbone"] == "tf_efficientnet_lite0" and metrics["feature_cache"]
     assert metrics["epochs"][-1]["val_accuracy"] > 0.6
+
+
+def test_predict_csv_for_spreadsheets(trained_run: Path, colour_data: Path, tmp_path, capsys):
+    import csv
+
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(trained_run), str(colour_data), "--top", "2", "--csv",
+                 str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(printed) == 24
+    assert list(rows[0]) == ["path", "label", "probability", "top1_label", "top1_probability",
+                             "top2_label", "top2_probability"]
+    assert rows[0]["label"] == printed[0]["label"] == rows[0]["top1_label"]
+    assert float(rows[0]["probability"]) == pytest.approx(printed[0]["probability"], abs=1e-6)
+
+
+def test_report_writes_one_html_file_with_the_metrics_table(trained_run: Path, tmp_path, capsys):
+    from html.parser import HTMLParser
+
+    out = tmp_path / "report.html"
+    assert main(["report", str(trained_run), "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+
+    class MetricsRows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.in_metrics, self.rows, self.external = False, 0, []
+
+        def handle_starttag(self, tag, attrs) -> None:
+            attrs = dict(attrs)
+            if tag == "table":
+                self.in_metrics = attrs.get("id") == "metrics"
+            if self.in_metrics and tag == "tr":
+                self.rows += 1
+            src = attrs.get("src") or attrs.get("href") or ""
+            if src.startswith("http"):
+                self.external.append(src)
+
+    parser = MetricsRows()
+    parser.feed(out.read_text())
+    assert parser.rows == 1 + 3  # header and one row per class
+    assert parser.external == []

@@ -99,7 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--top", type=int, default=3, help="how many classes to show")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--csv", metavar="OUT.csv", help="also write the predictions as CSV")
     p.set_defaults(handler=cmd_predict)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    p.add_argument("run", help="run folder written by `tlstudio train`")
+    p.add_argument("--data", help="labelled folder to evaluate on (default: the run's "
+                                  "validation images)")
+    p.add_argument("--out", default="report.html", help="HTML file to write")
+    p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("demo", help="train the bundled backbone on bundled digits and export it")
     p.add_argument("--out", default=None, help="where to put demo data and the run")
@@ -215,10 +223,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from tlstudio.inference import expand_inputs, load_predictor
+    from tlstudio.inference import expand_inputs, load_predictor, write_predictions_csv
 
     predictor = load_predictor(args.model)
     predictions, skipped = predictor.predict_paths(expand_inputs(args.inputs), top_k=args.top)
+    if args.csv:
+        write_predictions_csv(predictions, args.csv)
+        print(f"predictions written to {args.csv}", file=sys.stderr)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=2))
     else:
@@ -227,6 +238,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{p.path}: {p.label} ({p.probability:.1%})  [{top}]")
     for s in skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from tlstudio.evaluation.report import write_report
+
+    print(f"report written to {write_report(args.run, args.out, data_dir=args.data)}")
     return 0
 
 

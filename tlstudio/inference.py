@@ -5,6 +5,8 @@ Every source becomes the same `Predictor`: float RGB [0, 1] NCHW in, class proba
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import warnings
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tlstudio import atomic
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.scan import SkippedFile
 from tlstudio.data.transforms import eval_transform
@@ -240,3 +243,20 @@ def _torch_predictor(module: nn.Module, info: ModelInfo, source: str) -> Predict
             return module(torch.from_numpy(batch)).numpy()
 
     return Predictor(info.classes, info.image_size, probabilities, source)
+
+
+def write_predictions_csv(predictions: Sequence[Prediction], dest: str | os.PathLike[str]) -> None:
+    """One row per image for spreadsheets: path, label, probability, then top-k pairs."""
+    k = max((len(p.top) for p in predictions), default=0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = ["path", "label", "probability"]
+    for i in range(1, k + 1):
+        header += [f"top{i}_label", f"top{i}_probability"]
+    writer.writerow(header)
+    for p in predictions:
+        row = [p.path, p.label, f"{p.probability:.6f}"]
+        for label, prob in p.top:
+            row += [label, f"{prob:.6f}"]
+        writer.writerow(row)
+    atomic.write_text(dest, buffer.getvalue())
