@@ -172,3 +172,11 @@ def test_report_writes_one_html_file_with_the_metrics_table(trained_run: Path, t
     parser.feed(out.read_text())
     assert parser.rows == 1 + 3  # header and one row per class
     assert parser.external == []
+
+
+def test_no_arguments_without_a_display_explains_instead_of_aborting(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main([]) == 1
+    assert "No display found" in capsys.readouterr().err

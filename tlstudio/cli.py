@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def open_window(demo: bool = False) -> int:
+    if not _has_display() and not os.environ.get("QT_QPA_PLATFORM"):
+        # Qt would abort the process without a screen; say what works instead.
+        print("No display found, so the window cannot open. Run `tlstudio demo --headless`, "
+              "or the commands (tlstudio --help).", file=sys.stderr)
+        return 1
     try:
         from tlstudio.gui import run_app
     except ImportError:
