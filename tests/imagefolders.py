@@ -1,4 +1,4 @@
-"""Tiny labelled image folders for tests, written with PIL into a temporary folder."""
+"""Tiny labelled image folders (and tiny runs trained on them) for tests."""
 
 from __future__ import annotations
 
@@ -21,3 +21,15 @@ def write_class_folders(root: Path, classes: dict[str, int], size: int = 16, see
             pixels = np.clip(base + noise, 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(folder / f"{i:03d}.png")
     return root
+
+
+def train_tiny_run(base: Path, classes: dict[str, int]) -> tuple[Path, Path]:
+    """Write class folders under ``base`` and train a 2-epoch tiny_cnn run on them."""
+    from tlstudio.recipe import Recipe
+    from tlstudio.training import fit
+
+    data = write_class_folders(base / "data", classes)
+    out = base / "run"
+    fit(Recipe(data_dir=str(data), out_dir=str(out), backbone="tiny_cnn", epochs=2,
+               image_size=16, batch_size=8, freeze="none", val_split=0.25))
+    return out, data

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from imagefolders import write_class_folders
+from imagefolders import train_tiny_run, write_class_folders
 from PIL import Image
 
 from tlstudio.data import scan_folder, stratified_split
@@ -23,29 +23,13 @@ from tlstudio.evaluation import (
 )
 from tlstudio.models.classifier import build_classifier
 from tlstudio.recipe import Recipe
-from tlstudio.training import fit
 
 CLASSES = {"red": 8, "green": 8, "blue": 8}
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.mktemp("run")
-    data = write_class_folders(base / "data", CLASSES)
-    out = base / "run"
-    fit(
-        Recipe(
-            data_dir=str(data),
-            out_dir=str(out),
-            backbone="tiny_cnn",
-            epochs=2,
-            image_size=16,
-            batch_size=8,
-            freeze="none",
-            val_split=0.25,
-        )
-    )
-    return out, data
+    return train_tiny_run(tmp_path_factory.mktemp("run"), CLASSES)
 
 
 def by_hand(y_true: list[int], y_pred: list[int], n: int) -> dict[str, list[float]]:

@@ -6,31 +6,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from imagefolders import write_class_folders
+from imagefolders import train_tiny_run, write_class_folders
 
 from tlstudio.evaluation import evaluate_run
 from tlstudio.evaluation.report import write_report
-from tlstudio.recipe import Recipe
-from tlstudio.training import fit
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("run")
-    data = write_class_folders(base / "data", {"red": 8, "green": 8, "blue": 8})
-    out = base / "run"
-    fit(
-        Recipe(
-            data_dir=str(data),
-            out_dir=str(out),
-            backbone="tiny_cnn",
-            epochs=2,
-            image_size=16,
-            batch_size=8,
-            freeze="none",
-        )
-    )
-    return out
+    return train_tiny_run(tmp_path_factory.mktemp("run"), {"red": 8, "green": 8, "blue": 8})[0]
 
 
 class ReportParser(HTMLParser):
