@@ -39,6 +39,10 @@ def test_train_writes_the_run_and_shows_progress(colour_data: Path, tmp_path, ca
     assert _train(colour_data, trained_run) == 0
     err = capsys.readouterr().err
     assert "epoch 2/2" in err and "val accuracy" in err
+    # each epoch names every class's validation accuracy
+    per_class = [line for line in err.splitlines() if line.strip().startswith("per class:")]
+    assert len(per_class) == 2
+    assert all(name in per_class[-1] for name in ("red", "green", "blue"))
     assert {"metrics.json", "model.json", "model.safetensors", "recipe.json"} <= {
         p.name for p in trained_run.iterdir()
     }

@@ -24,6 +24,7 @@ class ProgressPrinter:
         self.stream = stream or sys.stderr
         self.bar: tqdm | None = None
         self.bar_key: object = None
+        self.classes: tuple[str, ...] = ()
 
     def __enter__(self) -> ProgressPrinter:
         return self
@@ -46,7 +47,10 @@ class ProgressPrinter:
                 f"val loss {event.val_loss:.4f}, val accuracy {event.val_accuracy:.1%} "
                 f"({event.seconds:.1f} s)"
             )
+            if event.per_class_accuracy:
+                self._line(f"  per class: {per_class_line(self.classes, event)}")
         elif isinstance(event, FitStarted):
+            self.classes = event.classes
             self._line(
                 f"{event.train_images} training and {event.val_images} validation images, "
                 f"{len(event.classes)} classes, on {event.device}; "
@@ -75,3 +79,12 @@ class ProgressPrinter:
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
+
+
+def per_class_line(classes: tuple[str, ...], event: EpochEnded, most: int = 10) -> str:
+    """Validation accuracy by class, the weakest first, at most `most` of them."""
+    scored = [(acc, name) for name, acc in zip(classes, event.per_class_accuracy, strict=False)
+              if acc is not None]
+    scored.sort()
+    text = ", ".join(f"{name} {acc:.0%}" for acc, name in scored[:most])
+    return text + (f" (weakest {most} of {len(scored)})" if len(scored) > most else "")

@@ -3,6 +3,7 @@ data fixes on disk and a shareable report. Qt-free."""
 
 from __future__ import annotations
 
+from tlstudio.evaluation.epochs import epoch_evaluation, stored_epochs
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation, evaluate_predictions
 from tlstudio.evaluation.relabel import DatasetEditor, Move, RelabelError
 from tlstudio.evaluation.run_eval import EvaluationError, ImageRecord, RunEvaluation, evaluate_run
@@ -18,8 +19,10 @@ __all__ = [
     "RelabelError",
     "RunEvaluation",
     "evaluate_predictions",
+    "epoch_evaluation",
     "evaluate_run",
     "grad_cam",
     "last_conv_layer",
     "overlay",
+    "stored_epochs",
 ]

@@ -174,18 +174,19 @@ def predict_records(
     true_of = {path: scan.classes[label] for path, label in scan.samples}
     # All probabilities, not just the top 5: the loss needs p(true class).
     predictions, skipped = predictor.predict_paths(paths, top_k=len(predictor.classes))
-    records = []
-    for p in predictions:
-        true = true_of[p.path]
-        p_true = dict(p.top)[true]
-        records.append(
-            ImageRecord(
-                path=p.path,
-                true=true,
-                predicted=p.label,
-                confidence=p.probability,
-                loss=-math.log(max(p_true, MIN_PROBABILITY)),
-                top5=p.top[:TOP_K],
-            )
-        )
+    records = [image_record(p.path, true_of[p.path], dict(p.top)) for p in predictions]
     return records, skipped
+
+
+def image_record(path: str, true: str, probabilities: dict[str, float]) -> ImageRecord:
+    """One image's result from its probability for every class."""
+    ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
+    predicted, confidence = ranked[0]
+    return ImageRecord(
+        path=path,
+        true=true,
+        predicted=predicted,
+        confidence=confidence,
+        loss=-math.log(max(probabilities[true], MIN_PROBABILITY)),
+        top5=tuple(ranked[:TOP_K]),
+    )

@@ -62,8 +62,9 @@ from tlstudio.training.events import (
     RunControl,
 )
 from tlstudio.training.feature_cache import FeatureBatches, extract_features
-from tlstudio.training.loops import evaluate, train_one_epoch
+from tlstudio.training.loops import evaluate, per_class_accuracy, train_one_epoch
 from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
+from tlstudio.training.predictions import PREDICTIONS, save_epoch_predictions
 
 METRICS = "metrics.json"
 RECIPE = "recipe.json"
@@ -154,7 +155,8 @@ def fit(
     device = resolve_device(recipe.device)
     checkpoint = _resumable_checkpoint(run_dir, recipe) if resume else None
     if checkpoint is None:
-        (run_dir / CHECKPOINT).unlink(missing_ok=True)
+        for stale in (CHECKPOINT, PREDICTIONS):
+            (run_dir / stale).unlink(missing_ok=True)
     train_scan, val_scan = load_datasets(recipe, emit, control)
     skipped = train_scan.skipped + (val_scan.skipped if recipe.val_dir else ())
     built = prepare_model(recipe, len(train_scan.classes), emit, control)
@@ -175,6 +177,7 @@ def fit(
                               **loader_args)
     val_loader = DataLoader(val_ds, shuffle=False, **loader_args)
 
+    val_files = tuple(str(Path(path).resolve()) for path, _ in val_scan.samples)
     trainable, total = parameter_counts(model)
     emit(FitStarted(str(run_dir), train_scan.classes, recipe.epochs, len(train_loader),
                     len(train_ds), len(val_ds), len(skipped), str(device), image_size,
@@ -206,7 +209,7 @@ def fit(
     if checkpoint is not None:
         _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop, own_callbacks)
         metrics["epochs"] = list(checkpoint["epochs"])
-        history = [EpochEnded(epochs=recipe.epochs, **e) for e in checkpoint["epochs"]]
+        history = [_epoch_from_dict(e, recipe.epochs) for e in checkpoint["epochs"]]
         emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
     try:
@@ -225,7 +228,11 @@ def fit(
             val = evaluate(step_model, val_batches, val_loss_fn, device)
             seconds = time.perf_counter() - start + (extra_seconds if epoch == 1 else 0.0)
             ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
-                               val.accuracy, optimizer.param_groups[0]["lr"], seconds)
+                               val.accuracy, optimizer.param_groups[0]["lr"], seconds,
+                               per_class_accuracy(val, len(train_scan.classes)))
+            # Before the event: a view that reacts to it can read this epoch's predictions.
+            save_epoch_predictions(run_dir, epoch, val.probabilities, val.targets,
+                                   val_files, train_scan.classes)
             history.append(ended)
             metrics["epochs"].append(ended.to_dict())
             emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
@@ -283,6 +290,12 @@ def _resumable_checkpoint(run_dir: Path, recipe: Recipe) -> dict[str, Any]:
         raise RecipeError(f"The run in '{run_dir}' has already trained {done} epoch(s); to "
                           f"train more, give a larger total number of epochs (e.g. {done + 5})")
     return checkpoint
+
+
+def _epoch_from_dict(d: dict[str, Any], epochs: int) -> EpochEnded:
+    d = dict(d)
+    d["per_class_accuracy"] = tuple(d.get("per_class_accuracy", ()))
+    return EpochEnded(epochs=epochs, **d)
 
 
 def _training_state(recipe, epoch, model, optimizer, scheduler, loop, own_callbacks, metrics,

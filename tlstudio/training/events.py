@@ -58,8 +58,10 @@ class EpochEnded:
     val_accuracy: float
     lr: float
     seconds: float
+    # validation accuracy of each class, in class order (None: no validation image of it)
+    per_class_accuracy: tuple[float | None, ...] = ()
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | list[float | None]]:
         return {
             "epoch": self.epoch,
             "train_loss": self.train_loss,
@@ -68,6 +70,7 @@ class EpochEnded:
             "val_accuracy": self.val_accuracy,
             "lr": self.lr,
             "seconds": self.seconds,
+            "per_class_accuracy": list(self.per_class_accuracy),
         }
 
 

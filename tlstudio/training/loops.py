@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
@@ -25,6 +26,8 @@ class EpochStats:
     accuracy: float
     images: int
     completed: bool  # False when a stop request ended the epoch early
+    probabilities: np.ndarray | None = None  # evaluate(): softmax per image [N, C], in order
+    targets: np.ndarray | None = None  # evaluate(): true class index per image [N]
 
 
 def train_one_epoch(
@@ -102,12 +105,28 @@ def evaluate(
     loss_fn: nn.Module,
     device: torch.device,
 ) -> EpochStats:
+    """Loss and accuracy over unshuffled batches, with every image's class probabilities."""
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
+    probabilities, targets = [], []
     for x, y in batches:
         x, y = x.to(device), y.to(device)
         logits = model(x)
         loss_sum += float(loss_fn(logits, y)) * y.shape[0]
         correct += int((logits.argmax(1) == y).sum())
         seen += y.shape[0]
-    return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True)
+        probabilities.append(logits.float().softmax(1).cpu())
+        targets.append(y.cpu())
+    probs = torch.cat(probabilities).numpy() if probabilities else np.zeros((0, 0), np.float32)
+    labels = torch.cat(targets).numpy() if targets else np.zeros(0, np.int64)
+    return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True, probs, labels)
+
+
+def per_class_accuracy(stats: EpochStats, num_classes: int) -> tuple[float | None, ...]:
+    """Recall of each class on the evaluated images (None for a class with no image)."""
+    predicted = stats.probabilities.argmax(1)
+    result = []
+    for c in range(num_classes):
+        mine = stats.targets == c
+        result.append(float((predicted[mine] == c).mean()) if mine.any() else None)
+    return tuple(result)
