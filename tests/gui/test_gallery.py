@@ -178,3 +178,34 @@ def test_a_refused_move_is_a_clear_message_and_nothing_is_lost(
     assert "Permission denied" in gallery.message.text() and "not moved" in gallery.message.text()
     assert record.path in paths(gallery.shown_records())
     assert not gallery.undo_action.isEnabled()
+
+
+def test_the_window_fills_the_gallery_while_training_and_after(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imagefolders import write_class_folders
+
+    from tlstudio.gui import MainWindow
+
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
+    data = write_class_folders(tmp_path / "data", {"red": 6, "green": 6, "blue": 6})
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.settings_panel.runs_dir.setText(str(tmp_path / "runs"))
+    window.backbone_panel.set_backbone("tiny_cnn")
+    with qtbot.waitSignal(window.data_panel.scanned, timeout=10_000):
+        window.data_panel.set_folders(str(data))
+    window.settings_panel.epochs.setValue(2)
+    window.settings_panel.batch_size.setValue(8)
+    window.settings_panel.image_size.setValue(16)
+    loads = []
+    window.evaluations.evaluated.connect(lambda run_dir, ev: loads.append(ev))
+    with qtbot.waitSignal(window.trainingFinished, timeout=30_000) as finished:
+        window.start_training()
+    qtbot.waitUntil(lambda: not window.evaluations.busy() and len(loads) >= 2, timeout=5000)
+    run_dir = finished.args[0]
+    assert window.gallery.run_dir == run_dir
+    assert paths(window.gallery.shown_records()) == paths(epoch_evaluation(run_dir).records)
+    assert window.try_images.source == run_dir
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert "Gallery" in tabs and "Try images" in tabs
+    window.close()

@@ -33,10 +33,13 @@ from tlstudio.gui.backbone_panel import BackbonePanel
 from tlstudio.gui.background import wait_for_background_tasks
 from tlstudio.gui.data_panel import DataPanel, ScannedData
 from tlstudio.gui.dataset_view import DatasetView
+from tlstudio.gui.evaluation_feed import EvaluationFeed
 from tlstudio.gui.export_dialog import Exporter, describe_result
 from tlstudio.gui.freeze_panel import FreezePanel
+from tlstudio.gui.gallery import PredictionGallery
 from tlstudio.gui.settings_panel import SettingsPanel
 from tlstudio.gui.training_view import TrainingView
+from tlstudio.gui.try_images import TryImagesView
 from tlstudio.gui.worker import TrainingController
 from tlstudio.models.freezing import preview_stages
 from tlstudio.recipe import Recipe
@@ -111,6 +114,9 @@ class MainWindow(QMainWindow):
         self.settings_panel = SettingsPanel()
         self.dataset_view = DatasetView()
         self.training_view = TrainingView()
+        self.gallery = PredictionGallery()
+        self.try_images = TryImagesView()
+        self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
         self.banner = Banner()
         self.start_button = QPushButton("Train", objectName="startButton")
         self.pause_button = QPushButton("Pause", objectName="pauseButton")
@@ -165,6 +171,8 @@ class MainWindow(QMainWindow):
 
         self.tabs.addTab(self.dataset_view, "Data")
         self.tabs.addTab(self.training_view, "Training")
+        self.tabs.addTab(self.gallery, "Gallery")
+        self.tabs.addTab(self.try_images, "Try images")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -225,6 +233,10 @@ class MainWindow(QMainWindow):
         c.log.connect(view.append_log)
         c.failed.connect(self._on_training_failed)
         c.finished.connect(self._on_training_finished)
+        self.evaluations.follow(c)
+        self.evaluations.evaluated.connect(self.gallery.set_evaluation)
+        self.gallery.datasetChanged.connect(self.data_panel.rescan)
+        self.trainingFinished.connect(self.try_images.set_run)
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -468,7 +480,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.save_settings()
         self.controller.shutdown()
-        for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter):
+        for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
+                     self.evaluations, self.gallery, self.try_images):
             part.cancel()
         wait_for_background_tasks()
         super().closeEvent(event)
