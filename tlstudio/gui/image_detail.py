@@ -215,10 +215,12 @@ class ImageDetail(QWidget):
         else:
             self.caption.setText(describe(record).replace("\n", "<br>"))
             self.bars.set_values(list(record.top5), record.true if is_labelled(record) else "")
+            # Offer the likeliest fix: the predicted class for a mistake, else any other class.
             others = [c for c in self._classes() if c != record.true]
-            if others and self.move_target.currentText() == record.true:
-                self.move_target.setCurrentText(record.predicted if record.predicted in others
-                                                else others[0])
+            if record.predicted in others:
+                self.move_target.setCurrentText(record.predicted)
+            elif others and self.move_target.currentText() == record.true:
+                self.move_target.setCurrentText(others[0])
             if self._picture is None:
                 self._load_picture()
         self.move_button.setEnabled(record is not None and is_labelled(record))
