@@ -234,6 +234,8 @@ class MainWindow(QMainWindow):
         c.failed.connect(self._on_training_failed)
         c.finished.connect(self._on_training_finished)
         self.evaluations.follow(c)
+        c.fitStarted.connect(self.gallery.on_training_started)
+        c.finished.connect(self.gallery.on_training_finished)
         self.evaluations.evaluated.connect(self.gallery.set_evaluation)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
