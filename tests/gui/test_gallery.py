@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from tlstudio.evaluation import epoch_evaluation
 from tlstudio.gui.gallery import PredictionGallery
 from tlstudio.gui.gallery_model import RECORD_ROLE
+from tlstudio.gui.thumbnails import ThumbnailLoader
 
 CLASSES = {"red": 8, "green": 8, "blue": 8}
 
@@ -87,6 +88,7 @@ def test_thumbnails_arrive_from_the_background(qtbot, shared_run: Path) -> None:
     gallery = open_gallery(qtbot, shared_run)
     index = gallery.model.index(0)
     record = index.data(RECORD_ROLE)
+    assert index.data(Qt.ItemDataRole.DecorationRole) is None  # a placeholder is painted
     qtbot.waitUntil(lambda: gallery.thumbnails.cached(record.path), timeout=3000)
     pixmap = index.data(Qt.ItemDataRole.DecorationRole)
     assert pixmap is not None and not pixmap.isNull() and pixmap.width() > 0
@@ -224,3 +226,13 @@ def test_no_moves_while_the_run_is_still_reading_the_files(
     gallery.on_training_finished()
     assert gallery.detail.quarantine_button.isEnabled()
     assert len(gallery.quarantine_selected()) == 1
+
+
+def test_the_thumbnail_cache_is_bounded(qtbot, shared_run: Path) -> None:
+    loader = ThumbnailLoader(capacity=2)
+    images = [r.path for r in epoch_evaluation(shared_run).records[:3]]
+    for path in images:
+        with qtbot.waitSignal(loader.ready, timeout=3000):
+            assert loader.pixmap(path) is None
+    assert [loader.cached(p) for p in images] == [False, True, True]  # least recent dropped
+    assert not loader.pixmap(images[2]).isNull()
