@@ -53,7 +53,7 @@ class ProgressPrinter:
             self.classes = event.classes
             self._line(
                 f"{event.train_images} training and {event.val_images} validation images, "
-                f"{len(event.classes)} classes, on {event.device}; "
+                f"{len(event.classes)} classes, on {event.device} ({event.precision}); "
                 f"{event.trainable_params:,} of {event.total_params:,} parameters train"
             )
         elif isinstance(event, LogMessage):

@@ -22,6 +22,7 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("constant", "cosine", "onecycle", "step")
 MONITORS = ("val_loss", "val_accuracy")
 BALANCES = ("none", "sampler", "loss")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,14 @@ class Recipe:
     early_stopping_patience: int | None = None  # stop after this many epochs without progress
     reduce_lr_patience: int | None = None  # lower lr after this many epochs without progress
     reduce_lr_factor: float = 0.1  # what reduce-on-plateau multiplies the lr by
+    # Two-phase fine-tuning: the first head_epochs epochs train the head only (backbone
+    # frozen), then freeze/train_stages apply. 0 = one phase.
+    head_epochs: int = 0
+    # Discriminative lrs: the last trainable backbone stage gets lr*lr_decay, the trainable
+    # stage before it lr*lr_decay**2, ...; the head gets lr. 1.0 = the same lr everywhere.
+    lr_decay: float = 1.0
+    precision: str = "auto"  # auto, fp32, bf16 or fp16 (autocast); see training/precision.py
+    channels_last: bool | None = None  # NHWC memory layout; None = auto (on for CUDA)
     extra: dict[str, Any] = field(default_factory=dict)  # settings added by later versions
 
     def __post_init__(self) -> None:
@@ -82,6 +91,7 @@ class Recipe:
             raise RecipeError("image size must be at least 16 pixels")
         self._check_training_controls()
         self._check_data_controls()
+        self._check_fine_tuning()
 
     def _check_training_controls(self) -> None:
         for name, allowed in (("augment", AUGMENTS), ("optimizer", OPTIMIZERS),
@@ -122,6 +132,21 @@ class Recipe:
     def mixes(self) -> bool:
         """True when training batches are mixed (MixUp or CutMix)."""
         return self.mixup_alpha > 0 or self.cutmix_alpha > 0
+    def _check_fine_tuning(self) -> None:
+        if self.head_epochs < 0:
+            raise RecipeError("head epochs cannot be negative (0 = no head-only phase)")
+        if self.head_epochs >= self.epochs and self.head_epochs > 0:
+            raise RecipeError(
+                f"head epochs ({self.head_epochs}) must be fewer than the epochs ({self.epochs}),"
+                " so that the unfrozen stages train for at least one epoch")
+        if not 0 < self.lr_decay <= 1:
+            raise RecipeError("lr decay must be above 0 and at most 1 (e.g. 0.5 halves the lr "
+                              "for each earlier stage; 1 = the same lr everywhere)")
+        if self.precision not in PRECISIONS:
+            raise RecipeError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                              f"not {self.precision!r}")
+        if self.channels_last not in (None, True, False):
+            raise RecipeError("channels_last must be true, false or null (auto)")
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)

@@ -64,6 +64,8 @@ from tlstudio.training.events import (
 from tlstudio.training.feature_cache import FeatureBatches, extract_features
 from tlstudio.training.loops import evaluate, per_class_accuracy, train_one_epoch
 from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
+from tlstudio.training.phases import PhaseSwitch, stage_param_groups
+from tlstudio.training.precision import FP32, resolve_precision
 from tlstudio.training.predictions import PREDICTIONS, save_epoch_predictions
 
 METRICS = "metrics.json"
@@ -161,6 +163,8 @@ def fit(
     skipped = train_scan.skipped + (val_scan.skipped if recipe.val_dir else ())
     built = prepare_model(recipe, len(train_scan.classes), emit, control)
     model = built.model.to(device)
+    precision = resolve_precision(recipe, device)
+    precision.prepare_model(model)
     image_size = recipe.image_size or built.spec.input_size
     run_dir.mkdir(parents=True, exist_ok=True)
     recipe.save(run_dir / RECIPE)
@@ -184,7 +188,9 @@ def fit(
     trainable, total = parameter_counts(model)
     emit(FitStarted(str(run_dir), train_scan.classes, recipe.epochs, len(train_loader),
                     len(train_ds), len(val_ds), len(skipped), str(device), image_size,
-                    trainable, total, use_cache))
+                    trainable, total, use_cache, precision.describe()))
+    if precision.autocast and precision.reason != "chosen":
+        emit(LogMessage(f"Precision (auto): {precision.describe()}, as {precision.reason}"))
     if skipped:
         emit(LogMessage(f"{len(skipped)} file(s) skipped: see skipped_files in {METRICS}",
                         "warning"))
@@ -192,7 +198,9 @@ def fit(
     if would_cache and not use_cache:
         emit(LogMessage(cache_off_note))
 
-    optimizer = build_optimizer((p for p in model.parameters() if p.requires_grad), recipe)
+    optimizer = build_optimizer(stage_param_groups(model, built.stages, recipe), recipe)
+    phases = PhaseSwitch(model, built.stages, recipe, emit)  # head-only epochs, then the freeze
+    scaler = precision.make_scaler()
     scheduler = build_scheduler(optimizer, recipe, len(train_loader))
     loss_fn = build_loss(recipe, list(train_scan.counts().values())).to(device)
     val_loss_fn = nn.CrossEntropyLoss()
@@ -212,26 +220,29 @@ def fit(
     history: list[EpochEnded] = []
     if checkpoint is not None:
         _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop, own_callbacks)
+        if scaler is not None and checkpoint.get("scaler"):
+            scaler.load_state_dict(checkpoint["scaler"])
         metrics["epochs"] = list(checkpoint["epochs"])
         history = [_epoch_from_dict(e, recipe.epochs) for e in checkpoint["epochs"]]
         emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
     try:
         train_batches, val_batches, step_model, extra_seconds = _batches(
-            model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control
-        )
+            model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control,
+            precision)
         train_batches = data_controls.mixed_batches(train_batches, recipe,
                                                     len(train_scan.classes))
         if checkpoint is not None:
             restore_rng(checkpoint["rng"], generator)  # after the feature cache is rebuilt
         for epoch in range(len(history) + 1, recipe.epochs + 1):
+            phases.start_epoch(epoch)
             start = time.perf_counter()
             stats = train_one_epoch(step_model, train_batches, optimizer, loss_fn, device,
-                                    epoch, emit, loop, scheduler)
+                                    epoch, emit, loop, scheduler, precision, scaler)
             if not stats.completed:
                 stopped = True
                 break
-            val = evaluate(step_model, val_batches, val_loss_fn, device)
+            val = evaluate(step_model, val_batches, val_loss_fn, device, precision)
             seconds = time.perf_counter() - start + (extra_seconds if epoch == 1 else 0.0)
             ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
                                val.accuracy, optimizer.param_groups[0]["lr"], seconds,
@@ -242,9 +253,10 @@ def fit(
             history.append(ended)
             metrics["epochs"].append(ended.to_dict())
             emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
-            save_checkpoint(run_dir / CHECKPOINT, _training_state(
+            save_checkpoint(run_dir / CHECKPOINT, {**_training_state(
                 recipe, epoch, model, optimizer, scheduler, loop, own_callbacks, metrics,
-                generator))
+                generator), "phase": phases.current.number,
+                "scaler": scaler.state_dict() if scaler is not None else {}})
             # Written after the checkpoint: an epoch listed in metrics.json can be resumed from.
             atomic.write_json(run_dir / METRICS, metrics)
             if loop.stop_reason is not None:
@@ -337,7 +349,7 @@ def _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop,
 
 
 def _batches(model, use_cache, train_loader, val_loader, recipe, generator, device, emit,
-             control):
+             control, precision=FP32):
     """Image loaders for fine-tuning, or cached-feature batches through the head alone."""
     if not use_cache:
         return train_loader, val_loader, model, 0.0
@@ -350,9 +362,9 @@ def _batches(model, use_cache, train_loader, val_loader, recipe, generator, devi
         emit(PhaseProgress(f"extracting {progress.part} features", done, total))
 
     progress.part = "training"
-    train_f, train_y = extract_features(model, plain_train, device, progress, control)
+    train_f, train_y = extract_features(model, plain_train, device, progress, control, precision)
     progress.part = "validation"
-    val_f, val_y = extract_features(model, val_loader, device, progress, control)
+    val_f, val_y = extract_features(model, val_loader, device, progress, control, precision)
     classes = len(train_loader.dataset.classes)
     weights = data_controls.feature_sample_weights(recipe, train_y, classes)  # balance sampler
     train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator, weights)

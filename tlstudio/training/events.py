@@ -26,6 +26,7 @@ class FitStarted:
     trainable_params: int
     total_params: int
     feature_cache: bool  # True: backbone features are computed once, epochs train the head
+    precision: str = "fp32"  # PrecisionPlan.describe(): "bf16 autocast, channels_last"
 
 
 @dataclass(frozen=True)

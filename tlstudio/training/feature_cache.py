@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 from tlstudio.errors import TrainingStopped
 from tlstudio.models.classifier import Classifier
 from tlstudio.training.events import RunControl
+from tlstudio.training.precision import FP32, PrecisionPlan
 
 
 @torch.inference_mode()
@@ -19,6 +20,7 @@ def extract_features(
     device: torch.device,
     progress: Callable[[int, int], None],
     control: RunControl,
+    precision: PrecisionPlan = FP32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(features, labels) for every sample of an unshuffled loader, on ``device``."""
     model.eval()
@@ -28,7 +30,8 @@ def extract_features(
         control.wait_if_paused()
         if control.stopped:
             raise TrainingStopped("Stopped while extracting features")
-        feats.append(model.features(x.to(device)).float())
+        with precision.autocast_context():  # the features are stored as fp32 either way
+            feats.append(model.features(precision.inputs(x.to(device))).float())
         labels.append(y.to(device))
         done += y.shape[0]
         progress(done, total)
