@@ -26,7 +26,7 @@ EMPTY = QColor("#f6f7f9")  # a cell with no image
 GRID = QColor("#ffffff")
 LABEL_WIDTH = 140  # px at most for a class name; longer ones are elided (full name in tooltips)
 AXIS_TITLE = 18  # px for "True class" / "Predicted class"
-MIN_CELL, MAX_CELL = 14, 64
+MIN_CELL, MAX_CELL = 14, 110
 
 
 def cell_colour(share: float, diagonal: bool) -> QColor:
@@ -192,7 +192,7 @@ class ConfusionMatrixView(QWidget):
     def _paint_cells(self, painter: QPainter, cell: int) -> None:
         n = len(self.classes)
         count_font = QFont(self.font())
-        count_font.setPixelSize(max(8, min(16, int(cell * 0.36))))
+        count_font.setPixelSize(max(8, min(22, int(cell * 0.34))))
         metrics = QFontMetrics(count_font)
         painter.setFont(count_font)
         for row, counts in enumerate(self.counts):
@@ -232,7 +232,7 @@ class ConfusionMatrixView(QWidget):
         origin = self._origin(cell)
         for i, name in enumerate(self.classes):  # true classes, right-aligned before each row
             text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, LABEL_WIDTH)
-            rect = QRect(AXIS_TITLE, origin.y() + i * cell, origin.x() - AXIS_TITLE - 6, cell)
+            rect = QRect(origin.x() - LABEL_WIDTH - 6, origin.y() + i * cell, LABEL_WIDTH, cell)
             painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              text)
         rotate = self._rotate_columns(cell)
@@ -256,8 +256,10 @@ class ConfusionMatrixView(QWidget):
         grid = QRect(origin.x(), origin.y(), n * cell, n * cell)
         painter.drawText(QRect(grid.left(), 0, grid.width(), AXIS_TITLE),
                          Qt.AlignmentFlag.AlignCenter, "Predicted class")
+        # Beside the names, not at the window's edge, when the grid is centred.
+        title_x = origin.x() - self._left_margin()
         painter.save()
-        painter.translate(QPointF(0, grid.center().y()))
+        painter.translate(QPointF(title_x, grid.center().y()))
         painter.rotate(-90)
         painter.drawText(QRect(-grid.height() // 2, 0, grid.height(), AXIS_TITLE),
                          Qt.AlignmentFlag.AlignCenter, "True class")

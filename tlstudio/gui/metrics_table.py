@@ -35,10 +35,8 @@ class MetricsTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def show_evaluation(self, ev: Evaluation) -> None:
         self.clearSpans()
@@ -52,6 +50,14 @@ class MetricsTable(QTableWidget):
         self._set(accuracy_row, 4, str(ev.total), ev.total, summary=True)
         self._fill_row(accuracy_row + 1, ev.macro, summary=True)
         self._fill_row(accuracy_row + 2, ev.weighted, summary=True)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Wide enough for every column: a number cut off is worse than a narrower matrix."""
+        self.resizeColumnsToContents()
+        columns = sum(self.columnWidth(c) for c in range(self.columnCount()))
+        self.setMinimumWidth(columns + 2 * self.frameWidth()
+                             + self.verticalScrollBar().sizeHint().width() + 2)
 
     def clear_rows(self) -> None:
         self.clearSpans()
