@@ -205,8 +205,8 @@ def test_report_button_writes_an_html_report(qtbot, view, run, monkeypatch) -> N
     with qtbot.waitSignal(view.reportWritten, timeout=WAIT):
         qtbot.mouseClick(view.findChild(QWidget, "reportButton"), Qt.MouseButton.LeftButton)
     assert '<table id="metrics">' in out.read_text(encoding="utf-8")
-    assert str(out) in view.report_label.text()
-    assert view.open_report_button.isVisible()
+    assert str(out) in view.report.label.text()
+    assert view.report.open_button.isVisible()
 
 
 def test_another_labelled_folder_is_evaluated_with_the_model(qtbot, view, run,
@@ -311,3 +311,14 @@ def test_window_follows_training_and_sends_matrix_clicks_to_the_gallery(
     assert window.tabs.currentWidget() is results
     assert window.last_run_dir == str(run)
     window.close()
+
+
+def test_report_of_a_labelled_folder_says_so(qtbot, view, run, tiny_run) -> None:
+    open_and_wait(qtbot, view, run)
+    with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+        view.evaluate_folder(str(tiny_run[1]))
+    out = run.parent / "folder-report.html"
+    with qtbot.waitSignal(view.reportWritten, timeout=WAIT):
+        assert view.write_report(str(out))
+    html = out.read_text(encoding="utf-8")
+    assert f"the folder {tiny_run[1]}" in html and f"({sum(CLASSES.values())} images)" in html

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -34,9 +33,9 @@ from tlstudio.gui.results_jobs import (
     has_model,
     model_job,
     open_run_job,
-    report_job,
     run_folder_problem,
 )
+from tlstudio.gui.results_report import ReportBar
 from tlstudio.training.events import EpochEnded, FitStarted
 
 VALIDATION = "Validation images of the run"
@@ -62,8 +61,9 @@ class ResultsView(QWidget):
         self._shown_folder: str | None = None  # the folder of what is on screen
         self._runner = TaskRunner(self)
         self._task: BackgroundTask | None = None  # the newest display request
-        self._report_task: BackgroundTask | None = None
-        self._report_path: str | None = None
+        # Stored epochs never change while a run is shown (a resumed run starts afresh), so
+        # scrubbing back and forth reads each epoch once.
+        self._epoch_cache: dict[int, RunEvaluation] = {}
         self._build()
 
     # ---- layout -------------------------------------------------------------------------
@@ -128,13 +128,11 @@ class ResultsView(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
 
-        self.report_label = QLabel(objectName="reportLabel", openExternalLinks=True)
-        self.open_report_button = QPushButton("Open", objectName="openReportButton")
-        self.open_report_button.clicked.connect(self.open_report)
-        report = QHBoxLayout()
-        report.addWidget(self.report_label, 1)
-        report.addWidget(self.open_report_button)
-        self.open_report_button.hide()
+        self.report = ReportBar()
+        self.report.written.connect(self._on_report_done)
+        self.report.written.connect(self.reportWritten)
+        self.report.failed.connect(self._on_report_done)
+        self.report.failed.connect(self.show_message)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -143,7 +141,7 @@ class ResultsView(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.busy)
         layout.addWidget(splitter, 1)
-        layout.addLayout(report)
+        layout.addWidget(self.report)
         self._update_controls()
 
     # ---- opening a run ------------------------------------------------------------------
@@ -170,14 +168,14 @@ class ResultsView(QWidget):
         self.run_dir, self.training = run_dir, training
         self.shown, self.shown_epoch = None, None
         self._folder = self._shown_folder = None
+        self._epoch_cache.clear()
         while self.source.count() > 2:  # folders chosen for the previous run
             self.source.removeItem(1)
         self.source.setCurrentIndex(0)
         self._set_epochs(0)
         self.summary.clear()
         self.table.clear_rows()
-        self.report_label.clear()
-        self.open_report_button.hide()
+        self.report.clear()
         self.message.hide()
 
     # ---- following a training run ---------------------------------------------------------
@@ -241,7 +239,13 @@ class ResultsView(QWidget):
         self._request_epoch(epoch)
 
     def _request_epoch(self, epoch: int) -> None:
-        if self.run_dir is not None:
+        if self.run_dir is None:
+            return
+        if epoch in self._epoch_cache:
+            self._forget_request()
+            self._shown_folder = None
+            self._show(self._epoch_cache[epoch], epoch)
+        else:
             self._start(epoch_job, self.run_dir, epoch)
 
     # ---- another labelled folder ---------------------------------------------------------
@@ -282,20 +286,23 @@ class ResultsView(QWidget):
         self.source.setCurrentIndex(max(0, index))
 
     def cancel_evaluation(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-        self.busy.hide()
+        self._forget_request()
         self.show_message("Evaluation cancelled.", "info")
         self._folder = self._shown_folder  # back to what is still on screen
         self._select_source(self._folder)
 
     # ---- background requests ------------------------------------------------------------
 
-    def _start(self, job, *args) -> None:
-        """Start a display request; the previous one is cancelled and its results dropped."""
+    def _forget_request(self) -> None:
+        """Cancel the display request in flight; whatever it still sends is dropped."""
         if self._task is not None:
             self._task.cancel()
+            self._task = None
+            self.busy.hide()
+
+    def _start(self, job, *args) -> None:
+        """Start a display request; the previous one is cancelled and its results dropped."""
+        self._forget_request()
         task = BackgroundTask(job, *args)
         task.signals.returned.connect(self._on_results)
         task.signals.errored.connect(self._on_failed)
@@ -316,6 +323,8 @@ class ResultsView(QWidget):
         if results.epoch is not None and results.epochs > self.epochs() and not self.training:
             self._set_epochs(results.epochs)  # an opened run: now we know its epochs
         self._shown_folder = self._folder
+        if results.epoch is not None:
+            self._epoch_cache[results.epoch] = results.evaluation
         self._show(results.evaluation, results.epoch)
 
     @Slot(str)
@@ -350,7 +359,7 @@ class ResultsView(QWidget):
         self.evaluationShown.emit(evaluation)
 
     def is_busy(self) -> bool:
-        return self._task is not None or self._report_task is not None
+        return self._task is not None or self.report.is_busy()
 
     # ---- report -------------------------------------------------------------------------
 
@@ -366,38 +375,15 @@ class ResultsView(QWidget):
 
     def write_report(self, path: str) -> bool:
         """Write the report of the run (on the folder shown, if one is) to `path`."""
-        if self.run_dir is None or not has_model(self.run_dir) or self._report_task:
+        if self.run_dir is None or not has_model(self.run_dir):
             return False
-        evaluation = self.shown if self._folder is not None else None
-        task = BackgroundTask(report_job, self.run_dir, path, self._folder, evaluation)
-        task.signals.returned.connect(self._on_report_written)
-        task.signals.errored.connect(self._on_report_failed)
-        self._report_task = task
-        self.report_label.setText(f"Writing the report to {path}…")
-        self.open_report_button.hide()
+        evaluation = self.shown if self._shown_folder is not None else None
+        started = self.report.write(self.run_dir, path, self._shown_folder, evaluation)
         self._update_controls()
-        self._runner.start(task)
-        return True
+        return started
 
-    @Slot(object)
-    def _on_report_written(self, path: str) -> None:
-        self._report_task, self._report_path = None, path
-        url = QUrl.fromLocalFile(path).toString()
-        self.report_label.setText(f'Report written to <a href="{url}">{path}</a>')
-        self.open_report_button.show()
+    def _on_report_done(self, *_: object) -> None:
         self._update_controls()
-        self.reportWritten.emit(path)
-
-    @Slot(str)
-    def _on_report_failed(self, message: str) -> None:
-        self._report_task = None
-        self.report_label.clear()
-        self.show_message(f"The report could not be written: {message}")
-        self._update_controls()
-
-    def open_report(self) -> None:
-        if self._report_path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self._report_path))
 
     # ---- state --------------------------------------------------------------------------
 
@@ -408,7 +394,7 @@ class ResultsView(QWidget):
 
     def _update_controls(self) -> None:
         model = self.run_dir is not None and has_model(self.run_dir)
-        self.report_button.setEnabled(model and self._report_task is None and not self.training)
+        self.report_button.setEnabled(model and not self.report.is_busy() and not self.training)
         self.report_button.setToolTip(
             "Write a self-contained HTML report of this run" if model and not self.training
             else "The report needs the trained model: available when training ends")
@@ -419,5 +405,5 @@ class ResultsView(QWidget):
         """Cancel every job (closing the window); results still on their way are dropped."""
         self._runner.cancel_all()
         self._task = None
-        self._report_task = None
+        self.report.clear()
         self.busy.hide()
