@@ -322,3 +322,15 @@ def test_report_of_a_labelled_folder_says_so(qtbot, view, run, tiny_run) -> None
         assert view.write_report(str(out))
     html = out.read_text(encoding="utf-8")
     assert f"the folder {tiny_run[1]}" in html and f"({sum(CLASSES.values())} images)" in html
+
+
+def test_a_folder_without_the_runs_classes_is_refused_with_a_message(qtbot, view, run,
+                                                                     tmp_path) -> None:
+    open_and_wait(qtbot, view, run)
+    before = view.shown
+    (tmp_path / "other" / "cats").mkdir(parents=True)
+    view.evaluate_folder(str(tmp_path / "other"))
+    qtbot.waitUntil(view.message.isVisible, timeout=WAIT)
+    assert "'cats'" in view.message.text() and "blue, green, red" in view.message.text()
+    assert view.shown is before and view.source.currentIndex() == 0
+    assert view.source.findData(str(tmp_path / "other")) < 0

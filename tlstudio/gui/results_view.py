@@ -329,8 +329,16 @@ class ResultsView(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if self._is_current():
-            self.show_message(message)
+        if not self._is_current():
+            return
+        self.show_message(message)
+        failed = self._folder
+        if failed is not None and failed != self._shown_folder:  # a folder that never showed
+            self.source.removeItem(self.source.findData(failed))
+        self._folder = self._shown_folder
+        self._select_source(self._folder)
+        if self.shown is None:
+            self.matrix.clear("Nothing to show: see the message above")
 
     @Slot(int, int)
     def _on_progress(self, done: int, total: int) -> None:
