@@ -334,3 +334,27 @@ def test_a_folder_without_the_runs_classes_is_refused_with_a_message(qtbot, view
     assert "'cats'" in view.message.text() and "blue, green, red" in view.message.text()
     assert view.shown is before and view.source.currentIndex() == 0
     assert view.source.findData(str(tmp_path / "other")) < 0
+
+
+def test_a_real_training_run_is_followed_epoch_by_epoch(qtbot, view, tiny_run,
+                                                        tmp_path) -> None:
+    from tlstudio.evaluation import epoch_evaluation
+    from tlstudio.gui.worker import TrainingController
+    from tlstudio.recipe import Recipe
+
+    controller = TrainingController()
+    controller.fitStarted.connect(view.on_fit_started)
+    controller.epochEnded.connect(view.on_epoch)
+    controller.finished.connect(view.on_training_finished)
+    shown: list[int | None] = []
+    view.evaluationShown.connect(lambda _ev: shown.append(view.shown_epoch))
+    out = tmp_path / "live"
+    with qtbot.waitSignal(controller.finished, timeout=60_000):
+        controller.start(Recipe(data_dir=str(tiny_run[1]), out_dir=str(out),
+                                backbone="tiny_cnn", epochs=3, image_size=16, batch_size=8,
+                                freeze="none", val_split=0.25))
+    qtbot.waitUntil(lambda: view.shown_epoch == 3, timeout=WAIT)
+    assert view.epoch_label.text() == "Epoch 3 of 3"
+    assert shown[-1] == 3 and shown == sorted(shown)  # never an older epoch after a newer one
+    assert view.matrix.counts == epoch_evaluation(out, 3).evaluation.confusion
+    assert view.report_button.isEnabled()
