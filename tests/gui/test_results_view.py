@@ -106,6 +106,11 @@ def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot, view, run) ->
     row_total = sum(matrix.counts[matrix.classes.index("green")])
     assert f"{count / row_total:.1%} of the {row_total} 'green' images" in \
         matrix.cell_tooltip("green", "blue")
+    # The keyboard reaches every cell too: arrows move from the clicked cell, Enter opens.
+    qtbot.keyClick(matrix, Qt.Key.Key_Right)  # classes are sorted: blue, green, red
+    with qtbot.waitSignal(view.cellActivated, timeout=WAIT) as blocker:
+        qtbot.keyClick(matrix, Qt.Key.Key_Return)
+    assert blocker.args == ["green", "green"]
     # A click outside the grid (the axis labels) asks for nothing; QPoint(0, 0) would mean
     # the widget's centre to QTest.
     with qtbot.assertNotEmitted(view.cellActivated):

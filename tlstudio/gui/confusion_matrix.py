@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QHelpEvent,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -60,6 +61,7 @@ class ConfusionMatrixView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="confusionMatrixView")
         self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # arrows move, Enter opens a cell
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("")  # tooltips come per cell from event()
         self.classes: tuple[str, ...] = ()
@@ -300,3 +302,22 @@ class ConfusionMatrixView(QWidget):
         self.selected = spot
         self.update()
         self.cellActivated.emit(self.classes[spot[0]], self.classes[spot[1]])
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        n = len(self.classes)
+        moves = {Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1), Qt.Key.Key_Up: (-1, 0),
+                 Qt.Key.Key_Down: (1, 0)}
+        key = Qt.Key(event.key())
+        if not n or key not in moves and key not in (Qt.Key.Key_Return, Qt.Key.Key_Enter,
+                                                     Qt.Key.Key_Space):
+            super().keyPressEvent(event)
+            return
+        row, column = self.selected or (0, 0)
+        if key in moves:
+            dr, dc = moves[key]
+            self.selected = (min(n - 1, max(0, row + dr)), min(n - 1, max(0, column + dc)))
+            self.update()
+            return
+        self.selected = (row, column)
+        self.update()
+        self.cellActivated.emit(self.classes[row], self.classes[column])
