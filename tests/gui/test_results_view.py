@@ -314,7 +314,7 @@ def test_window_follows_training_and_sends_matrix_clicks_to_the_gallery(
     with qtbot.waitSignal(results.evaluationShown, timeout=WAIT):
         window.open_run_action.trigger()
     assert window.tabs.currentWidget() is results
-    assert window.last_run_dir == str(run)
+    assert window.last_run_dir == str(run) and window.training_view.export_button.isEnabled()
     window.close()
 
 

@@ -455,6 +455,7 @@ class MainWindow(QMainWindow):
         if (Path(run_dir) / "model.safetensors").is_file():
             self.last_run_dir = run_dir
             self.export_action.setEnabled(True)
+            self.training_view.export_button.setEnabled(True)
 
     # ---- drag and drop ------------------------------------------------------------------
 
