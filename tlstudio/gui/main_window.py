@@ -35,6 +35,7 @@ from tlstudio.gui.data_panel import DataPanel, ScannedData
 from tlstudio.gui.dataset_view import DatasetView
 from tlstudio.gui.export_dialog import Exporter, describe_result
 from tlstudio.gui.freeze_panel import FreezePanel
+from tlstudio.gui.results_view import ResultsView
 from tlstudio.gui.settings_panel import SettingsPanel
 from tlstudio.gui.training_view import TrainingView
 from tlstudio.gui.worker import TrainingController
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.settings_panel = SettingsPanel()
         self.dataset_view = DatasetView()
         self.training_view = TrainingView()
+        self.results_view = ResultsView()
         self.banner = Banner()
         self.start_button = QPushButton("Train", objectName="startButton")
         self.pause_button = QPushButton("Pause", objectName="pauseButton")
@@ -165,6 +167,7 @@ class MainWindow(QMainWindow):
 
         self.tabs.addTab(self.dataset_view, "Data")
         self.tabs.addTab(self.training_view, "Training")
+        self.tabs.addTab(self.results_view, "Results")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -191,9 +194,10 @@ class MainWindow(QMainWindow):
         self.save_action = action("Save recipe as…", self.save_recipe_dialog, QKeySequence.SaveAs)
         self.export_action = action("Export model…", self.export_dialog)
         self.export_action.setEnabled(False)
+        self.open_run_action = action("Open run…", self.results_view.ask_open_run)
         quit_action = action("Quit", self.close, QKeySequence.Quit)
         menu = self.menuBar().addMenu("&File")
-        for act in (self.open_action, self.save_action, self.export_action):
+        for act in (self.open_action, self.save_action, self.open_run_action, self.export_action):
             menu.addAction(act)
         menu.addSeparator()
         menu.addAction(quit_action)
@@ -225,6 +229,11 @@ class MainWindow(QMainWindow):
         c.log.connect(view.append_log)
         c.failed.connect(self._on_training_failed)
         c.finished.connect(self._on_training_finished)
+        c.fitStarted.connect(self.results_view.on_fit_started)
+        c.epochEnded.connect(self.results_view.on_epoch)
+        c.finished.connect(self.results_view.on_training_finished)
+        self.results_view.cellActivated.connect(self.show_gallery_cell)
+        self.results_view.runOpened.connect(self._on_run_opened)
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -386,6 +395,7 @@ class MainWindow(QMainWindow):
         self.pause_button.setText("Pause")
         self.stop_button.setEnabled(running)
         self.open_action.setEnabled(not running)
+        self.open_run_action.setEnabled(not running)
 
     def _on_training_failed(self, message: str) -> None:
         self.show_error(message)
@@ -432,6 +442,21 @@ class MainWindow(QMainWindow):
         self.training_view.append_log(text)
         self.show_info(text)
 
+    # ---- results --------------------------------------------------------------------------
+
+    def show_gallery_cell(self, true: str, predicted: str) -> None:
+        """A confusion-matrix cell was clicked: show its images in the Gallery tab."""
+        if hasattr(self, "gallery"):
+            self.tabs.setCurrentWidget(self.gallery)
+            self.gallery.show_cell(true, predicted)
+
+    def _on_run_opened(self, run_dir: str) -> None:
+        self.tabs.setCurrentWidget(self.results_view)
+        if (Path(run_dir) / "model.safetensors").is_file():
+            self.last_run_dir = run_dir
+            self.export_action.setEnabled(True)
+            self.training_view.export_button.setEnabled(True)
+
     # ---- drag and drop ------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
@@ -468,7 +493,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.save_settings()
         self.controller.shutdown()
-        for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter):
+        for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
+                     self.results_view):
             part.cancel()
         wait_for_background_tasks()
         super().closeEvent(event)
