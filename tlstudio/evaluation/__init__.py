@@ -7,7 +7,7 @@ from tlstudio.evaluation.epochs import epoch_evaluation, stored_epochs
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation, evaluate_predictions
 from tlstudio.evaluation.relabel import DatasetEditor, Move, RelabelError
 from tlstudio.evaluation.run_eval import EvaluationError, ImageRecord, RunEvaluation, evaluate_run
-from tlstudio.evaluation.saliency import grad_cam, last_conv_layer, overlay
+from tlstudio.evaluation.saliency import grad_cam, last_conv_layer, overlay, saliency_views
 
 __all__ = [
     "ClassMetrics",
@@ -24,5 +24,6 @@ __all__ = [
     "grad_cam",
     "last_conv_layer",
     "overlay",
+    "saliency_views",
     "stored_epochs",
 ]

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from torchvision.transforms.v2 import functional as TF
 
 from tlstudio import atomic
-from tlstudio.data import UnreadableImage, eval_transform, load_rgb
+from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
 from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
-from tlstudio.evaluation.saliency import grad_cam, overlay
+from tlstudio.evaluation.saliency import saliency_views
 from tlstudio.training.artifacts import load_model
 
 MISTAKES = 8  # most confident mistakes shown
@@ -229,9 +228,6 @@ def _mistakes(run_dir: str | os.PathLike[str], records: Sequence[ImageRecord]) -
     if not records:
         return "<p>No mistakes on these images.</p>"
     model, info = load_model(run_dir)
-    to_model = eval_transform(info.image_size)
-    # The same resize-and-crop at a larger size shows the region the model saw.
-    to_view = eval_transform(max(THUMBNAIL, info.image_size))
     figures = []
     for record in records:
         try:
@@ -239,15 +235,15 @@ def _mistakes(run_dir: str | os.PathLike[str], records: Sequence[ImageRecord]) -
         except UnreadableImage as e:
             figures.append(f"<figure>{escape(record.path)}: {escape(e.reason)}</figure>")
             continue
-        view = TF.to_pil_image(to_view(image)).resize((THUMBNAIL, THUMBNAIL))
-        cam = grad_cam(model, to_model(image), info.classes.index(record.predicted))
+        view, heat = saliency_views(model, info.image_size, image,
+                                    info.classes.index(record.predicted), THUMBNAIL)
         caption = (
             f"{escape(Path(record.path).name)}<br>true: {escape(record.true)}<br>"
             f"predicted: {escape(record.predicted)} ({record.confidence:.0%})"
         )
         figures.append(
             f'<figure class="mistake">{_img(view, "image")}'
-            f"{_img(overlay(view, cam), 'Grad-CAM of the predicted class')}"
+            f"{_img(heat, 'Grad-CAM of the predicted class')}"
             f"<figcaption>{caption}</figcaption></figure>"
         )
     return f'<div class="mistakes">{"".join(figures)}</div>'

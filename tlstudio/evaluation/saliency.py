@@ -9,6 +9,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from torchvision.transforms.v2 import functional as TF
+
+from tlstudio.data import eval_transform
 
 
 def last_conv_layer(model: nn.Module) -> nn.Conv2d:
@@ -77,3 +80,15 @@ def overlay(image: Image.Image, cam: np.ndarray, alpha: float = 0.45) -> Image.I
     )
     heat = Image.fromarray(jet(np.asarray(resized)))
     return Image.blend(rgb, heat, alpha)
+
+
+def saliency_views(
+    model: nn.Module, image_size: int, image: Image.Image, class_index: int, view_size: int
+) -> tuple[Image.Image, Image.Image]:
+    """The picture as the model saw it (its resize-and-crop, shown at `view_size` px) and the
+    same picture with the Grad-CAM of `class_index` blended on top."""
+    # The same resize-and-crop at a larger size shows the region the model saw.
+    to_view = eval_transform(max(view_size, image_size))
+    view = TF.to_pil_image(to_view(image)).resize((view_size, view_size))
+    cam = grad_cam(model, eval_transform(image_size)(image), class_index)
+    return view, overlay(view, cam)

@@ -33,11 +33,14 @@ from tlstudio.gui.backbone_panel import BackbonePanel
 from tlstudio.gui.background import wait_for_background_tasks
 from tlstudio.gui.data_panel import DataPanel, ScannedData
 from tlstudio.gui.dataset_view import DatasetView
+from tlstudio.gui.evaluation_feed import EvaluationFeed
 from tlstudio.gui.export_dialog import Exporter, describe_result
 from tlstudio.gui.freeze_panel import FreezePanel
 from tlstudio.gui.results_view import ResultsView
+from tlstudio.gui.gallery import PredictionGallery
 from tlstudio.gui.settings_panel import SettingsPanel
 from tlstudio.gui.training_view import TrainingView
+from tlstudio.gui.try_images import TryImagesView
 from tlstudio.gui.worker import TrainingController
 from tlstudio.models.freezing import preview_stages
 from tlstudio.recipe import Recipe
@@ -113,6 +116,9 @@ class MainWindow(QMainWindow):
         self.dataset_view = DatasetView()
         self.training_view = TrainingView()
         self.results_view = ResultsView()
+        self.gallery = PredictionGallery()
+        self.try_images = TryImagesView()
+        self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
         self.banner = Banner()
         self.start_button = QPushButton("Train", objectName="startButton")
         self.pause_button = QPushButton("Pause", objectName="pauseButton")
@@ -168,6 +174,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.dataset_view, "Data")
         self.tabs.addTab(self.training_view, "Training")
         self.tabs.addTab(self.results_view, "Results")
+        self.tabs.addTab(self.gallery, "Gallery")
+        self.tabs.addTab(self.try_images, "Try images")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -234,6 +242,10 @@ class MainWindow(QMainWindow):
         c.finished.connect(self.results_view.on_training_finished)
         self.results_view.cellActivated.connect(self.show_gallery_cell)
         self.results_view.runOpened.connect(self._on_run_opened)
+        self.evaluations.follow(c)
+        self.evaluations.evaluated.connect(self.gallery.set_evaluation)
+        self.gallery.datasetChanged.connect(self.data_panel.rescan)
+        self.trainingFinished.connect(self.try_images.set_run)
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -446,16 +458,17 @@ class MainWindow(QMainWindow):
 
     def show_gallery_cell(self, true: str, predicted: str) -> None:
         """A confusion-matrix cell was clicked: show its images in the Gallery tab."""
-        if hasattr(self, "gallery"):
-            self.tabs.setCurrentWidget(self.gallery)
-            self.gallery.show_cell(true, predicted)
+        self.tabs.setCurrentWidget(self.gallery)
+        self.gallery.show_cell(true, predicted)
 
     def _on_run_opened(self, run_dir: str) -> None:
         self.tabs.setCurrentWidget(self.results_view)
+        self.evaluations.load(run_dir)  # the gallery shows the opened run's last epoch
         if (Path(run_dir) / "model.safetensors").is_file():
             self.last_run_dir = run_dir
             self.export_action.setEnabled(True)
             self.training_view.export_button.setEnabled(True)
+            self.try_images.set_run(run_dir)
 
     # ---- drag and drop ------------------------------------------------------------------
 
@@ -494,7 +507,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
-                     self.results_view):
+                     self.results_view, self.evaluations, self.gallery, self.try_images):
             part.cancel()
         wait_for_background_tasks()
         super().closeEvent(event)

@@ -1,0 +1,211 @@
+"""The prediction gallery on a real tiny run: filters, sorting, matrix cells, thumbnails
+arriving from the background, Grad-CAM on demand, and moves on disk with undo."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from imagefolders import train_tiny_run
+from PySide6.QtCore import Qt
+
+from tlstudio.evaluation import epoch_evaluation
+from tlstudio.gui.gallery import PredictionGallery
+from tlstudio.gui.gallery_model import RECORD_ROLE
+
+CLASSES = {"red": 8, "green": 8, "blue": 8}
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run the read-only tests share (nothing is moved in it)."""
+    run, _ = train_tiny_run(tmp_path_factory.mktemp("gallery"), CLASSES)
+    return run
+
+
+@pytest.fixture
+def own_run(tmp_path: Path) -> tuple[Path, Path]:
+    """A run and its dataset for one test that moves files."""
+    return train_tiny_run(tmp_path, CLASSES)
+
+
+def open_gallery(qtbot, run: Path) -> PredictionGallery:
+    gallery = PredictionGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(900, 600)
+    gallery.set_evaluation(run, epoch_evaluation(run))
+    gallery.show()
+    return gallery
+
+
+def paths(records) -> set[str]:
+    return {r.path for r in records}
+
+
+def test_misclassified_filter_shows_exactly_the_wrong_images(qtbot, shared_run: Path) -> None:
+    gallery = open_gallery(qtbot, shared_run)
+    records = epoch_evaluation(shared_run).records
+    wrong = [r for r in records if r.true != r.predicted]
+    assert wrong, "the tiny run is expected to make mistakes after 2 epochs"
+    assert paths(gallery.shown_records()) == paths(records)
+    gallery.show_misclassified()
+    assert paths(gallery.shown_records()) == paths(wrong)
+    assert "Misclassified" in gallery.filter_box.currentText()
+    assert gallery.count_label.text().startswith(f"{len(wrong)} of {len(records)} images")
+    gallery.show_class("red")
+    assert paths(gallery.shown_records()) == paths(r for r in records if r.true == "red")
+
+
+def test_top_losses_come_first(qtbot, shared_run: Path) -> None:
+    gallery = open_gallery(qtbot, shared_run)
+    gallery.set_sort("Top losses first")
+    losses = [r.loss for r in gallery.shown_records()]
+    assert losses == sorted(losses, reverse=True)
+    assert gallery.shown_records()[0].path == epoch_evaluation(shared_run).top_losses(1)[0].path
+    gallery.set_sort("Least confident first")
+    confidences = [r.confidence for r in gallery.shown_records()]
+    assert confidences == sorted(confidences)
+
+
+def test_show_cell_shows_exactly_that_confusion_matrix_cell(qtbot, shared_run: Path) -> None:
+    gallery = open_gallery(qtbot, shared_run)
+    evaluation = epoch_evaluation(shared_run)
+    classes = evaluation.classes
+    cells = [(classes[t], classes[p]) for t, row in enumerate(evaluation.evaluation.confusion)
+             for p, count in enumerate(row) if count and t != p]
+    true, predicted = cells[0]
+    gallery.show_cell(true, predicted)
+    assert paths(gallery.shown_records()) == paths(evaluation.cell(true, predicted))
+    assert gallery.filter_box.currentText() == f"Cell: {true} → {predicted}"
+    gallery.show_cell(true, true)
+    assert paths(gallery.shown_records()) == paths(evaluation.cell(true, true))
+
+
+def test_thumbnails_arrive_from_the_background(qtbot, shared_run: Path) -> None:
+    gallery = open_gallery(qtbot, shared_run)
+    index = gallery.model.index(0)
+    record = index.data(RECORD_ROLE)
+    qtbot.waitUntil(lambda: gallery.thumbnails.cached(record.path), timeout=3000)
+    pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+    assert pixmap is not None and not pixmap.isNull() and pixmap.width() > 0
+
+
+def test_clicking_an_image_shows_its_detail_and_saliency_on_demand(qtbot,
+                                                                   shared_run: Path) -> None:
+    gallery = open_gallery(qtbot, shared_run)
+    index = gallery.model.index(0)
+    with qtbot.waitSignal(gallery.imageActivated) as activated:
+        gallery.view.setCurrentIndex(index)
+    record = activated.args[0]
+    assert gallery.detail.record == record
+    assert gallery.detail.bars.values == list(record.top5)
+    toggle = gallery.findChild(type(gallery.detail.saliency_toggle), "saliencyToggle")
+    assert toggle.isEnabled()
+    with qtbot.waitSignal(gallery.detail.saliencyShown, timeout=3000):
+        toggle.setChecked(True)
+    assert gallery.detail.overlay_shown()
+    toggle.setChecked(False)
+    assert not gallery.detail.overlay_shown()
+
+
+def test_a_newer_epoch_keeps_the_selection(qtbot, shared_run: Path) -> None:
+    gallery = open_gallery(qtbot, shared_run)
+    chosen = gallery.shown_records()[2].path
+    gallery.select_paths([chosen])
+    gallery.set_evaluation(shared_run, epoch_evaluation(shared_run, 1))
+    assert [r.path for r in gallery.selected_records()] == [chosen]
+    assert gallery.detail.record.path == chosen
+
+
+def test_moving_to_another_class_moves_the_file_and_undo_restores_it(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, data = own_run
+    gallery = open_gallery(qtbot, run)
+    gallery.show_misclassified()
+    record = gallery.shown_records()[0]
+    gallery.select_paths([record.path])
+    with qtbot.waitSignal(gallery.datasetChanged):
+        (move,) = gallery.move_selected(record.predicted)
+    moved_to = Path(move.after.path)  # "002 (1).png" if the class had a "002.png" already
+    assert moved_to.parent == data / record.predicted and moved_to.stem.startswith(
+        Path(record.path).stem)
+    assert not Path(record.path).exists() and moved_to.is_file()
+    assert move.after.correct
+    # Now labelled as predicted, it is no longer a mistake.
+    assert record.path not in paths(gallery.shown_records())
+    assert str(moved_to) not in paths(gallery.shown_records())
+    with qtbot.waitSignal(gallery.datasetChanged):
+        gallery.undo_action.trigger()
+    assert Path(record.path).is_file() and not moved_to.exists()
+    assert record.path in paths(gallery.shown_records())
+    assert not gallery.undo_action.isEnabled()
+
+
+def test_quarantine_moves_the_image_out_and_it_leaves_the_gallery(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, data = own_run
+    gallery = open_gallery(qtbot, run)
+    record = gallery.shown_records()[0]
+    gallery.select_paths([record.path])
+    gallery.detail.quarantine_button.click()
+    quarantined = data.parent / "data.quarantine" / record.true / Path(record.path).name
+    assert quarantined.is_file() and not Path(record.path).exists()
+    assert record.path not in paths(gallery.shown_records())
+    # A newer epoch (stored before the move) does not bring it back.
+    gallery.set_evaluation(run, epoch_evaluation(run))
+    assert record.path not in paths(gallery.shown_records())
+    gallery.undo_last_move()
+    assert Path(record.path).is_file()
+    assert record.path in paths(gallery.shown_records())
+
+
+def test_a_refused_move_is_a_clear_message_and_nothing_is_lost(
+        qtbot, own_run: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests run as root, where a read-only folder does not stop writes: simulate the refusal.
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    run, data = own_run
+    gallery = open_gallery(qtbot, run)
+    record = next(r for r in gallery.shown_records() if r.true != "blue")
+    gallery.select_paths([record.path])
+    monkeypatch.setattr(os, "link", refuse)
+    assert gallery.move_selected("blue") == []
+    assert Path(record.path).is_file()
+    assert not gallery.message.isHidden()
+    assert "Permission denied" in gallery.message.text() and "not moved" in gallery.message.text()
+    assert record.path in paths(gallery.shown_records())
+    assert not gallery.undo_action.isEnabled()
+
+
+def test_the_window_fills_the_gallery_while_training_and_after(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imagefolders import write_class_folders
+
+    from tlstudio.gui import MainWindow
+
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
+    data = write_class_folders(tmp_path / "data", {"red": 6, "green": 6, "blue": 6})
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.settings_panel.runs_dir.setText(str(tmp_path / "runs"))
+    window.backbone_panel.set_backbone("tiny_cnn")
+    with qtbot.waitSignal(window.data_panel.scanned, timeout=10_000):
+        window.data_panel.set_folders(str(data))
+    window.settings_panel.epochs.setValue(2)
+    window.settings_panel.batch_size.setValue(8)
+    window.settings_panel.image_size.setValue(16)
+    loads = []
+    window.evaluations.evaluated.connect(lambda run_dir, ev: loads.append(ev))
+    with qtbot.waitSignal(window.trainingFinished, timeout=30_000) as finished:
+        window.start_training()
+    qtbot.waitUntil(lambda: not window.evaluations.busy() and len(loads) >= 2, timeout=5000)
+    run_dir = finished.args[0]
+    assert window.gallery.run_dir == run_dir
+    assert paths(window.gallery.shown_records()) == paths(epoch_evaluation(run_dir).records)
+    assert window.try_images.source == run_dir
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert "Gallery" in tabs and "Try images" in tabs
+    window.close()

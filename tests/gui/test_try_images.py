@@ -1,0 +1,80 @@
+"""Try images: dropped files and folders are predicted off the GUI thread, by the run or by
+an exported model, and shown with the same tiles and detail panel as the gallery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from imagefolders import train_tiny_run, write_class_folders
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from tlstudio.export import export_run
+from tlstudio.gui.try_images import TryImagesView
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run, _ = train_tiny_run(tmp_path_factory.mktemp("try"), {"red": 6, "green": 6, "blue": 6})
+    return run
+
+
+@pytest.fixture
+def new_images(tmp_path: Path) -> Path:
+    """Images the run never saw, in a folder with no class structure meaning anything."""
+    return write_class_folders(tmp_path / "new", {"red": 2, "blue": 1}, seed=7)
+
+
+def drop(widget: TryImagesView, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(event)
+
+
+def open_view(qtbot) -> TryImagesView:
+    view = TryImagesView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    return view
+
+
+def test_a_dropped_file_is_predicted_by_the_run(qtbot, run: Path, new_images: Path) -> None:
+    view = open_view(qtbot)
+    view.set_run(str(run))
+    image = new_images / "red" / "000.png"
+    with qtbot.waitSignal(view.predicted, timeout=3000):
+        drop(view, [image])
+    (record,) = view.records()
+    assert record.path == str(image)
+    assert record.predicted in ("red", "green", "blue")
+    assert len(record.top5) == 3 and sum(p for _, p in record.top5) == pytest.approx(1, abs=1e-4)
+    assert view.detail.record == record
+    assert view.detail.bars.values == list(record.top5)
+    assert view.detail.saliency_toggle.isEnabled()  # a run folder: Grad-CAM is possible
+    with qtbot.waitSignal(view.detail.saliencyShown, timeout=3000):
+        view.detail.saliency_toggle.setChecked(True)
+
+
+def test_a_dropped_folder_with_an_exported_model(qtbot, run: Path, new_images: Path,
+                                                 tmp_path: Path) -> None:
+    exported = export_run(run, "onnx", tmp_path / "model.onnx").path
+    view = open_view(qtbot)
+    view.set_model(exported)
+    (new_images / "notes.txt").write_text("not an image")
+    with qtbot.waitSignal(view.predicted, timeout=3000):
+        drop(view, [new_images])
+    assert sorted(Path(r.path).relative_to(new_images).as_posix() for r in view.records()) == [
+        "blue/000.png", "red/000.png", "red/001.png"]
+    assert "1 file(s) skipped" in view.status.text()
+    assert not view.detail.saliency_toggle.isEnabled()  # an export has no layers to read
+
+
+def test_without_a_model_it_says_what_to_do(qtbot, new_images: Path) -> None:
+    view = open_view(qtbot)
+    view.add_paths([str(new_images)])
+    assert "choose an exported one" in view.status.text()
+    assert view.records() == []

@@ -1,0 +1,73 @@
+"""Keeps the inspection views current while a run trains: after each epoch (the engine has
+stored that epoch's validation predictions) and at the end, the run's latest evaluation is
+loaded off the GUI thread and handed out with `evaluated`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from tlstudio.evaluation import epoch_evaluation
+from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+
+
+def evaluation_job(state: TaskState, run_dir: str):
+    return run_dir, epoch_evaluation(run_dir)
+
+
+class EvaluationFeed(QObject):
+    """One load at a time; epochs that end during a load collapse into one more load."""
+
+    evaluated = Signal(str, object)  # run folder, RunEvaluation of its last stored epoch
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = TaskRunner(self)
+        self._run_dir: str | None = None  # the run being trained
+        self._task: BackgroundTask | None = None
+        self._again: str | None = None  # a run folder to load once the current load is done
+
+    def follow(self, controller) -> None:
+        """Load after every epoch and at the end of the TrainingController's runs."""
+        controller.fitStarted.connect(self._on_fit_started)
+        controller.epochEnded.connect(self._on_epoch)
+        controller.finished.connect(self._on_finished)
+
+    def load(self, run_dir: str) -> None:
+        if self._task is not None:
+            self._again = run_dir
+            return
+        self._task = task = BackgroundTask(evaluation_job, run_dir)
+        task.signals.returned.connect(self._on_loaded)
+        task.signals.errored.connect(self.failed)
+        task.signals.done.connect(self._on_done)
+        self._runner.start(task)
+
+    def busy(self) -> bool:
+        return self._task is not None or self._again is not None
+
+    def cancel(self) -> None:
+        self._again = None
+        self._runner.cancel_all()
+
+    def _on_fit_started(self, event) -> None:
+        self._run_dir = event.run_dir
+
+    def _on_epoch(self, _event) -> None:
+        if self._run_dir is not None:
+            self.load(self._run_dir)
+
+    def _on_finished(self, result) -> None:
+        if result is not None and result.epochs:
+            self.load(result.run_dir)  # the kept model may be an earlier, better epoch's
+        self._run_dir = None
+
+    def _on_loaded(self, item) -> None:
+        self.evaluated.emit(*item)
+
+    def _on_done(self) -> None:
+        self._task = None
+        if self._again is not None:
+            run_dir, self._again = self._again, None
+            self.load(run_dir)

@@ -1,0 +1,325 @@
+"""The prediction gallery: thumbnails of the validation images with their predicted label and
+confidence, filtered (all / misclassified / a class / a confusion-matrix cell) and sorted
+(top losses first, by confidence), a detail panel, and moves that fix the dataset on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMenu,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tlstudio.errors import TlstudioError
+from tlstudio.evaluation import ImageRecord, RunEvaluation
+from tlstudio.gui.dataset_fixes import DatasetFixes, GalleryMove, dataset_roots
+from tlstudio.gui.gallery_model import (
+    SORTS,
+    TILE,
+    GalleryDelegate,
+    GalleryFilter,
+    GalleryModel,
+)
+from tlstudio.gui.image_detail import ImageDetail
+from tlstudio.gui.thumbnails import ThumbnailLoader
+from tlstudio.training.artifacts import MODEL_WEIGHTS
+
+ERROR_STYLE = "color:#8c1d18; background:#fdecea; border:1px solid #f5c2c0; padding:4px;"
+INFO_STYLE = "color:#1e5b2a; background:#e8f3ea; border:1px solid #b7dcbf; padding:4px;"
+
+
+def gallery_list(model: GalleryModel, object_name: str) -> QListView:
+    """An icon-mode list of gallery tiles; only the rows on screen are ever painted."""
+    view = QListView(objectName=object_name)
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setMovement(QListView.Movement.Static)
+    view.setUniformItemSizes(True)  # no size query per row: 5,000 rows lay out instantly
+    view.setGridSize(TILE)
+    view.setSpacing(0)
+    view.setLayoutMode(QListView.LayoutMode.Batched)
+    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    view.setItemDelegate(GalleryDelegate(view))
+    view.setModel(model)
+    return view
+
+
+class PredictionGallery(QWidget):
+    """Set an evaluation with `set_evaluation`; the results tab narrows it with `show_cell`."""
+
+    imageActivated = Signal(object)  # ImageRecord, when the user opens an image
+    datasetChanged = Signal()  # an image was moved (or put back): class counts changed
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="predictionGallery")
+        self.run_dir: str | None = None
+        self.evaluation: RunEvaluation | None = None
+        self.fixes = DatasetFixes()
+        self.thumbnails = ThumbnailLoader(self)
+        self.model = GalleryModel(self.thumbnails, self)
+        self.view = gallery_list(self.model, "galleryList")
+        self.detail = ImageDetail()
+        self.filter_box = QComboBox(objectName="galleryFilter")
+        self.sort_box = QComboBox(objectName="gallerySort")
+        self.sort_box.addItems(list(SORTS))
+        self.count_label = QLabel(objectName="galleryCount")
+        self.message = QLabel(objectName="galleryMessage", wordWrap=True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.undo_action = QAction("Undo move", self, shortcut=QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.addAction(self.undo_action)
+        self._build_layout()
+        self._connect()
+        self.set_sort("Top losses first")
+        self._update_filters()
+        self._update_undo()
+
+    def _build_layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show"))
+        bar.addWidget(self.filter_box)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Sort"))
+        bar.addWidget(self.sort_box)
+        bar.addStretch(1)
+        bar.addWidget(self.count_label)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([560, 340])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(splitter, 1)
+
+    def _connect(self) -> None:
+        self.filter_box.activated.connect(self._on_filter_chosen)
+        self.sort_box.currentTextChanged.connect(self.set_sort)
+        self.view.selectionModel().currentChanged.connect(self._on_current)
+        self.view.activated.connect(self._on_activated)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.detail.moveRequested.connect(self.move_selected)
+        self.detail.quarantineRequested.connect(self.quarantine_selected)
+        self.detail.undoRequested.connect(self.undo_last_move)
+        self.undo_action.triggered.connect(self.undo_last_move)
+
+    # ---- the public API ------------------------------------------------------------------
+
+    def set_evaluation(self, run_dir: str | os.PathLike[str], evaluation: RunEvaluation,
+                       dataset_root: str | os.PathLike[str] | None = None) -> None:
+        """Show an evaluation; a newer one of the same run keeps the selection and scroll."""
+        same_run = self.run_dir == str(run_dir)
+        if not same_run:
+            self.fixes = DatasetFixes()
+        self.run_dir, self.evaluation = str(run_dir), evaluation
+        self.fixes.set_roots([Path(dataset_root)] if dataset_root else dataset_roots(run_dir))
+        has_model = (Path(run_dir) / MODEL_WEIGHTS).is_file()
+        self.detail.set_model_source(
+            self.run_dir if has_model else None,
+            "Saliency needs the run's saved model: it is there once training ends")
+        self.detail.set_classes(evaluation.classes)
+        records = self.fixes.follow(evaluation.records)
+        if same_run:
+            self._keeping_place(lambda: self.model.set_records(records))
+        else:
+            self.model.set_records(records)
+            self.detail.show_record(None)
+        self._update_filters()
+        self._update_count()
+
+    def show_cell(self, true: str, predicted: str) -> None:
+        """Show exactly the images of class `true` predicted as `predicted`."""
+        self.set_filter(GalleryFilter("cell", true, predicted))
+
+    def show_class(self, name: str) -> None:
+        self.set_filter(GalleryFilter("class", name))
+
+    def show_misclassified(self) -> None:
+        self.set_filter(GalleryFilter("misclassified"))
+
+    def show_all(self) -> None:
+        self.set_filter(GalleryFilter())
+
+    def set_filter(self, gallery_filter: GalleryFilter) -> None:
+        self.model.set_filter(gallery_filter)
+        self._update_filters()
+        self._update_count()
+        self.view.scrollToTop()
+
+    def set_sort(self, sort: str) -> None:
+        if self.sort_box.currentText() != sort:
+            self.sort_box.setCurrentText(sort)  # comes back here through the signal
+            return
+        self._keeping_place(lambda: self.model.set_sort(sort))
+
+    def shown_records(self) -> list[ImageRecord]:
+        """The records in the gallery, in the order shown."""
+        return self.model.shown()
+
+    def selected_records(self) -> list[ImageRecord]:
+        rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes())
+        return [self.model.record(r) for r in rows]
+
+    def select_paths(self, paths: list[str]) -> None:
+        selection = self.view.selectionModel()
+        selection.clearSelection()
+        rows = [r for r in (self.model.row_of(p) for p in paths) if r is not None]
+        for i, row in enumerate(rows):
+            flags = QItemSelectionModel.SelectionFlag.Select
+            if i == 0:
+                flags |= QItemSelectionModel.SelectionFlag.Current
+            selection.setCurrentIndex(self.model.index(row), flags)
+
+    # ---- fixing the data -----------------------------------------------------------------
+
+    def move_selected(self, new_class: str) -> list[GalleryMove]:
+        """Move the selected images into the folder of `new_class` (wrong labels)."""
+        return self._apply(lambda r: self.fixes.relabel(r, new_class),
+                           f"moved to '{new_class}'")
+
+    def quarantine_selected(self) -> list[GalleryMove]:
+        """Move the selected images out of the dataset into its quarantine folder."""
+        return self._apply(self.fixes.quarantine, "moved to the quarantine folder")
+
+    def undo_last_move(self) -> bool:
+        try:
+            move, record = self.fixes.undo()
+        except TlstudioError as e:
+            self._say(str(e), error=True)
+            return False
+        self.model.replace(move.after.path if move.after else None, record)
+        self.select_paths([record.path])
+        self._say(f"Put back '{Path(record.path).name}' in '{record.true}'.")
+        self._after_moves()
+        return True
+
+    def _apply(self, make_move, what: str) -> list[GalleryMove]:
+        records = self.selected_records()
+        if not records and self.detail.record is not None:
+            records = [self.detail.record]
+        moves, errors = [], []
+        for record in records:
+            try:
+                move = make_move(record)
+            except TlstudioError as e:
+                errors.append(str(e))
+                continue
+            moves.append(move)
+            self.model.replace(record.path, move.after)
+        if errors:
+            self._say(" ".join(errors), error=True)
+        elif moves:
+            names = ", ".join(f"'{Path(m.before.path).name}'" for m in moves[:3])
+            more = f" and {len(moves) - 3} more" if len(moves) > 3 else ""
+            self._say(f"{names}{more} {what}. Undo with Ctrl+Z.")
+        if moves:
+            after = moves[-1].after
+            if after is not None and self.model.row_of(after.path) is not None:
+                self.select_paths([after.path])
+            else:
+                self.detail.show_record(after)
+            self._after_moves()
+        return moves
+
+    def _after_moves(self) -> None:
+        self._update_undo()
+        self._update_count()
+        self.datasetChanged.emit()
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _keeping_place(self, change) -> None:
+        """Apply a model change, then restore the selected images and the scroll position."""
+        selected = [r.path for r in self.selected_records()]
+        current = self.view.currentIndex()
+        current_path = self.model.record(current.row()).path if current.isValid() else None
+        scroll = self.view.verticalScrollBar().value()
+        change()
+        if current_path is not None:
+            self.select_paths([current_path] + [p for p in selected if p != current_path])
+        self.view.verticalScrollBar().setValue(scroll)
+
+    def _update_filters(self) -> None:
+        box = self.filter_box
+        box.blockSignals(True)
+        box.clear()
+        box.addItem("All images", GalleryFilter())
+        box.addItem("Misclassified", GalleryFilter("misclassified"))
+        classes = self.evaluation.classes if self.evaluation else ()
+        for name in classes:
+            box.addItem(f"Class: {name}", GalleryFilter("class", name))
+        current = self.model.filter
+        if current.kind == "cell":
+            box.addItem(f"Cell: {current.true} → {current.predicted}", current)
+        for i in range(box.count()):
+            if box.itemData(i) == current:
+                box.setCurrentIndex(i)
+        box.blockSignals(False)
+
+    def _on_filter_chosen(self, index: int) -> None:
+        self.set_filter(self.filter_box.itemData(index))
+
+    def _update_count(self) -> None:
+        shown, total = self.model.rowCount(), len(self.model.records)
+        wrong = sum(not r.correct for r in self.model.records)
+        self.count_label.setText(f"{shown:,} of {total:,} images · {wrong:,} misclassified"
+                                 if self.evaluation else "No run evaluated yet")
+
+    def _update_undo(self) -> None:
+        can = bool(self.fixes.done)
+        self.undo_action.setEnabled(can)
+        self.detail.set_undo_enabled(can)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+        self.message.setText(text)
+        self.message.show()
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            record = self.model.record(current.row())
+            self.detail.show_record(record)
+            self.imageActivated.emit(record)
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.imageActivated.emit(self.model.record(index.row()))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        if not self.view.indexAt(pos).isValid() or self.evaluation is None:
+            return
+        menu = self.context_menu()
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """Move to a class, quarantine, undo: for the selected images."""
+        menu = QMenu(self)
+        move_to = menu.addMenu("Move to class")
+        for name in self.evaluation.classes if self.evaluation else ():
+            move_to.addAction(name).triggered.connect(
+                lambda _checked=False, n=name: self.move_selected(n))
+        menu.addAction("Quarantine (bad image)").triggered.connect(self.quarantine_selected)
+        menu.addSeparator()
+        menu.addAction(self.undo_action)
+        return menu
+
+    def cancel(self) -> None:
+        self.thumbnails.cancel()
+        self.detail.cancel()

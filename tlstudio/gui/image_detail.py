@@ -1,0 +1,324 @@
+"""One image in detail: the full picture, its top-5 probabilities as bars, a Grad-CAM overlay
+that can be toggled (computed off the GUI thread from the run's model), and the buttons that
+fix its label. Shared by the prediction gallery and Try images.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tlstudio.data import UnreadableImage, load_rgb
+from tlstudio.errors import TlstudioError
+from tlstudio.evaluation import ImageRecord, saliency_views
+from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.gallery_model import describe, is_labelled
+from tlstudio.gui.thumbnails import thumbnail_image, to_qimage
+from tlstudio.training.artifacts import MODEL_WEIGHTS, load_model
+
+PICTURE_PX = 384  # the longer side of the picture in the detail view
+BAR_COLOUR, TRUE_COLOUR = QColor("#3b82c4"), QColor("#2e9e4f")
+
+class SaliencyError(TlstudioError):
+    """Grad-CAM cannot be shown for this image."""
+
+
+_model_lock = threading.Lock()  # one Grad-CAM at a time: it hooks the shared model
+_model_cache: dict[tuple[str, float], tuple] = {}
+
+
+def run_model(run_dir: str):
+    """The run's model and info, loaded once per saved weights file (call under the lock)."""
+    weights = Path(run_dir) / MODEL_WEIGHTS
+    key = (str(Path(run_dir).resolve()), weights.stat().st_mtime if weights.exists() else 0.0)
+    if key not in _model_cache:
+        _model_cache.clear()  # one run's model at a time is enough for a detail view
+        _model_cache[key] = load_model(run_dir)
+    return _model_cache[key]
+
+
+def saliency_job(state: TaskState, run_dir: str, path: str, class_name: str) -> QImage:
+    """The picture with the Grad-CAM of `class_name` on top, as a QImage."""
+    try:
+        image = load_rgb(path)
+    except UnreadableImage as e:
+        raise SaliencyError(f"Cannot show saliency for '{Path(path).name}': {e.reason}") from None
+    with _model_lock:
+        model, info = run_model(run_dir)
+        if class_name not in info.classes:
+            raise SaliencyError(f"The run's model has no class '{class_name}'")
+        _, heat = saliency_views(model, info.image_size, image, info.classes.index(class_name),
+                                 PICTURE_PX)
+    return to_qimage(heat)
+
+
+def picture_job(state: TaskState, path: str) -> QImage | None:
+    return thumbnail_image(path, PICTURE_PX)
+
+
+class ProbabilityBars(QWidget):
+    """Horizontal bars for the top-5 (class, probability); the true class in green."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="topProbabilities")
+        self.values: list[tuple[str, float]] = []
+        self.true = ""
+        self.setMinimumHeight(5 * 22)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_values(self, values: list[tuple[str, float]], true: str = "") -> None:
+        self.values, self.true = list(values), true
+        self.setFixedHeight(max(1, len(values)) * 22 + 4)
+        self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(280, 5 * 22 + 4)
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        metrics = painter.fontMetrics()
+        label_w = min(max((metrics.horizontalAdvance(n) for n, _ in self.values), default=0) + 8,
+                      self.width() // 2)
+        value_w = metrics.horizontalAdvance("100.0%") + 6
+        bar_w = max(10, self.width() - label_w - value_w)
+        for i, (name, p) in enumerate(self.values):
+            y = 2 + i * 22
+            text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, label_w - 6)
+            painter.setPen(self.palette().text().color())
+            painter.drawText(QRectF(0, y, label_w - 6, 18),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+            painter.fillRect(QRectF(label_w, y + 2, bar_w, 14), QColor("#eeeeee"))
+            colour = TRUE_COLOUR if name == self.true else BAR_COLOUR
+            painter.fillRect(QRectF(label_w, y + 2, bar_w * max(0.0, min(1.0, p)), 14), colour)
+            painter.drawText(QRectF(label_w + bar_w + 4, y, value_w, 18),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             f"{p:.1%}")
+
+
+class ImageDetail(QWidget):
+    """The detail panel; the owner decides what the move buttons do."""
+
+    moveRequested = Signal(str)  # the class folder to move the shown image to
+    quarantineRequested = Signal()
+    undoRequested = Signal()
+    saliencyShown = Signal()  # the overlay is on screen (tests, screenshots)
+
+    def __init__(self, parent: QWidget | None = None, fixes: bool = True) -> None:
+        super().__init__(parent, objectName="imageDetail")
+        self._runner = TaskRunner(self)
+        self.record: ImageRecord | None = None
+        self.run_dir: str | None = None
+        self.saliency_note = "Saliency needs the run folder of the model"
+        self._picture: QPixmap | None = None
+        self._overlay: QPixmap | None = None
+        self._picture_task: BackgroundTask | None = None
+        self._saliency_task: BackgroundTask | None = None
+
+        self.picture = QLabel(objectName="detailPicture", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumSize(240, 240)
+        # Ignored: the scaled pixmap follows the label's size, never the other way round.
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.picture.setStyleSheet("background:#f4f4f4; border:1px solid #ddd;")
+        self.caption = QLabel(objectName="detailCaption", wordWrap=True)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.bars = ProbabilityBars()
+        self.saliency_toggle = QCheckBox("Show saliency (Grad-CAM)", objectName="saliencyToggle")
+        self.saliency_toggle.setToolTip("Colour the regions that drove the predicted class "
+                                        "(red: strongest), from the last convolutional layer")
+        self.saliency_status = QLabel(objectName="saliencyStatus", wordWrap=True)
+        self.saliency_status.setStyleSheet("color: palette(placeholder-text);")
+        self.move_target = QComboBox(objectName="moveTarget")
+        self.move_button = QPushButton("Move to class", objectName="moveButton")
+        self.move_button.setToolTip("A wrong label: move the file into this class folder")
+        self.quarantine_button = QPushButton("Quarantine", objectName="quarantineButton")
+        self.quarantine_button.setToolTip("A bad image: move the file out of the dataset, "
+                                          "into a quarantine folder beside it")
+        self.undo_button = QPushButton("Undo move", objectName="undoButton")
+        self.undo_button.setToolTip("Put back the last moved image (Ctrl+Z)")
+        self.fixes = QWidget(objectName="fixBox")
+        fix_layout = QGridLayout(self.fixes)
+        fix_layout.setContentsMargins(0, 6, 0, 0)
+        fix_layout.addWidget(QLabel("<b>Fix the data</b>"), 0, 0, 1, 3)
+        fix_layout.addWidget(self.move_target, 1, 0, 1, 2)
+        fix_layout.addWidget(self.move_button, 1, 2)
+        fix_layout.addWidget(self.quarantine_button, 2, 0)
+        fix_layout.addWidget(self.undo_button, 2, 2)
+        self.fixes.setVisible(fixes)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.picture, 1)
+        layout.addWidget(self.caption)
+        layout.addWidget(QLabel("<b>Top probabilities</b>"))
+        layout.addWidget(self.bars)
+        toggle_row = QHBoxLayout()
+        toggle_row.addWidget(self.saliency_toggle)
+        toggle_row.addStretch(1)
+        layout.addLayout(toggle_row)
+        layout.addWidget(self.saliency_status)
+        layout.addWidget(self.fixes)
+
+        self.saliency_toggle.toggled.connect(self._on_toggle)
+        self.move_button.clicked.connect(self._on_move_clicked)
+        self.quarantine_button.clicked.connect(self.quarantineRequested)
+        self.undo_button.clicked.connect(self.undoRequested)
+        self.show_record(None)
+
+    # ---- what the owner sets -------------------------------------------------------------
+
+    def set_model_source(self, run_dir: str | None, note: str = "") -> None:
+        """Where Grad-CAM gets its model: a run folder, or None (with why, for the tooltip)."""
+        if run_dir != self.run_dir:
+            self._overlay = None
+        self.run_dir = run_dir
+        if note:
+            self.saliency_note = note
+        self._update_saliency_enabled()
+
+    def set_classes(self, classes: tuple[str, ...] | list[str]) -> None:
+        current = self.move_target.currentText()
+        self.move_target.clear()
+        self.move_target.addItems(list(classes))
+        if current in classes:
+            self.move_target.setCurrentText(current)
+
+    def set_undo_enabled(self, enabled: bool) -> None:
+        self.undo_button.setEnabled(enabled)
+
+    def show_record(self, record: ImageRecord | None) -> None:
+        same_image = (record is not None and self.record is not None
+                      and record.path == self.record.path
+                      and record.predicted == self.record.predicted)
+        self.record = record
+        if not same_image:
+            self._picture = self._overlay = None
+            self._cancel_tasks()
+        if record is None:
+            self.picture.setText("Click an image to see it here")
+            self.picture.setPixmap(QPixmap())
+            self.caption.clear()
+            self.bars.set_values([])
+            self.saliency_status.clear()
+        else:
+            self.caption.setText(describe(record).replace("\n", "<br>"))
+            self.bars.set_values(list(record.top5), record.true if is_labelled(record) else "")
+            others = [c for c in self._classes() if c != record.true]
+            if others and self.move_target.currentText() == record.true:
+                self.move_target.setCurrentText(record.predicted if record.predicted in others
+                                                else others[0])
+            if self._picture is None:
+                self._load_picture()
+        self.move_button.setEnabled(record is not None and is_labelled(record))
+        self.quarantine_button.setEnabled(record is not None and is_labelled(record))
+        self._update_saliency_enabled()
+        self._refresh()
+
+    def overlay_shown(self) -> bool:
+        return self.saliency_toggle.isChecked() and self._overlay is not None
+
+    def cancel(self) -> None:
+        self._runner.cancel_all()
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _classes(self) -> list[str]:
+        return [self.move_target.itemText(i) for i in range(self.move_target.count())]
+
+    def _update_saliency_enabled(self) -> None:
+        possible = self.run_dir is not None
+        self.saliency_toggle.setEnabled(possible)
+        self.saliency_toggle.setToolTip(
+            "Colour the regions that drove the predicted class (red: strongest)" if possible
+            else self.saliency_note)
+        if self.saliency_toggle.isChecked() and possible and self.record is not None:
+            self._start_saliency()
+
+    def _on_toggle(self, checked: bool) -> None:
+        if checked:
+            self._start_saliency()
+        self._refresh()
+
+    def _on_move_clicked(self) -> None:
+        if self.move_target.currentText():
+            self.moveRequested.emit(self.move_target.currentText())
+
+    def _load_picture(self) -> None:
+        assert self.record is not None
+        self._picture_task = task = BackgroundTask(picture_job, self.record.path)
+        task.signals.returned.connect(self._on_picture)
+        self._runner.start(task)
+
+    def _on_picture(self, image: QImage | None) -> None:
+        if self._picture_task is None or self.sender() is not self._picture_task.signals:
+            return  # a picture of an image no longer shown
+        self._picture = QPixmap() if image is None else QPixmap.fromImage(image)
+        self._refresh()
+
+    def _start_saliency(self) -> None:
+        if self._overlay is not None or self.record is None or self.run_dir is None:
+            return
+        if self._saliency_task is not None:
+            return  # already on its way
+        self.saliency_status.setText("Computing saliency…")
+        self._saliency_task = task = BackgroundTask(saliency_job, self.run_dir, self.record.path,
+                                                    self.record.predicted)
+        task.signals.returned.connect(self._on_saliency)
+        task.signals.errored.connect(self._on_saliency_failed)
+        self._runner.start(task)
+
+    def _is_current(self, task: BackgroundTask | None) -> bool:
+        return task is not None and self.sender() is task.signals
+
+    def _on_saliency(self, image: QImage) -> None:
+        if not self._is_current(self._saliency_task):
+            return
+        self._saliency_task = None
+        self._overlay = QPixmap.fromImage(image)
+        self.saliency_status.setText(
+            f"Grad-CAM of '{self.record.predicted}': red regions drove the prediction most")
+        self._refresh()
+        if self.overlay_shown():
+            self.saliencyShown.emit()
+
+    def _on_saliency_failed(self, message: str) -> None:
+        if not self._is_current(self._saliency_task):
+            return
+        self._saliency_task = None
+        self.saliency_status.setText(message)
+
+    def _cancel_tasks(self) -> None:
+        for task in (self._picture_task, self._saliency_task):
+            if task is not None:
+                task.cancel()
+        self._picture_task = self._saliency_task = None
+
+    def _refresh(self) -> None:
+        if self.record is None:
+            return
+        shown = self._overlay if self.overlay_shown() else self._picture
+        if shown is None:
+            self.picture.setText("Loading…")
+        elif shown.isNull():
+            self.picture.setText("This file cannot be read as an image")
+        else:
+            size = self.picture.size()
+            self.picture.setPixmap(shown.scaled(
+                size.width() - 4, size.height() - 4, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._refresh()

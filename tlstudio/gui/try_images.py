@@ -1,0 +1,244 @@
+"""Try images: drop image files or folders (or pick them) and see what a model predicts,
+from the current run or any exported model, with the gallery's tiles and detail panel.
+Predictions are computed off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tlstudio.evaluation import ImageRecord
+from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.gallery import ERROR_STYLE, gallery_list
+from tlstudio.gui.gallery_model import GalleryModel
+from tlstudio.gui.image_detail import ImageDetail
+from tlstudio.gui.thumbnails import ThumbnailLoader
+from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
+from tlstudio.training.artifacts import MODEL_WEIGHTS
+
+MODEL_FILTER = "Exported models (*.onnx *.pt *.pth *.torchscript *.safetensors)"
+NO_SALIENCY = ("Saliency needs a run folder: an exported model does not keep the layers "
+               "Grad-CAM reads")
+
+
+def unlabelled_record(prediction: Prediction) -> ImageRecord:
+    """A new image's prediction as a gallery record: no true class, no loss."""
+    return ImageRecord(path=prediction.path, true="", predicted=prediction.label,
+                       confidence=prediction.probability, loss=math.nan, top5=prediction.top)
+
+
+def predict_job(state: TaskState, source: str, predictor: Predictor | None,
+                paths: list[str]) -> tuple[Predictor, list[ImageRecord], list]:
+    """Load the model (unless given) and predict the images under `paths`."""
+    predictor = predictor or load_predictor(source)
+    files = expand_inputs(paths)
+    predictions, skipped = predictor.predict_paths(files, top_k=5)
+    return predictor, [unlabelled_record(p) for p in predictions], skipped
+
+
+class TryImagesView(QWidget):
+    """A drop target and a gallery of predictions for images outside the dataset."""
+
+    predicted = Signal(int)  # how many images the last batch added
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="tryImages")
+        self.setAcceptDrops(True)
+        self.source: str | None = None  # run folder or exported model file
+        self._chosen = False  # the user picked the model: a new run does not replace it
+        self._predictor: Predictor | None = None
+        self._task: BackgroundTask | None = None
+        self._queue: list[str] = []
+        self._runner = TaskRunner(self)
+        self.thumbnails = ThumbnailLoader(self)
+        self.model = GalleryModel(self.thumbnails, self)
+        self.view = gallery_list(self.model, "tryImagesList")
+        self.detail = ImageDetail(fixes=False)
+        self.model_label = QLabel(objectName="tryModelLabel", wordWrap=True)
+        self.status = QLabel(objectName="tryStatus", wordWrap=True)
+        self.choose_model = QPushButton("Choose model…", objectName="tryChooseModel")
+        self.add_files = QPushButton("Add images…", objectName="tryAddImages")
+        self.add_folder = QPushButton("Add folder…", objectName="tryAddFolder")
+        self.clear_button = QPushButton("Clear", objectName="tryClear")
+        self._build_layout()
+        self.choose_model.clicked.connect(self._choose_model)
+        self.add_files.clicked.connect(self._pick_files)
+        self.add_folder.clicked.connect(self._pick_folder)
+        self.clear_button.clicked.connect(self.clear)
+        self.view.selectionModel().currentChanged.connect(self._on_current)
+        self._show_source()
+
+    def _build_layout(self) -> None:
+        bar = QHBoxLayout()
+        bar.addWidget(self.model_label, 1)
+        for button in (self.choose_model, self.add_files, self.add_folder, self.clear_button):
+            bar.addWidget(button)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([560, 340])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.status)
+        layout.addWidget(splitter, 1)
+
+    # ---- the public API ------------------------------------------------------------------
+
+    def set_run(self, run_dir: str) -> None:
+        """The window's latest finished run: used unless the user chose another model."""
+        if not self._chosen:
+            self.set_model(run_dir, chosen=False)
+
+    def set_model(self, source: str | os.PathLike[str], chosen: bool = True) -> None:
+        """Predict with a run folder or an exported .onnx / .pt / .safetensors file."""
+        if self._task is not None:  # its predictions come from the previous model
+            self._task.cancel()
+            self._task = None
+        self.source, self._chosen, self._predictor = str(source), chosen, None
+        is_run = Path(source).is_dir() and (Path(source) / MODEL_WEIGHTS).is_file()
+        self.detail.set_model_source(str(source) if is_run else None, NO_SALIENCY)
+        self._show_source()
+        done = [r.path for r in self.model.records]
+        if done:  # the same images, predicted by the new model
+            self.model.set_records([])
+            self.add_paths(done)
+
+    def add_paths(self, paths: list[str]) -> None:
+        """Predict these files and folders (off the GUI thread) and add them to the gallery."""
+        if self.source is None:
+            self._say("Train a model or choose an exported one first (Choose model…).")
+            return
+        self._queue.extend(paths)
+        if self._task is None:
+            self._start()
+
+    def records(self) -> list[ImageRecord]:
+        return self.model.shown()
+
+    def clear(self) -> None:
+        self._queue.clear()
+        self.model.set_records([])
+        self.detail.show_record(None)
+        self.status.clear()
+
+    def busy(self) -> bool:
+        return self._task is not None
+
+    def cancel(self) -> None:
+        self._queue.clear()
+        self._runner.cancel_all()
+        self.thumbnails.cancel()
+        self.detail.cancel()
+
+    # ---- drag and drop -------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if _local_paths(event):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if _local_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = _local_paths(event)
+        if paths:
+            self.add_paths(paths)
+            event.acceptProposedAction()
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        paths, self._queue = self._queue, []
+        self.status.setStyleSheet("")
+        self.status.setText(f"Predicting {len(paths)} item(s)…")
+        self._task = task = BackgroundTask(predict_job, self.source, self._predictor, paths)
+        task.signals.returned.connect(self._on_predicted)
+        task.signals.errored.connect(self._on_failed)
+        task.signals.done.connect(self._on_done)
+        self._runner.start(task)
+
+    def _on_predicted(self, result: tuple[Predictor, list[ImageRecord], list]) -> None:
+        if self._task is None or self.sender() is not self._task.signals:
+            return
+        predictor, records, skipped = result
+        if predictor.source == self.source:
+            self._predictor = predictor
+        known = {r.path for r in self.model.records}
+        added = [r for r in records if r.path not in known]
+        self.model.set_records(self.model.records + added)
+        text = f"{len(self.model.records)} image(s) · predicted by {Path(self.source).name}"
+        if skipped:
+            text += f" · {len(skipped)} file(s) skipped (not readable images)"
+        self.status.setText(text)
+        if added:
+            self.view.setCurrentIndex(self.model.index(self.model.row_of(added[0].path)))
+        self.predicted.emit(len(added))
+
+    def _on_failed(self, message: str) -> None:
+        if self._task is not None and self.sender() is self._task.signals:
+            self._say(message)
+            self.failed.emit(message)
+
+    def _on_done(self) -> None:
+        if self._task is not None and self.sender() is self._task.signals:
+            self._task = None
+            if self._queue:
+                self._start()
+
+    def _say(self, text: str) -> None:
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(text)
+
+    def _show_source(self) -> None:
+        if self.source is None:
+            self.model_label.setText("<b>No model yet</b>: train one, or choose an exported "
+                                     "model. Then drop images or folders here.")
+        else:
+            self.model_label.setText(f"<b>Model:</b> {self.source}<br>"
+                                     "Drop images or folders here, or add them.")
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.detail.show_record(self.model.record(current.row()))
+
+    def _choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an exported model", "", MODEL_FILTER)
+        if path:
+            self.set_model(path)
+
+    def _pick_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add images", "",
+                                                "Images (*.png *.jpg *.jpeg *.bmp *.gif "
+                                                "*.tif *.tiff *.webp);;All files (*)")
+        if files:
+            self.add_paths(files)
+
+    def _pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of images")
+        if folder:
+            self.add_paths([folder])
+
+
+def _local_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
