@@ -41,7 +41,7 @@ AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, str]] = {
     "rotation": ("Rotation up to", "float", 0.0, 180.0, 5.0, "°"),
     "shift": ("Shift up to", "float", 0.0, 0.5, 0.05, ""),
     "shear": ("Shear up to", "float", 0.0, 45.0, 5.0, "°"),
-    "zoom": ("Zoom ±", "float", 0.0, 0.5, 0.05, ""),
+    "zoom": ("Zoom ±", "float", 0.0, 0.9, 0.05, ""),
     "color_jitter": ("Color jitter", "float", 0.0, 1.0, 0.05, ""),
 }
 
@@ -101,6 +101,7 @@ class AdvancedPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._counts: dict[str, int] = {}
         self._build_controls()
         self._build_layout()
         self.set_from_recipe(Recipe(data_dir="."))
@@ -219,6 +220,7 @@ class AdvancedPanel(QWidget):
             _changed_signal(widget).connect(self.augmentationChanged)
         self.augmentationChanged.connect(self._update_note)
         self.augmentationChanged.connect(self.preview.schedule_refresh)
+        self.balance.currentIndexChanged.connect(self._show_imbalance)
         for kind in (QComboBox, QDoubleSpinBox, QSpinBox, QCheckBox):
             for widget in self.findChildren(kind):
                 _changed_signal(widget).connect(self.changed)
@@ -366,12 +368,20 @@ class AdvancedPanel(QWidget):
         self.show_precision(str(getattr(event, "precision", "") or ""))
 
     def show_class_counts(self, counts: dict[str, int]) -> None:
-        try:
-            from tlstudio.data.imbalance import class_imbalance
-        except ImportError:
+        """Show how uneven the scanned classes are (the core's class_imbalance)."""
+        self._counts = dict(counts)
+        self._show_imbalance()
+
+    def _show_imbalance(self) -> None:
+        if not self._counts or not has_field("balance"):
             return
-        imbalance = class_imbalance(counts)
-        self.imbalance_label.setText(imbalance.describe())
+        from tlstudio.data.imbalance import class_imbalance
+
+        imbalance = class_imbalance(self._counts)
+        text = imbalance.describe(str(self.balance.currentData()))
+        text = text.replace("consider --balance sampler or --balance loss",
+                            "consider a weighted sampler or a class-weighted loss")
+        self.imbalance_label.setText(text)
         self.imbalance_label.setStyleSheet("color:#8a5a00;" if imbalance.imbalanced else "")
 
     def show_precision(self, text: str) -> None:
