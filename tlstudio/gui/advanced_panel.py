@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QLabel,
     QSpinBox,
@@ -33,16 +34,19 @@ RECIPE_FIELDS = {f.name: f for f in dataclasses.fields(Recipe)}
 CACHE_NOTE = "Feature cache off while augmenting: every epoch runs the whole backbone."
 OFF = "off"
 
-# augment_options keys -> (label, kind, low, high, step, suffix); kind: "float", "int", "bool"
-AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, str]] = {
-    "crop_scale": ("Crop keeps at least", "float", 0.05, 1.0, 0.05, ""),
-    "hflip": ("Flip left-right", "bool", 0, 0, 0, ""),
-    "vflip": ("Flip upside-down", "bool", 0, 0, 0, ""),
-    "rotation": ("Rotation up to", "float", 0.0, 180.0, 5.0, "°"),
-    "shift": ("Shift up to", "float", 0.0, 0.5, 0.05, ""),
-    "shear": ("Shear up to", "float", 0.0, 45.0, 5.0, "°"),
-    "zoom": ("Zoom ±", "float", 0.0, 0.9, 0.05, ""),
-    "color_jitter": ("Color jitter", "float", 0.0, 1.0, 0.05, ""),
+# augment_options keys -> (label, kind, low, high, step, decimals, suffix, tip), in grid order
+AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, int, str, str]] = {
+    "crop_scale": ("Crop ≥", "float", 0.05, 1.0, 0.05, 2, "",
+                   "Random crops keep at least this fraction of the image area (1 = no crop)"),
+    "rotation": ("Rotate", "float", 0.0, 180.0, 5.0, 1, "°", "Rotate up to this many degrees"),
+    "shift": ("Shift", "float", 0.0, 0.5, 0.05, 2, "",
+              "Shift up to this fraction of the width and height"),
+    "shear": ("Shear", "float", 0.0, 45.0, 5.0, 1, "°", "Shear up to this many degrees"),
+    "zoom": ("Zoom ±", "float", 0.0, 0.9, 0.05, 2, "", "0.1 zooms between 0.9x and 1.1x"),
+    "color_jitter": ("Color", "float", 0.0, 1.0, 0.05, 2, "",
+                     "Brightness, contrast, saturation and hue jitter, 0 (off) to 1"),
+    "hflip": ("Flip ↔", "bool", 0, 0, 0, 0, "", "Flip left-right half of the time"),
+    "vflip": ("Flip ↕", "bool", 0, 0, 0, 0, "", "Flip upside-down half of the time"),
 }
 
 
@@ -117,10 +121,13 @@ class AdvancedPanel(QWidget):
         self.cache_note.setStyleSheet("color:#8a5a00;")
         self.augment_controls: dict[str, QWidget] = {}
         if augment_presets() is not None:
-            for key, (_label, kind, low, high, step, suffix) in AUGMENT_CONTROLS.items():
+            for key, (_label, kind, low, high, step, decimals, suffix, tip) in (
+                    AUGMENT_CONTROLS.items()):
                 name = "aug" + "".join(p.title() for p in key.split("_"))
                 widget = (QCheckBox(objectName=name) if kind == "bool"
-                          else _double(name, low, high, step, 2, suffix=suffix))
+                          else _double(name, low, high, step, decimals, OFF if low == 0 else "",
+                                       suffix))
+                widget.setToolTip(tip)
                 self.augment_controls[key] = widget
         self.preview = AugmentPreview(self.augment_settings)
         self.mixup = _double("mixupAlpha", 0.0, 10.0, 0.1, 2, OFF)
@@ -179,15 +186,26 @@ class AdvancedPanel(QWidget):
                 form.addRow(widget)
         return box
 
+    def _augment_group(self) -> QGroupBox:
+        """Preset, note and preview first; the individual controls two to a row below."""
+        box = self._group("Augmentation", [("Preset", self.augment), ("", self.cache_note),
+                                           ("", self.preview)])
+        pairs = [(AUGMENT_CONTROLS[k][0], w) for k, w in self.augment_controls.items()]
+        pairs += [(text, widget) for name, text, widget in (
+            ("mixup_alpha", "MixUp α", self.mixup), ("cutmix_alpha", "CutMix α", self.cutmix))
+            if has_field(name)]
+        grid = QGridLayout()
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        for i, (text, widget) in enumerate(pairs):
+            label = QLabel(text, buddy=widget, toolTip=widget.toolTip())
+            grid.addWidget(label, i // 2, 2 * (i % 2))
+            grid.addWidget(widget, i // 2, 2 * (i % 2) + 1)
+        box.layout().addRow(grid)
+        return box
+
     def _build_layout(self) -> None:
-        aug_rows: list[tuple[str, QWidget]] = [("Preset", self.augment), ("", self.cache_note)]
-        aug_rows += [(AUGMENT_CONTROLS[k][0], w) for k, w in self.augment_controls.items()]
-        for field_name, text, widget in (("mixup_alpha", "MixUp α", self.mixup),
-                                         ("cutmix_alpha", "CutMix α", self.cutmix)):
-            if has_field(field_name):
-                aug_rows.append((text, widget))
-        aug_rows.append(("", self.preview))
-        self.augment_box = self._group("Augmentation", aug_rows)
+        self.augment_box = self._augment_group()
         optim = self._group("Optimizer and schedule", [
             ("Optimizer", self.optimizer), ("Weight decay", self.weight_decay),
             ("Label smoothing", self.label_smoothing), ("Schedule", self.schedule),
