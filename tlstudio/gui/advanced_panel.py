@@ -361,6 +361,18 @@ class AdvancedPanel(QWidget):
         _set_combo(self.precision, getattr(r, "precision", "auto"))
         _set_combo(self.channels_last, getattr(r, "channels_last", None))
 
+    def phase_plan(self, stages: list[str], **fields: Any) -> list | None:
+        """The core's two-phase plan for these stages and the window's other recipe `fields`;
+        None while the settings are invalid or this core has no two-phase training."""
+        if not has_field("head_epochs"):
+            return None
+        from tlstudio.training.phases import phase_plan
+
+        try:
+            return phase_plan(stages, Recipe(data_dir=".", **fields, **self.values()))
+        except TlstudioError:
+            return None
+
     # ---- settings -----------------------------------------------------------------------
 
     def save_settings(self, settings: QSettings) -> None:

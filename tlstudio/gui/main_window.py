@@ -230,6 +230,10 @@ class MainWindow(QMainWindow):
         self.exporter.exported.connect(self._on_exported)
         self.exporter.failed.connect(self.show_error)
 
+        for signal in (self.settings_panel.epochs.valueChanged, self.settings_panel.lr.valueChanged,
+                       self.freeze_panel.changed, self.advanced_panel.changed):
+            signal.connect(self._show_phase_plan)
+
         c, view = self.controller, self.training_view
         c.fitStarted.connect(view.on_fit_started)
         c.fitStarted.connect(self.advanced_panel.show_fit_started)
@@ -298,6 +302,11 @@ class MainWindow(QMainWindow):
             **self.settings_panel.values(),
             **self.advanced_panel.values(),
         )
+
+    def _show_phase_plan(self) -> None:
+        self.freeze_panel.show_plan(self.advanced_panel.phase_plan(
+            self.freeze_panel.stage_names(), epochs=self.settings_panel.epochs.value(),
+            lr=self.settings_panel.lr.value(), train_stages=self.freeze_panel.train_stages()))
 
     def _new_run_dir(self, backbone: str) -> str:
         root = Path(self.settings_panel.runs_dir.text().strip() or ".").expanduser()
