@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, 
 
 from tlstudio.errors import TlstudioError
 from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
-from tlstudio.training import BatchEnded, RunControl
+from tlstudio.training import PhaseProgress, RunControl
 
 STEPS = 100
 
@@ -28,9 +29,12 @@ def lr_find_job(state: TaskState, recipe: Recipe, control: RunControl, steps: in
     """The range test; progress per step, stopped through `control` (the Stop button)."""
     from tlstudio.training.lr_finder import lr_find
 
+    # Only when the rounded percent changes, as the training worker does.
+    phases = PhaseThrottle(lambda e: state.yield_((e.phase, e.done, e.total)))
+
     def emit(event: object) -> None:
-        if isinstance(event, BatchEnded):
-            state.progress(event.batch, steps)
+        if isinstance(event, PhaseProgress):
+            phases.add(event)
 
     return lr_find(recipe, control=control, emit=emit, steps=steps)
 
@@ -99,7 +103,7 @@ class LRFinderView(QWidget):
             return False
         self._control = RunControl()
         task = BackgroundTask(lr_find_job, recipe, self._control, int(steps))
-        task.signals.progress.connect(self._progress)
+        task.signals.yielded.connect(self._progress)
         task.signals.returned.connect(self._found)
         task.signals.errored.connect(self._errored)
         task.signals.done.connect(self._done)
@@ -125,8 +129,10 @@ class LRFinderView(QWidget):
             self._lr_spin.setValue(self.result.suggested_lr)
             self.status.setText(f"Learning rate set to {self._lr_spin.value():g}")
 
-    def _progress(self, done: int, total: int) -> None:
-        self.status.setText(f"Finding the learning rate… step {done} of {total}")
+    def _progress(self, phase_done_total: tuple[str, int, int]) -> None:
+        phase, done, total = phase_done_total
+        if not self._control or not self._control.stopped:
+            self.status.setText(f"{phase.capitalize()}: {done} of {total}")
 
     def _found(self, result) -> None:
         self.result = result

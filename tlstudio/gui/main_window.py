@@ -369,6 +369,9 @@ class MainWindow(QMainWindow):
         if self.data_panel.is_scanning():
             self.show_error("The training folder is still being scanned; try again in a moment.")
             return False
+        if self.lr_finder.is_running():
+            self.show_error("The LR finder is still running: stop it or wait for its result.")
+            return False
         if self.data_panel.data is None:
             self.show_error("Choose a training folder first: one subfolder per class.")
             return False
