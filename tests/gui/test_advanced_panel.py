@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QToolButton
 
 from tests.imagefolders import write_class_folders
-from tlstudio.gui import MainWindow
+from tlstudio.gui import MainWindow, resume
 from tlstudio.gui.advanced_panel import AdvancedPanel, has_field, recipe_default
 from tlstudio.recipe import Recipe
 from tlstudio.training import EpochEnded, RunControl, fit
@@ -174,14 +174,25 @@ def stop_after_first_epoch(recipe: Recipe) -> None:
 
 
 def test_resume_continues_a_stopped_run(qtbot, window: MainWindow, data: Path,
-                                        tmp_path: Path) -> None:
+                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = tmp_path / "stopped"
     stop_after_first_epoch(Recipe(data_dir=str(data), out_dir=str(run), backbone="tiny_cnn",
                                   epochs=3, image_size=16, batch_size=8, freeze="none"))
+    asked: list[str] = []
+
+    def get_int(_parent, _title, text, value, *_args):
+        asked.append(text)
+        return value, True
+
+    monkeypatch.setattr(resume.QFileDialog, "getExistingDirectory", lambda *a: str(run))
+    monkeypatch.setattr(resume.QInputDialog, "getInt", get_int)
     epochs: list[int] = []
     window.controller.epochEnded.connect(lambda e: epochs.append(e.epoch))
+    menu = window.menuBar().actions()[0].menu()
+    assert window.resume_action in menu.actions()
     with qtbot.waitSignal(window.trainingFinished, timeout=TIMEOUT) as finished:
-        assert window.resume_run(str(run))
+        window.resume_action.trigger()
+    assert "finished 1 of 3 epoch(s)" in asked[0]
     assert finished.args == [str(run)]
     assert epochs[-1] == 3
     assert 1 not in epochs  # the first epoch came from the checkpoint
