@@ -12,6 +12,7 @@ from pathlib import Path
 from tlstudio.errors import TlstudioError
 from tlstudio.recipe import (
     AUGMENTS,
+    BALANCES,
     DEVICES,
     MONITORS,
     OPTIMIZERS,
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-epochs", type=float, help="linear warm-up length, in epochs")
     p.add_argument("--label-smoothing", type=float, help="e.g. 0.1 (default 0)")
     p.add_argument("--augment", choices=AUGMENTS, help="training augmentation preset (none)")
+    _add_augment_options(p)
+    p.add_argument("--mixup", type=float, metavar="ALPHA", help="MixUp strength, e.g. 0.2 (0 off)")
+    p.add_argument("--cutmix", type=float, metavar="ALPHA",
+                   help="CutMix strength, e.g. 1.0 (0 off); with --mixup one per batch")
+    p.add_argument("--balance", choices=BALANCES,
+                   help="for uneven classes: sampler (draw rare classes more often) or loss "
+                        "(class-weighted); default none")
     p.add_argument("--monitor", choices=MONITORS,
                    help="metric for the best epoch, early stopping and reduce-on-plateau")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
@@ -115,6 +123,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.set_defaults(handler=cmd_demo)
     return parser
+
+
+# --flag -> augment_options key; each overrides the preset's control.
+AUGMENT_FLAGS = {"aug_crop_scale": "crop_scale", "hflip": "hflip", "vflip": "vflip",
+                 "rotation": "rotation", "shift": "shift", "shear": "shear", "zoom": "zoom",
+                 "color_jitter": "color_jitter"}
+
+
+def _add_augment_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("augmentation controls (override the --augment preset)")
+    group.add_argument("--aug-crop-scale", type=float, metavar="F",
+                       help="random crops keep at least this fraction of the area (1 = off)")
+    group.add_argument("--hflip", action=argparse.BooleanOptionalAction,
+                       help="flip left-right half of the time")
+    group.add_argument("--vflip", action=argparse.BooleanOptionalAction,
+                       help="flip upside down half of the time")
+    group.add_argument("--rotation", type=float, metavar="DEG", help="rotate up to DEG degrees")
+    group.add_argument("--shift", type=float, metavar="F",
+                       help="shift up to this fraction of the size")
+    group.add_argument("--shear", type=float, metavar="DEG", help="shear up to DEG degrees")
+    group.add_argument("--zoom", type=float, metavar="F", help="zoom by 1-F to 1+F")
+    group.add_argument("--color-jitter", type=float, metavar="F",
+                       help="brightness/contrast/saturation/hue jitter strength, 0 to 1")
 
 
 def open_window(demo: bool = False) -> int:
@@ -167,6 +198,9 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         "warmup_epochs": args.warmup_epochs,
         "label_smoothing": args.label_smoothing,
         "augment": args.augment,
+        "mixup_alpha": args.mixup,
+        "cutmix_alpha": args.cutmix,
+        "balance": args.balance,
         "monitor": args.monitor,
         "early_stopping_patience": args.early_stopping,
         "reduce_lr_patience": args.reduce_lr,
@@ -180,6 +214,10 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         "feature_cache": False if args.no_feature_cache else None,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
+    options = {key: getattr(args, flag) for flag, key in AUGMENT_FLAGS.items()
+               if getattr(args, flag) is not None}
+    if options:  # on top of the replayed recipe's own overrides
+        changes["augment_options"] = {**(base.augment_options if base else {}), **options}
     if args.val_split is not None:
         changes["val_dir"] = None
     if base is not None:

@@ -21,6 +21,7 @@ AUGMENTS = ("none", "light", "strong")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("constant", "cosine", "onecycle", "step")
 MONITORS = ("val_loss", "val_accuracy")
+BALANCES = ("none", "sampler", "loss")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class Recipe:
     warmup_epochs: float = 0.0  # linear warm-up from ~0 to lr over this many epochs
     label_smoothing: float = 0.0  # 0 = plain cross-entropy; 0.1 is a common choice
     augment: str = "none"  # none, light or strong; training images only
+    # Overrides of the preset's individual controls: crop_scale, hflip, vflip, rotation, shift,
+    # shear, zoom, color_jitter (see PRESETS in tlstudio/data/augment.py); {} = the preset as is.
+    augment_options: dict[str, Any] = field(default_factory=dict)
+    mixup_alpha: float = 0.0  # MixUp of training batches (Beta(a, a) weights); 0 = off
+    cutmix_alpha: float = 0.0  # CutMix of training batches; 0 = off; with MixUp, one per batch
+    balance: str = "none"  # none, sampler (rare classes drawn more often) or loss (weighted)
     image_size: int | None = None  # None: the backbone's default input size
     device: str = "auto"  # auto, cpu, cuda or mps
     seed: int = 0
@@ -74,6 +81,7 @@ class Recipe:
         if self.image_size is not None and self.image_size < 16:
             raise RecipeError("image size must be at least 16 pixels")
         self._check_training_controls()
+        self._check_data_controls()
 
     def _check_training_controls(self) -> None:
         for name, allowed in (("augment", AUGMENTS), ("optimizer", OPTIMIZERS),
@@ -93,6 +101,27 @@ class Recipe:
                 raise RecipeError(f"{name.replace('_', ' ')} must be at least 1 epoch")
         if not 0 < self.reduce_lr_factor < 1:
             raise RecipeError("reduce-LR factor must be between 0 and 1 (e.g. 0.1)")
+
+    def _check_data_controls(self) -> None:
+        from tlstudio.data.augment import augment_settings  # imports torch; and this module
+
+        if not isinstance(self.augment_options, dict):
+            raise RecipeError("augment_options must be a set of named options, e.g. "
+                              '{"vflip": true, "rotation": 20}')
+        augment_settings(self.augment, self.augment_options)
+        for name, label in (("mixup_alpha", "MixUp"), ("cutmix_alpha", "CutMix")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    0 <= value <= 100):
+                raise RecipeError(f"{label} strength must be 0 (off) or a positive number such "
+                                  f"as 0.2 or 1.0, not {value!r}")
+        if self.balance not in BALANCES:
+            raise RecipeError(f"balance must be one of {', '.join(BALANCES)}, not "
+                              f"{self.balance!r}")
+
+    def mixes(self) -> bool:
+        """True when training batches are mixed (MixUp or CutMix)."""
+        return self.mixup_alpha > 0 or self.cutmix_alpha > 0
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)

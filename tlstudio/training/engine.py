@@ -37,7 +37,7 @@ from tlstudio.models import (
 )
 from tlstudio.models.freezing import only_head_trains
 from tlstudio.recipe import Recipe
-from tlstudio.training import artifacts
+from tlstudio.training import artifacts, data_controls
 from tlstudio.training.callbacks import (
     BEST_WEIGHTS,
     LoopCallback,
@@ -166,15 +166,18 @@ def fit(
     recipe.save(run_dir / RECIPE)
 
     generator = torch.Generator().manual_seed(recipe.seed)
-    train_ds = ImageFolderDataset(train_scan, train_transform(image_size, recipe.augment))
+    train_ds = ImageFolderDataset(train_scan, train_transform(image_size, recipe.augment,
+                                                              recipe.augment_options))
     val_ds = ImageFolderDataset(val_scan, eval_transform(image_size))
     would_cache = recipe.feature_cache and only_head_trains(model)
-    # Cached features would freeze one view of each image and undo the augmentation.
-    use_cache = would_cache and recipe.augment == "none"
+    cache_off_note = data_controls.cache_off_note(recipe)  # augmentation or mixing is on
+    use_cache = would_cache and cache_off_note is None
+    sampler = data_controls.train_sampler(recipe, [label for _, label in train_scan.samples],
+                                          len(train_scan.classes), generator)
     loader_args = dict(batch_size=recipe.batch_size, num_workers=recipe.num_workers,
                        pin_memory=device.type == "cuda")
-    train_loader = DataLoader(train_ds, shuffle=not use_cache, generator=generator,
-                              **loader_args)
+    train_loader = DataLoader(train_ds, shuffle=not use_cache and sampler is None,
+                              sampler=sampler, generator=generator, **loader_args)
     val_loader = DataLoader(val_ds, shuffle=False, **loader_args)
 
     val_files = tuple(str(Path(path).resolve()) for path, _ in val_scan.samples)
@@ -185,13 +188,14 @@ def fit(
     if skipped:
         emit(LogMessage(f"{len(skipped)} file(s) skipped: see skipped_files in {METRICS}",
                         "warning"))
+    emit(data_controls.imbalance_note(train_scan.counts(), recipe.balance))
     if would_cache and not use_cache:
-        emit(LogMessage("Augmentation is on: the feature cache is off, every epoch runs the "
-                        "backbone"))
+        emit(LogMessage(cache_off_note))
 
     optimizer = build_optimizer((p for p in model.parameters() if p.requires_grad), recipe)
     scheduler = build_scheduler(optimizer, recipe, len(train_loader))
-    loss_fn, val_loss_fn = build_loss(recipe), nn.CrossEntropyLoss()
+    loss_fn = build_loss(recipe, list(train_scan.counts().values())).to(device)
+    val_loss_fn = nn.CrossEntropyLoss()
     loop = TrainingLoop(recipe, run_dir, model, optimizer, scheduler, control, emit)
     for callback in callbacks:
         if isinstance(callback, LoopCallback):
@@ -216,6 +220,8 @@ def fit(
         train_batches, val_batches, step_model, extra_seconds = _batches(
             model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control
         )
+        train_batches = data_controls.mixed_batches(train_batches, recipe,
+                                                    len(train_scan.classes))
         if checkpoint is not None:
             restore_rng(checkpoint["rng"], generator)  # after the feature cache is rebuilt
         for epoch in range(len(history) + 1, recipe.epochs + 1):
@@ -347,6 +353,8 @@ def _batches(model, use_cache, train_loader, val_loader, recipe, generator, devi
     train_f, train_y = extract_features(model, plain_train, device, progress, control)
     progress.part = "validation"
     val_f, val_y = extract_features(model, val_loader, device, progress, control)
-    train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator)
+    classes = len(train_loader.dataset.classes)
+    weights = data_controls.feature_sample_weights(recipe, train_y, classes)  # balance sampler
+    train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator, weights)
     val_batches = FeatureBatches(val_f, val_y, recipe.batch_size)
     return train_batches, val_batches, model.head, time.perf_counter() - start

@@ -36,7 +36,11 @@ def extract_features(
 
 
 class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
-    """Mini-batches over cached features; reshuffled each pass when a generator is given."""
+    """Mini-batches over cached features; reshuffled each pass when a generator is given.
+
+    With per-sample ``weights`` each pass instead draws len(labels) samples with replacement in
+    proportion to them (the balancing sampler's behaviour for cached features).
+    """
 
     def __init__(
         self,
@@ -44,8 +48,9 @@ class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
         labels: torch.Tensor,
         batch_size: int,
         generator: torch.Generator | None = None,
+        weights: torch.Tensor | None = None,
     ) -> None:
-        self.features, self.labels = features, labels
+        self.features, self.labels, self.weights = features, labels, weights
         self.batch_size, self.generator = batch_size, generator
 
     def __len__(self) -> int:
@@ -53,10 +58,13 @@ class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
-        order = (
-            torch.randperm(n, generator=self.generator) if self.generator is not None
-            else torch.arange(n)
-        ).to(self.labels.device)
+        if self.weights is not None:
+            order = torch.multinomial(self.weights, n, replacement=True, generator=self.generator)
+        elif self.generator is not None:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        order = order.to(self.labels.device)
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
             yield self.features[idx], self.labels[idx]

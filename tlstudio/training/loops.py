@@ -18,6 +18,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from tlstudio.errors import TlstudioError
 from tlstudio.training.events import BatchEnded, Event, LogMessage, StopSignal
+from tlstudio.training.mixing import hard_labels
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def train_one_epoch(
         batch_loss = loss.item()
         n = y.shape[0]
         loss_sum += batch_loss * n
-        correct += int((logits.argmax(1) == y).sum())
+        correct += int((logits.argmax(1) == hard_labels(y)).sum())  # MixUp: dominant class
         seen += n
         emit(BatchEnded(epoch, i, total, batch_loss, lr, n, time.perf_counter() - start))
     return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True)
