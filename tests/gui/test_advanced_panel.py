@@ -79,6 +79,8 @@ def test_section_closed_by_default_and_opens(qtbot, window: MainWindow) -> None:
     assert "Feature cache off" in window.advanced_panel.cache_note.text()
     preset.setCurrentIndex(preset.findData("none"))
     assert not window.advanced_panel.cache_note.isVisible()
+    child(window, QDoubleSpinBox, "mixupAlpha").setValue(0.2)  # mixing also changes images
+    assert window.advanced_panel.cache_note.isVisible()
 
 
 def set_every_control(window: MainWindow) -> None:
@@ -207,3 +209,40 @@ def test_resume_of_a_folder_without_checkpoint_says_why(qtbot, window: MainWindo
     assert not window.resume_run(str(tmp_path))
     assert "not a tlstudio run" in window.banner.label.text()
     assert not window.controller.is_running()
+
+
+def test_augment_controls_follow_the_preset_and_override_it(qtbot, window: MainWindow,
+                                                            data: Path) -> None:
+    panel, preview = window.advanced_panel, window.advanced_panel.preview
+    preset = child(window, QComboBox, "augmentPreset")
+    rotation = child(window, QDoubleSpinBox, "augRotation")
+    preset.setCurrentIndex(preset.findData("strong"))
+    assert rotation.value() == 15.0
+    assert panel.values()["augment_options"] == {}
+    preset.setCurrentIndex(preset.findData("light"))
+    assert rotation.value() == 0.0
+    with qtbot.waitSignal(preview.previewReady, timeout=TIMEOUT):
+        scan(qtbot, window, data)
+    with qtbot.waitSignal(preview.previewReady, timeout=TIMEOUT):  # debounced refresh
+        rotation.setValue(20.0)
+        child(window, QCheckBox, "augVflip").setChecked(True)
+    assert panel.values()["augment_options"] == {"rotation": 20.0, "vflip": True}
+    recipe = window.recipe()
+    assert (recipe.augment, recipe.augment_options) == ("light", {"rotation": 20.0,
+                                                                  "vflip": True})
+    child(window, QDoubleSpinBox, "mixupAlpha").setValue(0.2)
+    assert window.recipe().mixup_alpha == 0.2
+
+
+def test_class_imbalance_is_shown_with_the_balance_mode(qtbot, window: MainWindow,
+                                                        tmp_path: Path) -> None:
+    skewed = write_class_folders(tmp_path / "skewed", {"many": 12, "few": 2})
+    scan(qtbot, window, skewed)
+    label = window.advanced_panel.imbalance_label
+    assert "imbalanced" in label.text()
+    assert "'many' has 12" in label.text()
+    balance = child(window, QComboBox, "balanceMode")
+    balance.setCurrentIndex(balance.findData("sampler"))
+    assert "weighted sampler" in label.text()
+    assert window.recipe().balance == "sampler"
+

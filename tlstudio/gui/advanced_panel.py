@@ -26,12 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tlstudio.data.augment import PRESETS, augments
 from tlstudio.errors import TlstudioError
 from tlstudio.gui.augment_preview import AugmentPreview
 from tlstudio.recipe import Recipe
 
 RECIPE_FIELDS = {f.name: f for f in dataclasses.fields(Recipe)}
-CACHE_NOTE = "Feature cache off while augmenting: every epoch runs the whole backbone."
+CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs the whole "
+              "backbone.")
 OFF = "off"
 
 # augment_options keys -> (label, kind, low, high, step, decimals, suffix, tip), in grid order
@@ -59,15 +61,6 @@ def recipe_default(name: str) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default
-
-
-def augment_presets() -> dict[str, dict[str, Any]] | None:
-    """The core's preset option dicts, or None while this core has no individual controls."""
-    if not has_field("augment_options"):
-        return None
-    from tlstudio.data import augment
-
-    return getattr(augment, "PRESETS", None)
 
 
 def _combo(name: str, items: list[tuple[str, Any]], tip: str = "") -> QComboBox:
@@ -120,15 +113,14 @@ class AdvancedPanel(QWidget):
         self.cache_note = QLabel(CACHE_NOTE, objectName="augmentNote", wordWrap=True)
         self.cache_note.setStyleSheet("color:#8a5a00;")
         self.augment_controls: dict[str, QWidget] = {}
-        if augment_presets() is not None:
-            for key, (_label, kind, low, high, step, decimals, suffix, tip) in (
-                    AUGMENT_CONTROLS.items()):
-                name = "aug" + "".join(p.title() for p in key.split("_"))
-                widget = (QCheckBox(objectName=name) if kind == "bool"
-                          else _double(name, low, high, step, decimals, OFF if low == 0 else "",
-                                       suffix))
-                widget.setToolTip(tip)
-                self.augment_controls[key] = widget
+        for key, (_label, kind, low, high, step, decimals, suffix, tip) in (
+                AUGMENT_CONTROLS.items()):
+            name = "aug" + "".join(p.title() for p in key.split("_"))
+            widget = (QCheckBox(objectName=name) if kind == "bool"
+                      else _double(name, low, high, step, decimals, OFF if low == 0 else "",
+                                   suffix))
+            widget.setToolTip(tip)
+            self.augment_controls[key] = widget
         self.preview = AugmentPreview(self.augment_settings)
         self.mixup = _double("mixupAlpha", 0.0, 10.0, 0.1, 2, OFF)
         self.mixup.setToolTip("MixUp blends pairs of images and labels; 0.2-0.4 is typical")
@@ -191,9 +183,7 @@ class AdvancedPanel(QWidget):
         box = self._group("Augmentation", [("Preset", self.augment), ("", self.cache_note),
                                            ("", self.preview)])
         pairs = [(AUGMENT_CONTROLS[k][0], w) for k, w in self.augment_controls.items()]
-        pairs += [(text, widget) for name, text, widget in (
-            ("mixup_alpha", "MixUp α", self.mixup), ("cutmix_alpha", "CutMix α", self.cutmix))
-            if has_field(name)]
+        pairs += [("MixUp α", self.mixup), ("CutMix α", self.cutmix)]
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
@@ -223,9 +213,8 @@ class AdvancedPanel(QWidget):
                     if has_field(f)]
         if finetune:
             layout.addWidget(self._group("Two-phase fine-tuning", finetune))
-        if has_field("balance"):
-            layout.addWidget(self._group("Class balance", [("Balance", self.balance),
-                                                           ("", self.imbalance_label)]))
+        layout.addWidget(self._group("Class balance", [("Balance", self.balance),
+                                                       ("", self.imbalance_label)]))
         speed = [(t, w) for f, t, w in (("precision", "Precision", self.precision),
                                         ("channels_last", "channels_last", self.channels_last))
                  if has_field(f)]
@@ -239,6 +228,8 @@ class AdvancedPanel(QWidget):
         self.augmentationChanged.connect(self._update_note)
         self.augmentationChanged.connect(self.preview.schedule_refresh)
         self.balance.currentIndexChanged.connect(self._show_imbalance)
+        self.mixup.valueChanged.connect(self._update_note)
+        self.cutmix.valueChanged.connect(self._update_note)
         for kind in (QComboBox, QDoubleSpinBox, QSpinBox, QCheckBox):
             for widget in self.findChildren(kind):
                 _changed_signal(widget).connect(self.changed)
@@ -264,39 +255,32 @@ class AdvancedPanel(QWidget):
         self._show_augment_settings(self.augment.currentData(), {})
 
     def _show_augment_settings(self, preset: str, options: dict[str, Any]) -> None:
-        presets = augment_presets()
-        if presets is not None:
-            settings = {**presets[preset], **options}
-            for key, widget in self.augment_controls.items():
-                widget.blockSignals(True)
-                if isinstance(widget, QCheckBox):
-                    widget.setChecked(bool(settings[key]))
-                else:
-                    widget.setValue(float(settings[key]))
-                widget.blockSignals(False)
+        settings = {**PRESETS[preset], **options}
+        for key, widget in self.augment_controls.items():
+            widget.blockSignals(True)
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(bool(settings[key]))
+            else:
+                widget.setValue(float(settings[key]))
+            widget.blockSignals(False)
         self._update_note()
 
     def augment_settings(self) -> tuple[str, dict[str, Any]]:
         """(preset, overrides of its individual controls) as the widgets say."""
         preset = str(self.augment.currentData())
-        presets = augment_presets()
-        if presets is None:
-            return preset, {}
-        base = presets[preset]
         options = {}
         for key, widget in self.augment_controls.items():
             value = (widget.isChecked() if isinstance(widget, QCheckBox)
                      else round(widget.value(), widget.decimals()))
-            if value != base[key]:
+            if value != PRESETS[preset][key]:
                 options[key] = value
         return preset, options
 
     def augmenting(self) -> bool:
+        """True when training images change (augmentation or mixing): no feature cache then."""
         preset, options = self.augment_settings()
-        presets = augment_presets()
-        if presets is None:
-            return preset != "none"
-        return {**presets[preset], **options} != presets["none"]
+        return (augments({**PRESETS[preset], **options}) or self.mixup.value() > 0
+                or self.cutmix.value() > 0)
 
     def _update_note(self) -> None:
         self.cache_note.setVisible(self.augmenting())
@@ -337,7 +321,7 @@ class AdvancedPanel(QWidget):
         finally:
             for widget in self.findChildren(QWidget):
                 widget.blockSignals(False)
-        self._show_augment_settings(recipe.augment, getattr(recipe, "augment_options", {}))
+        self._show_augment_settings(recipe.augment, recipe.augment_options)
         self.changed.emit()
         self.augmentationChanged.emit()
 
@@ -353,11 +337,11 @@ class AdvancedPanel(QWidget):
         self.early_stopping.setValue(r.early_stopping_patience or 0)
         self.reduce_lr.setValue(r.reduce_lr_patience or 0)
         self.reduce_lr_factor.setValue(r.reduce_lr_factor)
-        self.mixup.setValue(getattr(r, "mixup_alpha", 0.0))
-        self.cutmix.setValue(getattr(r, "cutmix_alpha", 0.0))
+        self.mixup.setValue(r.mixup_alpha)
+        self.cutmix.setValue(r.cutmix_alpha)
         self.head_epochs.setValue(getattr(r, "head_epochs", 0))
         self.lr_decay.setValue(getattr(r, "lr_decay", 1.0))
-        _set_combo(self.balance, getattr(r, "balance", "none"))
+        _set_combo(self.balance, r.balance)
         _set_combo(self.precision, getattr(r, "precision", "auto"))
         _set_combo(self.channels_last, getattr(r, "channels_last", None))
 
@@ -403,7 +387,7 @@ class AdvancedPanel(QWidget):
         self._show_imbalance()
 
     def _show_imbalance(self) -> None:
-        if not self._counts or not has_field("balance"):
+        if not self._counts:
             return
         from tlstudio.data.imbalance import class_imbalance
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PIL import Image
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from tlstudio.data.augment import preview_augmentations
+from tlstudio.data.images import load_rgb
 from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
 
 COLUMNS, ROWS = 4, 2
@@ -20,28 +21,11 @@ TILE = 76  # px on screen; the images are made at the training size and scaled d
 DEBOUNCE_MS = 250
 
 
-def augmented_samples(image: Image.Image, image_size: int, preset: str,
-                      options: dict[str, Any], n: int, seed: int) -> list[Image.Image]:
-    """The core's preview; before the core had one, the preset's own transform n times."""
-    from tlstudio.data import augment
-
-    preview = getattr(augment, "preview_augmentations", None)
-    if preview is not None:
-        return preview(image, image_size, preset, options, n=n, seed=seed)
-    import torch
-    from torchvision.transforms.v2.functional import to_pil_image
-
-    transform = augment.train_transform(image_size, preset)
-    torch.manual_seed(seed)
-    return [to_pil_image(transform(image)) for _ in range(n)]
-
-
 def preview_job(state: TaskState, path: str, image_size: int, preset: str,
                 options: dict[str, Any], n: int, seed: int) -> list[QImage]:
     """Decode `path` and augment it n times; QImages (not pixmaps) are safe off the GUI thread."""
-    from tlstudio.data.images import load_rgb
 
-    samples = augmented_samples(load_rgb(path), image_size, preset, options, n, seed)
+    samples = preview_augmentations(load_rgb(path), image_size, preset, options, n=n, seed=seed)
     images = []
     for sample in samples:
         if state.cancelled():
