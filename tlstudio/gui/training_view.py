@@ -94,9 +94,11 @@ class TrainingView(QWidget):
         self.plots.reset(int(event.batches_per_epoch))
         mode = ("features cached, only the head trains" if event.feature_cache
                 else "fine-tuning")
+        precision = getattr(event, "precision", "")  # engines before mixed precision lack it
+        device = f"{event.device} ({precision})" if precision else event.device
         self.append_log(
             f"Training {event.train_images:,} images, validating {event.val_images:,}, "
-            f"{len(event.classes)} classes on {event.device} at {event.image_size} px; "
+            f"{len(event.classes)} classes on {device} at {event.image_size} px; "
             f"{event.trainable_params:,} of {event.total_params:,} parameters train ({mode}).")
 
     def on_phase(self, event: object) -> None:
