@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QToolButton
 
 from tests.imagefolders import write_class_folders
-from tlstudio.gui import MainWindow, resume
+from tlstudio.gui import MainWindow, augment_preview, resume
 from tlstudio.gui.advanced_panel import AdvancedPanel, has_field, recipe_default
 from tlstudio.recipe import Recipe
 from tlstudio.training import EpochEnded, RunControl, fit
@@ -143,8 +143,8 @@ def test_settings_restore_advanced_values(qtbot, settings_dir: Path, tmp_path: P
     second.close()
 
 
-def test_preview_grid_fills_asynchronously_and_follows_controls(qtbot, window: MainWindow,
-                                                                data: Path) -> None:
+def test_preview_grid_fills_asynchronously_and_follows_controls(
+        qtbot, window: MainWindow, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     preview = window.advanced_panel.preview
     child(window, QToolButton, "advancedToggle").click()
     with qtbot.waitSignal(preview.previewReady, timeout=TIMEOUT) as ready:
@@ -162,6 +162,13 @@ def test_preview_grid_fills_asynchronously_and_follows_controls(qtbot, window: M
         child(window, type(preview.shuffle_button), "shuffleButton").click()
     after = [t.pixmap().toImage() for t in preview.tiles]
     assert before != after
+
+    other = data / "blue" / "001.png"
+    monkeypatch.setattr(augment_preview.QFileDialog, "getOpenFileName",
+                        lambda *a: (str(other), ""))
+    with qtbot.waitSignal(preview.previewReady, timeout=TIMEOUT):
+        child(window, type(preview.pick_button), "pickPreviewImageButton").click()
+    assert "001.png" in preview.caption.text()
 
 
 def stop_after_first_epoch(recipe: Recipe) -> None:

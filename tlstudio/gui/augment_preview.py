@@ -6,11 +6,20 @@ control changes makes one refresh (debounced), and "Shuffle" draws new random on
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from tlstudio.data.augment import preview_augmentations
 from tlstudio.data.images import load_rgb
@@ -69,8 +78,12 @@ class AugmentPreview(QWidget):
         self.shuffle_button = QPushButton("Shuffle", objectName="shuffleButton")
         self.shuffle_button.setToolTip("Draw new random augmentations of the same image")
         self.shuffle_button.clicked.connect(self.shuffle)
+        self.pick_button = QPushButton("Image…", objectName="pickPreviewImageButton")
+        self.pick_button.setToolTip("Preview another training image")
+        self.pick_button.clicked.connect(self.pick_image)
         row = QHBoxLayout()
         row.addWidget(self.caption, 1)
+        row.addWidget(self.pick_button)
         row.addWidget(self.shuffle_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -82,6 +95,14 @@ class AugmentPreview(QWidget):
         self._path = path
         self._update_enabled()
         self.schedule_refresh()
+
+    def pick_image(self) -> None:
+        start = str(Path(self._path).parent) if self._path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Image to preview", start,
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif "
+                                              "*.tiff *.webp);;All files (*)")
+        if path:
+            self.set_image(path)
 
     def set_image_size(self, size: int) -> None:
         if size != self._image_size:
@@ -141,6 +162,4 @@ class AugmentPreview(QWidget):
 
 
 def _name(path: str | None) -> str:
-    from pathlib import Path
-
     return Path(path).name if path else ""

@@ -42,7 +42,7 @@ def lr_find_job(state: TaskState, recipe: Recipe, control: RunControl, steps: in
 class LRFinderView(QWidget):
     """"Find learning rate", the loss-vs-lr plot, and "Use suggested"."""
 
-    finished = Signal(object)  # LRFinderResult, or None after a failure or a stop
+    finished = Signal(object)  # LRFinderResult, or None after a failure; the view is idle
     failed = Signal(str)
 
     def __init__(self, recipe_fn: Callable[[], Recipe], lr_spin: QDoubleSpinBox,
@@ -102,6 +102,7 @@ class LRFinderView(QWidget):
             self.failed.emit(str(e))
             return False
         self._control = RunControl()
+        self.result = None
         task = BackgroundTask(lr_find_job, recipe, self._control, int(steps))
         task.signals.yielded.connect(self._progress)
         task.signals.returned.connect(self._found)
@@ -125,9 +126,13 @@ class LRFinderView(QWidget):
         self._runner.cancel_all()
 
     def use_suggested(self) -> None:
-        if self.result is not None and self.result.suggested_lr:
-            self._lr_spin.setValue(self.result.suggested_lr)
-            self.status.setText(f"Learning rate set to {self._lr_spin.value():g}")
+        if self.result is None or not self.result.suggested_lr:
+            return
+        suggested = self.result.suggested_lr
+        self._lr_spin.setValue(suggested)
+        note = (f" (the most this box takes; the finder suggested {suggested:.2g})"
+                if suggested > self._lr_spin.maximum() else "")
+        self.status.setText(f"Learning rate set to {self._lr_spin.value():g}{note}")
 
     def _progress(self, phase_done_total: tuple[str, int, int]) -> None:
         phase, done, total = phase_done_total
@@ -137,7 +142,6 @@ class LRFinderView(QWidget):
     def _found(self, result) -> None:
         self.result = result
         self._show(result)
-        self.finished.emit(result)
 
     def _show(self, result) -> None:
         points = [(lr, loss) for lr, loss in zip(result.lrs, result.losses, strict=False)
@@ -156,9 +160,9 @@ class LRFinderView(QWidget):
     def _errored(self, message: str) -> None:
         self.status.setText(message)
         self.failed.emit(message)
-        self.finished.emit(None)
 
     def _done(self) -> None:
         self._task = self._control = None
         self.find_button.setEnabled(lr_find_available())
         self.stop_button.setEnabled(False)
+        self.finished.emit(self.result)  # last: the view is idle again when it arrives
