@@ -72,6 +72,11 @@ def test_param_group_lrs_follow_lr_decay(colour_data, tmp_path):
         [snapshots])
     assert snapshots.lrs[1] == pytest.approx(
         {"classifier": 0.01, "stem": 0.00125, "stage1": 0.0025, "stage2": 0.005})
+    # Without lr_decay one group serves every stage (and both phases), as before lr_decay.
+    same = Snapshots()
+    fit(_recipe(colour_data, tmp_path / "same", lr_decay=1.0, epochs=2), [same])
+    assert same.lrs == {1: {"all": 0.01}, 2: {"all": 0.01}}
+    assert not same.changed("backbone.stage1", 0, 1) and same.changed("backbone.stage1", 1, 2)
 
 
 def test_stage_learning_rates_count_trainable_stages_from_the_head():

@@ -46,18 +46,15 @@ class LRFinderResult:
             return "no steps ran"
         picks = sorted(set(np.linspace(0, len(self.lrs) - 1, min(rows, len(self.lrs)))
                            .round().astype(int).tolist()))
+        marked = None
+        if self.suggested_lr is not None:  # the row nearest the suggestion (on a log scale)
+            distance = [abs(math.log(self.lrs[i] / self.suggested_lr)) for i in picks]
+            marked = picks[int(np.argmin(distance))]
         lines = [f"{'lr':>10}  {'loss':>8}"]
         for i in picks:
-            mark = "  <- suggestion" if self._nearest_suggested() == i else ""
+            mark = "  <- suggestion" if i == marked else ""
             lines.append(f"{self.lrs[i]:>10.3g}  {self.losses[i]:>8.4f}{mark}")
         return "\n".join(lines)
-
-    def _nearest_suggested(self) -> int | None:
-        if self.suggested_lr is None:
-            return None
-        picks = np.linspace(0, len(self.lrs) - 1, min(10, len(self.lrs))).round().astype(int)
-        logs = np.log(np.asarray(self.lrs)[picks])
-        return int(picks[np.abs(logs - math.log(self.suggested_lr)).argmin()])
 
 
 def lr_find(

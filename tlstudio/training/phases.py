@@ -21,6 +21,7 @@ from tlstudio.recipe import Recipe
 from tlstudio.training.events import Event, LogMessage
 
 OTHER_GROUP = "other"  # trainable parameters outside every stage (none for the registry's)
+ALL_GROUP = "all"  # the single group when every stage has the same lr (lr_decay 1)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,12 @@ def stage_param_groups(model: nn.Module, stages: Sequence[Stage],
     """Optimizer parameter groups, one per stage with trainable parameters, the head first
     (so param_groups[0]["lr"] is the recipe's lr), each at its discriminative rate.
     Call it with the final phase's freeze applied: those are all the parameters that train.
+    Without discriminative rates (lr_decay 1) it is one group, as runs before lr_decay had,
+    so their checkpoints still resume.
     """
+    if recipe.lr_decay == 1.0:
+        params = [p for p in model.parameters() if p.requires_grad]
+        return [{"params": params, "lr": recipe.lr, "stage": ALL_GROUP}]
     grouped: dict[str, list[nn.Parameter]] = {s.name: [] for s in stages}
     grouped[OTHER_GROUP] = []
     for name, param in model.named_parameters():
