@@ -165,6 +165,7 @@ class AdvancedPanel(QWidget):
         self.channels_last = _combo("channelsLastCombo", [("Auto (on for CUDA)", None),
                                                           ("On", True), ("Off", False)])
         self.precision_in_use = QLabel("", objectName="precisionInUse", wordWrap=True)
+        self.precision_in_use.hide()  # until a run says what it uses
 
     def _group(self, title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
         box = QGroupBox(title)
@@ -400,6 +401,7 @@ class AdvancedPanel(QWidget):
 
     def show_precision(self, text: str) -> None:
         self.precision_in_use.setText(f"In use: {text}" if text else "")
+        self.precision_in_use.setVisible(bool(text))
 
 
 def _changed_signal(widget: QWidget):
