@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QWidget
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from tlstudio.evaluation.epochs import epoch_evaluation
 from tlstudio.gui import results_jobs
 from tlstudio.gui.results_jobs import EvaluationCancelled, ProgressPredictor
 from tlstudio.gui.results_view import ResultsView
@@ -282,15 +283,6 @@ def test_folder_evaluation_reports_progress_and_stops_when_cancelled(monkeypatch
         ProgressPredictor(FakePredictor(), FakeState(cancel_after=1)).predict_paths(paths)
 
 
-class FakeGallery(QWidget):
-    def __init__(self) -> None:
-        super().__init__()
-        self.cells: list[tuple[str, str]] = []
-
-    def show_cell(self, true: str, predicted: str) -> None:
-        self.cells.append((true, predicted))
-
-
 def test_window_follows_training_and_sends_matrix_clicks_to_the_gallery(
         qtbot, run, tmp_path, monkeypatch) -> None:
     from tlstudio.gui import MainWindow
@@ -300,20 +292,24 @@ def test_window_follows_training_and_sends_matrix_clicks_to_the_gallery(
     qtbot.addWidget(window)
     results = window.findChild(ResultsView, "resultsView")
     assert window.tabs.tabText(window.tabs.indexOf(results)) == "Results"
-    window.gallery = FakeGallery()
-    window.tabs.addTab(window.gallery, "Gallery")
     window.controller.fitStarted.emit(fit_started(run, epochs=2))
-    with qtbot.waitSignal(results.evaluationShown, timeout=WAIT):
+    with qtbot.waitSignal(results.evaluationShown, timeout=WAIT), \
+            qtbot.waitSignal(window.evaluations.evaluated, timeout=WAIT):
         window.controller.epochEnded.emit(epoch_event(2, epochs=2))
     assert results.epoch_label.text() == "Epoch 2 of 2"
     results.cellActivated.emit("red", "green")
-    assert window.gallery.cells == [("red", "green")]
     assert window.tabs.currentWidget() is window.gallery
+    shown = window.gallery.shown_records()
+    expected = epoch_evaluation(run, 2).cell("red", "green")
+    assert sorted(r.path for r in shown) == sorted(r.path for r in expected)
     # File > Open run… on a finished run shows it in the Results tab and enables export.
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(run))
-    with qtbot.waitSignal(results.evaluationShown, timeout=WAIT):
+    with qtbot.waitSignal(results.evaluationShown, timeout=WAIT), \
+            qtbot.waitSignal(window.evaluations.evaluated, timeout=WAIT):
         window.open_run_action.trigger()
     assert window.tabs.currentWidget() is results
+    window.gallery.show_all()
+    assert len(window.gallery.shown_records()) == len(epoch_evaluation(run).records)
     assert window.last_run_dir == str(run) and window.training_view.export_button.isEnabled()
     window.close()
 
