@@ -1,7 +1,5 @@
 """The sidebar's "Advanced" section: augmentation, optimizer and schedule, callbacks, two-phase
 fine-tuning, class balance and precision, as Recipe fields; closed by default.
-
-Only fields the Recipe has get a control, so the section follows the core as it grows.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from tlstudio.data.augment import PRESETS, augments
 from tlstudio.errors import TlstudioError
 from tlstudio.gui.augment_preview import AugmentPreview
 from tlstudio.recipe import Recipe
+from tlstudio.training.phases import phase_plan
 
 RECIPE_FIELDS = {f.name: f for f in dataclasses.fields(Recipe)}
 CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs the whole "
@@ -50,10 +49,6 @@ AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, int, str, str]]
     "hflip": ("Flip ↔", "bool", 0, 0, 0, 0, "", "Flip left-right half of the time"),
     "vflip": ("Flip ↕", "bool", 0, 0, 0, 0, "", "Flip upside-down half of the time"),
 }
-
-
-def has_field(name: str) -> bool:
-    return name in RECIPE_FIELDS
 
 
 def recipe_default(name: str) -> Any:
@@ -209,18 +204,13 @@ class AdvancedPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for box in (self.augment_box, optim, callbacks):
             layout.addWidget(box)
-        finetune = [(t, w) for f, t, w in (("head_epochs", "Head only first", self.head_epochs),
-                                           ("lr_decay", "LR decay per stage", self.lr_decay))
-                    if has_field(f)]
-        if finetune:
-            layout.addWidget(self._group("Two-phase fine-tuning", finetune))
+        layout.addWidget(self._group("Two-phase fine-tuning", [
+            ("Head only first", self.head_epochs), ("LR decay per stage", self.lr_decay)]))
         layout.addWidget(self._group("Class balance", [("Balance", self.balance),
                                                        ("", self.imbalance_label)]))
-        speed = [(t, w) for f, t, w in (("precision", "Precision", self.precision),
-                                        ("channels_last", "channels_last", self.channels_last))
-                 if has_field(f)]
-        if speed:
-            layout.addWidget(self._group("Speed", [*speed, ("", self.precision_in_use)]))
+        layout.addWidget(self._group("Speed", [
+            ("Precision", self.precision), ("channels_last", self.channels_last),
+            ("", self.precision_in_use)]))
 
     def _connect(self) -> None:
         self.augment.currentIndexChanged.connect(self._preset_changed)
@@ -289,9 +279,9 @@ class AdvancedPanel(QWidget):
     # ---- values -------------------------------------------------------------------------
 
     def values(self) -> dict[str, Any]:
-        """Recipe fields, by name (only those this core's Recipe has)."""
+        """Recipe fields, by name."""
         preset, options = self.augment_settings()
-        v: dict[str, Any] = {
+        return {
             "augment": preset,
             "augment_options": options,
             "mixup_alpha": self.mixup.value(),
@@ -312,7 +302,6 @@ class AdvancedPanel(QWidget):
             "precision": self.precision.currentData(),
             "channels_last": self.channels_last.currentData(),
         }
-        return {k: value for k, value in v.items() if has_field(k)}
 
     def set_from_recipe(self, recipe: Recipe) -> None:
         for widget in self.findChildren(QWidget):
@@ -340,19 +329,15 @@ class AdvancedPanel(QWidget):
         self.reduce_lr_factor.setValue(r.reduce_lr_factor)
         self.mixup.setValue(r.mixup_alpha)
         self.cutmix.setValue(r.cutmix_alpha)
-        self.head_epochs.setValue(getattr(r, "head_epochs", 0))
-        self.lr_decay.setValue(getattr(r, "lr_decay", 1.0))
+        self.head_epochs.setValue(r.head_epochs)
+        self.lr_decay.setValue(r.lr_decay)
         _set_combo(self.balance, r.balance)
-        _set_combo(self.precision, getattr(r, "precision", "auto"))
-        _set_combo(self.channels_last, getattr(r, "channels_last", None))
+        _set_combo(self.precision, r.precision)
+        _set_combo(self.channels_last, r.channels_last)
 
     def phase_plan(self, stages: list[str], **fields: Any) -> list | None:
         """The core's two-phase plan for these stages and the window's other recipe `fields`;
-        None while the settings are invalid or this core has no two-phase training."""
-        if not has_field("head_epochs"):
-            return None
-        from tlstudio.training.phases import phase_plan
-
+        None while the settings are invalid."""
         try:
             return phase_plan(stages, Recipe(data_dir=".", **fields, **self.values()))
         except TlstudioError:
@@ -366,7 +351,7 @@ class AdvancedPanel(QWidget):
     def restore_settings(self, settings: QSettings) -> None:
         try:
             saved = json.loads(str(settings.value("advanced/values", "{}")))
-            known = {k: v for k, v in saved.items() if has_field(k)}
+            known = {k: v for k, v in saved.items() if k in RECIPE_FIELDS}
             self.set_from_recipe(Recipe(data_dir=".", **known))
         except (TlstudioError, TypeError, ValueError, AttributeError):
             pass  # settings from another version: keep the defaults
