@@ -115,7 +115,7 @@ def test_recipe_round_trip_through_the_window(qtbot, window: MainWindow, data: P
     window.settings_panel.epochs.setValue(4)
     set_every_control(window)
     saved = window.recipe(out_dir=str(tmp_path / "runs" / "a"))
-    for name, value in window.advanced_panel.values().items():
+    for name, value in window.advanced_panel.control_values().items():
         if name != "augment_options":
             assert value != recipe_default(name), name
     path = tmp_path / "recipe.json"
@@ -125,6 +125,23 @@ def test_recipe_round_trip_through_the_window(qtbot, window: MainWindow, data: P
     assert window.recipe(out_dir=saved.out_dir) != saved
     assert window.open_recipe(str(path))
     assert window.recipe(out_dir=saved.out_dir) == saved
+
+
+def test_open_then_save_keeps_fields_the_window_has_no_control_for(
+        qtbot, window: MainWindow, data: Path, tmp_path: Path) -> None:
+    original = Recipe(data_dir=str(data), out_dir=str(tmp_path / "runs" / "r"),
+                      backbone="tiny_cnn", image_size=16, batch_size=8,
+                      train_stages=window.freeze_panel.train_stages(), feature_cache=False,
+                      num_workers=2, unfreeze=("*.bn*",), weights=str(tmp_path / "w.pt"),
+                      extra={"note": "from a later version"}, threads=1)
+    original.save(tmp_path / "in.json")
+    with qtbot.waitSignal(window.data_panel.scanned, timeout=TIMEOUT):
+        assert window.open_recipe(str(tmp_path / "in.json"))
+    assert window.save_recipe(str(tmp_path / "out.json"))
+    saved = Recipe.load(tmp_path / "out.json")
+    assert saved.replace(out_dir=original.out_dir) == original
+    window.backbone_panel.set_backbone("tf_efficientnet_lite0")
+    assert window.recipe().weights is None  # the weights file was tiny_cnn's
 
 
 def test_settings_restore_advanced_values(qtbot, settings_dir: Path, tmp_path: Path) -> None:

@@ -34,6 +34,9 @@ RECIPE_FIELDS = {f.name: f for f in dataclasses.fields(Recipe)}
 CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs the whole "
               "backbone.")
 OFF = "off"
+# Recipe fields without a control in the window: an opened recipe's values are kept, so
+# Open recipe -> Save recipe writes them back unchanged.
+UNCONTROLLED = ("freeze", "unfreeze", "weights", "feature_cache", "num_workers", "extra")
 
 # augment_options keys -> (label, kind, low, high, step, decimals, suffix, tip), in grid order
 AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, int, str, str]] = {
@@ -94,6 +97,7 @@ class AdvancedPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._counts: dict[str, int] = {}
+        self._uncontrolled: dict[str, Any] = {}
         self._build_controls()
         self._build_layout()
         self.set_from_recipe(Recipe(data_dir="."))
@@ -237,6 +241,10 @@ class AdvancedPanel(QWidget):
     def cancel(self) -> None:
         self.preview.cancel()
 
+    def backbone_changed(self) -> None:
+        """An opened recipe's weights file belongs to its backbone, not to a new one."""
+        self._uncontrolled.pop("weights", None)
+
     def _augment_widgets(self) -> list[QWidget]:
         return [self.augment, *self.augment_controls.values()]
 
@@ -279,7 +287,11 @@ class AdvancedPanel(QWidget):
     # ---- values -------------------------------------------------------------------------
 
     def values(self) -> dict[str, Any]:
-        """Recipe fields, by name."""
+        """Recipe fields, by name (with those of an opened recipe the window cannot show)."""
+        return {**self._uncontrolled, **self.control_values()}
+
+    def control_values(self) -> dict[str, Any]:
+        """The fields this section's controls set."""
         preset, options = self.augment_settings()
         return {
             "augment": preset,
@@ -316,6 +328,7 @@ class AdvancedPanel(QWidget):
         self.augmentationChanged.emit()
 
     def _set_values(self, r: Recipe) -> None:
+        self._uncontrolled = {name: getattr(r, name) for name in UNCONTROLLED}
         _set_combo(self.augment, r.augment)
         _set_combo(self.optimizer, r.optimizer)
         self.weight_decay.setValue(r.weight_decay)
@@ -346,7 +359,7 @@ class AdvancedPanel(QWidget):
     # ---- settings -----------------------------------------------------------------------
 
     def save_settings(self, settings: QSettings) -> None:
-        settings.setValue("advanced/values", json.dumps(self.values()))
+        settings.setValue("advanced/values", json.dumps(self.control_values()))
 
     def restore_settings(self, settings: QSettings) -> None:
         try:
