@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QToolButton
 
 from tests.imagefolders import write_class_folders
@@ -334,3 +335,14 @@ def test_precision_in_use_is_shown(qtbot, window: MainWindow, data: Path) -> Non
     assert "fp32" in precision
     assert window.advanced_panel.precision_in_use.text() == f"In use: {precision}"
     assert f"({precision})" in window.training_view.log_pane.toPlainText()
+
+
+def test_closing_the_window_stops_the_lr_finder(qtbot, window: MainWindow, data: Path) -> None:
+    scan(qtbot, window, data)
+    finder = window.lr_finder
+    finder.start(steps=100_000)
+    qtbot.waitUntil(lambda: "of 100000" in finder.status.text(), timeout=TIMEOUT)
+    assert not window.start_training()  # one job at a time on the CPU
+    assert "LR finder is still running" in window.banner.label.text()
+    window.close()  # stops the finder and waits for it
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
