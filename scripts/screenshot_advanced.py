@@ -2,8 +2,9 @@
 
     python scripts/screenshot_advanced.py [--out docs/screenshots]
 
-Writes advanced.png: the demo digits scanned, the "strong" preset, the preview grid filled,
-and (where this tlstudio has one) the LR finder's plot. Settings go to a temporary folder.
+Writes advanced.png: the demo digits scanned, the "strong" preset, the preview grid filled;
+with --lr-find also advanced-lr-finder.png: the section's end with the LR finder's plot.
+Settings go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -41,25 +42,34 @@ def main() -> int:
     panel = window.advanced_panel
     scroll = window.findChild(QScrollArea, "stepsScroll")
 
-    def grab() -> None:
+    def grab_preview() -> None:
         scroll.verticalScrollBar().setValue(window.advanced_section.y() - 8)
-        QTimer.singleShot(300, save)
+        QTimer.singleShot(300, save_preview)
 
-    def save() -> None:
+    def save_preview() -> None:
         window.grab().save(str(out / "advanced.png"))
         print(f"wrote {out / 'advanced.png'}")
+        if args.lr_find and window.lr_finder.find_button.isEnabled():
+            window.lr_finder.finished.connect(lambda _r: grab_rest())
+            window.lr_finder.start(steps=80)
+        else:
+            window.close()
+
+    def grab_rest() -> None:  # once the plot, shown just now, has its place in the layout
+        QTimer.singleShot(300, lambda: scroll.ensureWidgetVisible(window.lr_finder, 0, 8))
+        QTimer.singleShot(600, save_rest)
+
+    def save_rest() -> None:
+        window.grab().save(str(out / "advanced-lr-finder.png"))
+        print(f"wrote {out / 'advanced-lr-finder.png'}")
         window.close()
 
     def previewed(_n: int) -> None:
         panel.preview.previewReady.disconnect(previewed)
-        if args.lr_find and window.lr_finder.find_button.isEnabled():
-            window.lr_finder.finished.connect(lambda _r: grab())
-            window.lr_finder.start(steps=60)
-        else:
-            grab()
+        grab_preview()
 
     root = write_digits_demo(scratch / "demo", per_class=6, size=64)
-    window.backbone_panel.set_backbone("tiny_cnn")
+    window.backbone_panel.set_backbone("tf_efficientnet_lite0")  # the bundled weights
     window.settings_panel.image_size.setValue(96)
     window.settings_panel.batch_size.setValue(16)
     window.advanced_section.set_open(True)

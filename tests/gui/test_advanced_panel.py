@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QToolButton
 
 from tests.imagefolders import write_class_folders
 from tlstudio.gui import MainWindow, augment_preview, resume
-from tlstudio.gui.advanced_panel import AdvancedPanel, has_field, recipe_default
+from tlstudio.gui.advanced_panel import AdvancedPanel, recipe_default
+from tlstudio.models import HEAD_STAGE
 from tlstudio.recipe import Recipe
 from tlstudio.training import EpochEnded, RunControl, fit
 
@@ -97,20 +99,15 @@ def set_every_control(window: MainWindow) -> None:
     child(window, QSpinBox, "earlyStoppingSpin").setValue(3)
     child(window, QSpinBox, "reduceLrSpin").setValue(2)
     child(window, QDoubleSpinBox, "reduceLrFactorSpin").setValue(0.5)
-    if has_field("augment_options"):
-        panel.augment_controls["rotation"].setValue(30.0)
-        panel.augment_controls["vflip"].setChecked(True)
-    if has_field("mixup_alpha"):
-        child(window, QDoubleSpinBox, "mixupAlpha").setValue(0.4)
-        child(window, QDoubleSpinBox, "cutmixAlpha").setValue(1.0)
-    if has_field("balance"):
-        child(window, QComboBox, "balanceMode").setCurrentIndex(2)
-    if has_field("head_epochs"):
-        child(window, QSpinBox, "headEpochs").setValue(2)
-        child(window, QDoubleSpinBox, "lrDecaySpin").setValue(0.5)
-    if has_field("precision"):
-        child(window, QComboBox, "precisionMode").setCurrentIndex(1)
-        child(window, QComboBox, "channelsLastCombo").setCurrentIndex(2)
+    panel.augment_controls["rotation"].setValue(30.0)
+    panel.augment_controls["vflip"].setChecked(True)
+    child(window, QDoubleSpinBox, "mixupAlpha").setValue(0.4)
+    child(window, QDoubleSpinBox, "cutmixAlpha").setValue(1.0)
+    child(window, QComboBox, "balanceMode").setCurrentIndex(2)
+    child(window, QSpinBox, "headEpochs").setValue(2)
+    child(window, QDoubleSpinBox, "lrDecaySpin").setValue(0.5)
+    child(window, QComboBox, "precisionMode").setCurrentIndex(1)
+    child(window, QComboBox, "channelsLastCombo").setCurrentIndex(2)
 
 
 def test_recipe_round_trip_through_the_window(qtbot, window: MainWindow, data: Path,
@@ -119,7 +116,7 @@ def test_recipe_round_trip_through_the_window(qtbot, window: MainWindow, data: P
     window.settings_panel.epochs.setValue(4)
     set_every_control(window)
     saved = window.recipe(out_dir=str(tmp_path / "runs" / "a"))
-    for name, value in window.advanced_panel.values().items():
+    for name, value in window.advanced_panel.control_values().items():
         if name != "augment_options":
             assert value != recipe_default(name), name
     path = tmp_path / "recipe.json"
@@ -129,6 +126,23 @@ def test_recipe_round_trip_through_the_window(qtbot, window: MainWindow, data: P
     assert window.recipe(out_dir=saved.out_dir) != saved
     assert window.open_recipe(str(path))
     assert window.recipe(out_dir=saved.out_dir) == saved
+
+
+def test_open_then_save_keeps_fields_the_window_has_no_control_for(
+        qtbot, window: MainWindow, data: Path, tmp_path: Path) -> None:
+    original = Recipe(data_dir=str(data), out_dir=str(tmp_path / "runs" / "r"),
+                      backbone="tiny_cnn", image_size=16, batch_size=8,
+                      train_stages=window.freeze_panel.train_stages(), feature_cache=False,
+                      num_workers=2, unfreeze=("*.bn*",), weights=str(tmp_path / "w.pt"),
+                      extra={"note": "from a later version"}, threads=1)
+    original.save(tmp_path / "in.json")
+    with qtbot.waitSignal(window.data_panel.scanned, timeout=TIMEOUT):
+        assert window.open_recipe(str(tmp_path / "in.json"))
+    assert window.save_recipe(str(tmp_path / "out.json"))
+    saved = Recipe.load(tmp_path / "out.json")
+    assert saved.replace(out_dir=original.out_dir) == original
+    window.backbone_panel.set_backbone("tf_efficientnet_lite0")
+    assert window.recipe().weights is None  # the weights file was tiny_cnn's
 
 
 def test_settings_restore_advanced_values(qtbot, settings_dir: Path, tmp_path: Path) -> None:
@@ -253,3 +267,82 @@ def test_class_imbalance_is_shown_with_the_balance_mode(qtbot, window: MainWindo
     assert "weighted sampler" in label.text()
     assert window.recipe().balance == "sampler"
 
+
+
+def test_lr_finder_plots_and_use_suggested_sets_the_lr(qtbot, window: MainWindow,
+                                                       data: Path) -> None:
+    scan(qtbot, window, data)
+    finder = window.lr_finder
+    lr_spin = child(window, QDoubleSpinBox, "learningRateSpin")
+    with qtbot.waitSignal(finder.finished, timeout=TIMEOUT) as done:
+        assert finder.start(steps=40)
+        assert not finder.find_button.isEnabled() and finder.stop_button.isEnabled()
+    result = done.args[0]
+    assert result is not None and result.suggested_lr
+    xs, ys = finder.curve.getData()
+    assert len(xs) >= 10 and len(xs) == len(ys)
+    assert finder.marker.isVisible()
+    assert "Suggested learning rate" in finder.status.text()
+    assert not (Path(window.settings_panel.runs_dir.text())).exists()  # nothing written
+    child(window, type(finder.use_button), "useSuggestedLrButton").click()
+    expected = min(result.suggested_lr, lr_spin.maximum())  # tiny data suggests huge lrs
+    assert lr_spin.value() == pytest.approx(expected, abs=1e-6)
+    assert f"set to {lr_spin.value():g}" in finder.status.text()
+    assert window.recipe().lr == lr_spin.value()
+
+
+def test_lr_finder_stops_on_request(qtbot, window: MainWindow, data: Path) -> None:
+    scan(qtbot, window, data)
+    finder = window.lr_finder
+    with qtbot.waitSignal(finder.finished, timeout=TIMEOUT):
+        finder.start(steps=100_000)
+        qtbot.waitUntil(lambda: "of 100000" in finder.status.text(), timeout=TIMEOUT)
+        finder.stop_button.click()
+    assert not finder.is_running()
+    assert finder.find_button.isEnabled()
+
+
+def test_freeze_tree_shows_both_phases(qtbot, window: MainWindow) -> None:
+    window.settings_panel.epochs.setValue(5)
+    window.settings_panel.lr.setValue(0.01)
+    window.freeze_panel.apply_preset("Last stage")
+    label, tree = window.freeze_panel.phase_label, window.freeze_panel.tree
+    assert label.isHidden() and tree.columnCount() == 2
+    child(window, QSpinBox, "headEpochs").setValue(2)
+    child(window, QDoubleSpinBox, "lrDecaySpin").setValue(0.5)
+    assert not label.isHidden()
+    assert "Phase 1, epochs 1-2: the head trains alone" in label.text()
+    assert "Phase 2, epochs 3-5" in label.text()
+    assert tree.columnCount() == 3
+    stages = window.freeze_panel.stage_names()
+    column = [tree.topLevelItem(i).text(2) for i in range(tree.topLevelItemCount())]
+    assert stages[-1] == HEAD_STAGE and column[-1] == "0.01"
+    assert column[-2] == "0.005"  # the last backbone stage: lr x decay
+    assert column[0] == "frozen"
+    child(window, QSpinBox, "headEpochs").setValue(0)
+    assert label.isHidden() and tree.columnCount() == 2
+
+
+def test_precision_in_use_is_shown(qtbot, window: MainWindow, data: Path) -> None:
+    scan(qtbot, window, data)
+    window.settings_panel.epochs.setValue(1)
+    child(window, QComboBox, "precisionMode").setCurrentIndex(1)  # fp32
+    with qtbot.waitSignal(window.controller.fitStarted, timeout=TIMEOUT) as started:
+        assert window.start_training()
+    with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT):
+        pass
+    precision = started.args[0].precision
+    assert "fp32" in precision
+    assert window.advanced_panel.precision_in_use.text() == f"In use: {precision}"
+    assert f"({precision})" in window.training_view.log_pane.toPlainText()
+
+
+def test_closing_the_window_stops_the_lr_finder(qtbot, window: MainWindow, data: Path) -> None:
+    scan(qtbot, window, data)
+    finder = window.lr_finder
+    finder.start(steps=100_000)
+    qtbot.waitUntil(lambda: "of 100000" in finder.status.text(), timeout=TIMEOUT)
+    assert not window.start_training()  # one job at a time on the CPU
+    assert "LR finder is still running" in window.banner.label.text()
+    window.close()  # stops the finder and waits for it
+    assert QThreadPool.globalInstance().activeThreadCount() == 0

@@ -1,7 +1,5 @@
 """The sidebar's "Advanced" section: augmentation, optimizer and schedule, callbacks, two-phase
 fine-tuning, class balance and precision, as Recipe fields; closed by default.
-
-Only fields the Recipe has get a control, so the section follows the core as it grows.
 """
 
 from __future__ import annotations
@@ -30,11 +28,15 @@ from tlstudio.data.augment import PRESETS, augments
 from tlstudio.errors import TlstudioError
 from tlstudio.gui.augment_preview import AugmentPreview
 from tlstudio.recipe import Recipe
+from tlstudio.training.phases import phase_plan
 
 RECIPE_FIELDS = {f.name: f for f in dataclasses.fields(Recipe)}
 CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs the whole "
               "backbone.")
 OFF = "off"
+# Recipe fields without a control in the window: an opened recipe's values are kept, so
+# Open recipe -> Save recipe writes them back unchanged.
+UNCONTROLLED = ("freeze", "unfreeze", "weights", "feature_cache", "num_workers", "extra")
 
 # augment_options keys -> (label, kind, low, high, step, decimals, suffix, tip), in grid order
 AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, int, str, str]] = {
@@ -50,10 +52,6 @@ AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, int, str, str]]
     "hflip": ("Flip ↔", "bool", 0, 0, 0, 0, "", "Flip left-right half of the time"),
     "vflip": ("Flip ↕", "bool", 0, 0, 0, 0, "", "Flip upside-down half of the time"),
 }
-
-
-def has_field(name: str) -> bool:
-    return name in RECIPE_FIELDS
 
 
 def recipe_default(name: str) -> Any:
@@ -99,6 +97,7 @@ class AdvancedPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._counts: dict[str, int] = {}
+        self._uncontrolled: dict[str, Any] = {}
         self._build_controls()
         self._build_layout()
         self.set_from_recipe(Recipe(data_dir="."))
@@ -165,6 +164,7 @@ class AdvancedPanel(QWidget):
         self.channels_last = _combo("channelsLastCombo", [("Auto (on for CUDA)", None),
                                                           ("On", True), ("Off", False)])
         self.precision_in_use = QLabel("", objectName="precisionInUse", wordWrap=True)
+        self.precision_in_use.hide()  # until a run says what it uses
 
     def _group(self, title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
         box = QGroupBox(title)
@@ -208,18 +208,13 @@ class AdvancedPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for box in (self.augment_box, optim, callbacks):
             layout.addWidget(box)
-        finetune = [(t, w) for f, t, w in (("head_epochs", "Head only first", self.head_epochs),
-                                           ("lr_decay", "LR decay per stage", self.lr_decay))
-                    if has_field(f)]
-        if finetune:
-            layout.addWidget(self._group("Two-phase fine-tuning", finetune))
+        layout.addWidget(self._group("Two-phase fine-tuning", [
+            ("Head only first", self.head_epochs), ("LR decay per stage", self.lr_decay)]))
         layout.addWidget(self._group("Class balance", [("Balance", self.balance),
                                                        ("", self.imbalance_label)]))
-        speed = [(t, w) for f, t, w in (("precision", "Precision", self.precision),
-                                        ("channels_last", "channels_last", self.channels_last))
-                 if has_field(f)]
-        if speed:
-            layout.addWidget(self._group("Speed", [*speed, ("", self.precision_in_use)]))
+        layout.addWidget(self._group("Speed", [
+            ("Precision", self.precision), ("channels_last", self.channels_last),
+            ("", self.precision_in_use)]))
 
     def _connect(self) -> None:
         self.augment.currentIndexChanged.connect(self._preset_changed)
@@ -245,6 +240,10 @@ class AdvancedPanel(QWidget):
 
     def cancel(self) -> None:
         self.preview.cancel()
+
+    def backbone_changed(self) -> None:
+        """An opened recipe's weights file belongs to its backbone, not to a new one."""
+        self._uncontrolled.pop("weights", None)
 
     def _augment_widgets(self) -> list[QWidget]:
         return [self.augment, *self.augment_controls.values()]
@@ -288,9 +287,13 @@ class AdvancedPanel(QWidget):
     # ---- values -------------------------------------------------------------------------
 
     def values(self) -> dict[str, Any]:
-        """Recipe fields, by name (only those this core's Recipe has)."""
+        """Recipe fields, by name (with those of an opened recipe the window cannot show)."""
+        return {**self._uncontrolled, **self.control_values()}
+
+    def control_values(self) -> dict[str, Any]:
+        """The fields this section's controls set."""
         preset, options = self.augment_settings()
-        v: dict[str, Any] = {
+        return {
             "augment": preset,
             "augment_options": options,
             "mixup_alpha": self.mixup.value(),
@@ -311,7 +314,6 @@ class AdvancedPanel(QWidget):
             "precision": self.precision.currentData(),
             "channels_last": self.channels_last.currentData(),
         }
-        return {k: value for k, value in v.items() if has_field(k)}
 
     def set_from_recipe(self, recipe: Recipe) -> None:
         for widget in self.findChildren(QWidget):
@@ -326,6 +328,7 @@ class AdvancedPanel(QWidget):
         self.augmentationChanged.emit()
 
     def _set_values(self, r: Recipe) -> None:
+        self._uncontrolled = {name: getattr(r, name) for name in UNCONTROLLED}
         _set_combo(self.augment, r.augment)
         _set_combo(self.optimizer, r.optimizer)
         self.weight_decay.setValue(r.weight_decay)
@@ -339,19 +342,15 @@ class AdvancedPanel(QWidget):
         self.reduce_lr_factor.setValue(r.reduce_lr_factor)
         self.mixup.setValue(r.mixup_alpha)
         self.cutmix.setValue(r.cutmix_alpha)
-        self.head_epochs.setValue(getattr(r, "head_epochs", 0))
-        self.lr_decay.setValue(getattr(r, "lr_decay", 1.0))
+        self.head_epochs.setValue(r.head_epochs)
+        self.lr_decay.setValue(r.lr_decay)
         _set_combo(self.balance, r.balance)
-        _set_combo(self.precision, getattr(r, "precision", "auto"))
-        _set_combo(self.channels_last, getattr(r, "channels_last", None))
+        _set_combo(self.precision, r.precision)
+        _set_combo(self.channels_last, r.channels_last)
 
     def phase_plan(self, stages: list[str], **fields: Any) -> list | None:
         """The core's two-phase plan for these stages and the window's other recipe `fields`;
-        None while the settings are invalid or this core has no two-phase training."""
-        if not has_field("head_epochs"):
-            return None
-        from tlstudio.training.phases import phase_plan
-
+        None while the settings are invalid."""
         try:
             return phase_plan(stages, Recipe(data_dir=".", **fields, **self.values()))
         except TlstudioError:
@@ -360,12 +359,12 @@ class AdvancedPanel(QWidget):
     # ---- settings -----------------------------------------------------------------------
 
     def save_settings(self, settings: QSettings) -> None:
-        settings.setValue("advanced/values", json.dumps(self.values()))
+        settings.setValue("advanced/values", json.dumps(self.control_values()))
 
     def restore_settings(self, settings: QSettings) -> None:
         try:
             saved = json.loads(str(settings.value("advanced/values", "{}")))
-            known = {k: v for k, v in saved.items() if has_field(k)}
+            known = {k: v for k, v in saved.items() if k in RECIPE_FIELDS}
             self.set_from_recipe(Recipe(data_dir=".", **known))
         except (TlstudioError, TypeError, ValueError, AttributeError):
             pass  # settings from another version: keep the defaults
@@ -400,6 +399,7 @@ class AdvancedPanel(QWidget):
 
     def show_precision(self, text: str) -> None:
         self.precision_in_use.setText(f"In use: {text}" if text else "")
+        self.precision_in_use.setVisible(bool(text))
 
 
 def _changed_signal(widget: QWidget):

@@ -171,12 +171,15 @@ class FreezePanel(QWidget):
         if not two:
             return
         last = phases[-1]
-        self.tree.setHeaderLabels(["Stage (checked = trains)", "Parameters",
-                                   f"Epochs {last.first_epoch}+ lr"])
+        self.tree.setHeaderLabels(["Stage (checked = trains)", "Parameters", "Phase 2 lr"])
+        self.tree.headerItem().setToolTip(
+            2, f"Learning rate of each stage from epoch {last.first_epoch} on; before that "
+            "only the head trains")
         self.tree.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         for item in self._items():
             lr = last.lrs.get(self._name(item))
             item.setText(2, f"{lr:.2g}" if lr is not None else "frozen")
+            item.setToolTip(0, item.text(0))  # the narrower stage column may elide it
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.phase_label.setText("\n".join(phase.describe() for phase in phases))
 

@@ -4,7 +4,6 @@ against learning rate (log axis) with the suggestion marked, and applies it with
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable
 
@@ -17,18 +16,13 @@ from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
 from tlstudio.gui.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
 from tlstudio.training import PhaseProgress, RunControl
+from tlstudio.training.lr_finder import lr_find
 
 STEPS = 100
 
 
-def lr_find_available() -> bool:
-    return importlib.util.find_spec("tlstudio.training.lr_finder") is not None
-
-
 def lr_find_job(state: TaskState, recipe: Recipe, control: RunControl, steps: int):
     """The range test; progress per step, stopped through `control` (the Stop button)."""
-    from tlstudio.training.lr_finder import lr_find
-
     # Only when the rounded percent changes, as the training worker does.
     phases = PhaseThrottle(lambda e: state.yield_((e.phase, e.done, e.total)))
 
@@ -85,9 +79,6 @@ class LRFinderView(QWidget):
         self.find_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.use_button.clicked.connect(self.use_suggested)
-        if not lr_find_available():
-            self.find_button.setEnabled(False)
-            self.find_button.setToolTip("This version of tlstudio has no LR finder")
 
     def is_running(self) -> bool:
         return self._task is not None
@@ -163,6 +154,6 @@ class LRFinderView(QWidget):
 
     def _done(self) -> None:
         self._task = self._control = None
-        self.find_button.setEnabled(lr_find_available())
+        self.find_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.finished.emit(self.result)  # last: the view is idle again when it arrives

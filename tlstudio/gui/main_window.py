@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         self.dataset_view.empty.chooseFolder.connect(self.data_panel.train_folder.browse)
         self.dataset_view.empty.tryDemo.connect(self.load_demo)
         self.backbone_panel.backboneChanged.connect(self._on_backbone_changed)
+        self.backbone_panel.backboneChanged.connect(self.advanced_panel.backbone_changed)
         self.backbone_panel.downloadFailed.connect(self.show_error)
         self.start_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.toggle_pause)
