@@ -61,7 +61,7 @@ def test_head_trains_alone_then_the_chosen_stages_unfreeze(colour_data, tmp_path
     assert snapshots.changed("backbone.stage1", 1, 2)
     assert snapshots.changed("backbone.stage2", 1, 2)
     assert not snapshots.changed("backbone.stem", 1, 2)
-    assert any(t.startswith("Phase 1 (epochs 1-1): the head trains alone") for t in logs)
+    assert any(t.startswith("Phase 1 (epoch 1): the head trains alone") for t in logs)
     assert ("Phase 2 from epoch 2: unfreezing stage1, stage2; learning rates stage1 0.0025, "
             "stage2 0.005, classifier 0.01") in logs
 

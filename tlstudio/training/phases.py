@@ -125,8 +125,9 @@ class PhaseSwitch:
         unfreeze = self.recipe.unfreeze if phase is self.plan[-1] else ()
         apply_freeze(self.model, self.stages, phase.trainable, unfreeze)
         if phase.head_only:
-            text = (f"Phase 1 (epochs 1-{phase.last_epoch}): the head trains alone with the "
-                    f"backbone frozen; stages unfreeze at epoch {phase.last_epoch + 1}")
+            span = "epoch 1" if phase.last_epoch == 1 else f"epochs 1-{phase.last_epoch}"
+            text = (f"Phase 1 ({span}): the head trains alone with the backbone frozen; "
+                    f"stages unfreeze at epoch {phase.last_epoch + 1}")
         else:
             text = (f"Phase 2 from epoch {epoch}: unfreezing "
                     f"{', '.join(n for n in phase.trainable if n != HEAD_STAGE)}; "
