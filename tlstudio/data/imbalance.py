@@ -26,6 +26,8 @@ class Imbalance:
     def describe(self, balance: str = "none") -> str:
         """In words; an imbalanced set gets a suggestion, or the remedy ``balance`` names."""
         counts = dict(self.counts)
+        if self.largest == self.smallest:  # every class the same size (ties name the first)
+            return f"Classes are balanced: each has {counts.get(self.largest, '?')} images"
         sizes = (f"'{self.largest}' has {counts.get(self.largest, '?')} images, "
                  f"'{self.smallest}' has {counts.get(self.smallest, '?')}")
         if not self.imbalanced:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
 from tlstudio.errors import TlstudioError
@@ -16,8 +17,15 @@ from tlstudio.training.engine import RECIPE
 
 
 def finished_epochs(run_dir: str | Path) -> int:
-    """Epochs the run's checkpoint holds (raises TlstudioError if it cannot be resumed)."""
-    return int(load_checkpoint(Path(run_dir) / CHECKPOINT)["epoch"])
+    """Epochs the run's checkpoint holds (raises TlstudioError if it cannot be resumed).
+
+    Memory-mapped, so a large model's checkpoint does not stall the window while it is read.
+    """
+    path = Path(run_dir) / CHECKPOINT
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["epoch"])
+    except Exception:  # noqa: BLE001 - missing, corrupt or foreign: the core's message says which
+        return int(load_checkpoint(path)["epoch"])
 
 
 def resume_recipe(run_dir: str | Path, epochs: int | None = None) -> Recipe:

@@ -165,10 +165,12 @@ def suggest_lr(lrs: list[float] | tuple[float, ...],
     loss = np.asarray(losses, dtype=np.float64)
     log_lr = np.log10(np.asarray(lrs, dtype=np.float64))
     lowest = int(loss.argmin())
-    if lowest >= 2:
-        slope = np.gradient(loss, log_lr)[:lowest]  # central differences, before the minimum
-        steepest = int(slope.argmin())
-        if slope[steepest] < 0:
+    skip = len(lrs) // 10  # the first points average only a few batches: noise (fastai skips)
+    if lowest >= skip + 2:
+        # central differences, before the minimum
+        slope = np.gradient(loss, log_lr)[skip:lowest]
+        steepest = skip + int(slope.argmin())
+        if slope[steepest - skip] < 0:
             return float(lrs[steepest])
     return float(max(lrs[lowest] / 10, lrs[0]))
 
