@@ -334,6 +334,8 @@ def test_precision_in_use_is_shown(qtbot, window: MainWindow, data: Path) -> Non
     precision = started.args[0].precision
     assert "fp32" in precision
     assert window.advanced_panel.precision_in_use.text() == f"In use: {precision}"
+    # The device panel says it too, beside the device choice.
+    assert window.settings_panel.device_in_use.text() == f"In use: cpu, {precision}"
     assert f"({precision})" in window.training_view.log_pane.toPlainText()
 
 

@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         c, view = self.controller, self.training_view
         c.fitStarted.connect(view.on_fit_started)
         c.fitStarted.connect(self.advanced_panel.show_fit_started)
+        c.fitStarted.connect(self.settings_panel.show_fit_started)
         c.phaseProgress.connect(view.on_phase)
         c.batchProgress.connect(view.on_batch)
         c.epochEnded.connect(view.on_epoch)

@@ -136,7 +136,8 @@ class TrainingView(QWidget):
             f"accuracy {event.val_accuracy:.1%} ({format_duration(event.seconds)})")
         per_class = getattr(event, "per_class_accuracy", ())
         if per_class and self._classes:
-            self.append_log(f"Validation accuracy per class: {per_class_line(self._classes, per_class)}")
+            line = per_class_line(self._classes, per_class)
+            self.append_log(f"Validation accuracy per class: {line}")
 
     def on_finished(self, text: str) -> None:
         self.progress.setRange(0, 1000)
