@@ -219,6 +219,9 @@ def test_resume_continues_a_stopped_run(qtbot, window: MainWindow, data: Path,
     assert finished.args == [str(run)]
     assert epochs[-1] == 3
     assert 1 not in epochs  # the first epoch came from the checkpoint
+    # ...and the curves still start at epoch 1, not at the resumed epoch.
+    val_loss = window.training_view.plots.val_loss
+    assert list(val_loss.x[: val_loss.n]) == [1, 2, 3]
 
     with qtbot.waitSignal(window.trainingFinished, timeout=TIMEOUT):
         assert window.resume_run(str(run), epochs=4)  # extend the finished run

@@ -95,6 +95,8 @@ class TrainingView(QWidget):
         self._epochs = max(1, int(event.epochs))
         self._classes = tuple(event.classes)
         self.plots.reset(int(event.batches_per_epoch))
+        for done in getattr(event, "history", ()):  # a resumed run: its curves so far
+            self.plots.on_epoch(done)
         mode = ("features cached, only the head trains" if event.feature_cache
                 else "fine-tuning")
         precision = getattr(event, "precision", "")  # engines before mixed precision lack it

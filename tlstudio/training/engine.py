@@ -188,7 +188,8 @@ def fit(
     trainable, total = parameter_counts(model)
     emit(FitStarted(str(run_dir), train_scan.classes, recipe.epochs, len(train_loader),
                     len(train_ds), len(val_ds), len(skipped), str(device), image_size,
-                    trainable, total, use_cache, precision.describe()))
+                    trainable, total, use_cache, precision.describe(),
+                    _finished_epochs(checkpoint, recipe.epochs)))
     if precision.autocast and precision.reason != "chosen":
         emit(LogMessage(f"Precision (auto): {precision.describe()}, as {precision.reason}"))
     if skipped:
@@ -223,7 +224,7 @@ def fit(
         if scaler is not None and checkpoint.get("scaler"):
             scaler.load_state_dict(checkpoint["scaler"])
         metrics["epochs"] = list(checkpoint["epochs"])
-        history = [_epoch_from_dict(e, recipe.epochs) for e in checkpoint["epochs"]]
+        history = list(_finished_epochs(checkpoint, recipe.epochs))
         emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
     try:
@@ -308,6 +309,12 @@ def _resumable_checkpoint(run_dir: Path, recipe: Recipe) -> dict[str, Any]:
         raise RecipeError(f"The run in '{run_dir}' has already trained {done} epoch(s); to "
                           f"train more, give a larger total number of epochs (e.g. {done + 5})")
     return checkpoint
+
+
+def _finished_epochs(checkpoint: dict[str, Any] | None, epochs: int) -> tuple[EpochEnded, ...]:
+    if checkpoint is None:
+        return ()
+    return tuple(_epoch_from_dict(e, epochs) for e in checkpoint["epochs"])
 
 
 def _epoch_from_dict(d: dict[str, Any], epochs: int) -> EpochEnded:

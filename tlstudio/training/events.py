@@ -27,6 +27,7 @@ class FitStarted:
     total_params: int
     feature_cache: bool  # True: backbone features are computed once, epochs train the head
     precision: str = "fp32"  # PrecisionPlan.describe(): "bf16 autocast, channels_last"
+    history: tuple[EpochEnded, ...] = ()  # a resumed run's finished epochs, for its curves
 
 
 @dataclass(frozen=True)
