@@ -209,3 +209,18 @@ def test_the_window_fills_the_gallery_while_training_and_after(
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert "Gallery" in tabs and "Try images" in tabs
     window.close()
+
+
+def test_no_moves_while_the_run_is_still_reading_the_files(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, _ = own_run
+    gallery = open_gallery(qtbot, run)
+    record = gallery.shown_records()[0]
+    gallery.select_paths([record.path])
+    gallery.on_training_started()
+    assert not gallery.detail.move_button.isEnabled()
+    assert gallery.quarantine_selected() == []
+    assert Path(record.path).is_file() and "once training ends" in gallery.message.text()
+    gallery.on_training_finished()
+    assert gallery.detail.quarantine_button.isEnabled()
+    assert len(gallery.quarantine_selected()) == 1

@@ -36,6 +36,8 @@ from tlstudio.gui.image_detail import ImageDetail
 from tlstudio.gui.thumbnails import ThumbnailLoader
 from tlstudio.training.artifacts import MODEL_WEIGHTS
 
+TRAINING_LOCK = ("Images can be moved once training ends: the run is still reading these "
+                 "files.")
 ERROR_STYLE = "color:#8c1d18; background:#fdecea; border:1px solid #f5c2c0; padding:4px;"
 INFO_STYLE = "color:#1e5b2a; background:#e8f3ea; border:1px solid #b7dcbf; padding:4px;"
 
@@ -68,6 +70,7 @@ class PredictionGallery(QWidget):
         self.run_dir: str | None = None
         self.evaluation: RunEvaluation | None = None
         self.fixes = DatasetFixes()
+        self.training = False  # moves wait: a running fit would fail on a moved file
         self.thumbnails = ThumbnailLoader(self)
         self.model = GalleryModel(self.thumbnails, self)
         self.view = gallery_list(self.model, "galleryList")
@@ -143,6 +146,15 @@ class PredictionGallery(QWidget):
             self.detail.show_record(None)
         self._update_filters()
         self._update_count()
+        self._update_undo()
+
+    def on_training_started(self, _event: object = None) -> None:
+        self.training = True
+        self._update_undo()
+
+    def on_training_finished(self, _result: object = None) -> None:
+        self.training = False
+        self._update_undo()
 
     def show_cell(self, true: str, predicted: str) -> None:
         """Show exactly the images of class `true` predicted as `predicted`."""
@@ -199,6 +211,9 @@ class PredictionGallery(QWidget):
         return self._apply(self.fixes.quarantine, "moved to the quarantine folder")
 
     def undo_last_move(self) -> bool:
+        if self.training:
+            self._say(TRAINING_LOCK, error=True)
+            return False
         try:
             move, record = self.fixes.undo()
         except TlstudioError as e:
@@ -211,6 +226,9 @@ class PredictionGallery(QWidget):
         return True
 
     def _apply(self, make_move, what: str) -> list[GalleryMove]:
+        if self.training:
+            self._say(TRAINING_LOCK, error=True)
+            return []
         records = self.selected_records()
         if not records and self.detail.record is not None:
             records = [self.detail.record]
@@ -283,9 +301,10 @@ class PredictionGallery(QWidget):
                                  if self.evaluation else "No run evaluated yet")
 
     def _update_undo(self) -> None:
-        can = bool(self.fixes.done)
+        can = bool(self.fixes.done) and not self.training
         self.undo_action.setEnabled(can)
         self.detail.set_undo_enabled(can)
+        self.detail.set_fixes_enabled(not self.training, TRAINING_LOCK)
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
@@ -315,7 +334,10 @@ class PredictionGallery(QWidget):
         for name in self.evaluation.classes if self.evaluation else ():
             move_to.addAction(name).triggered.connect(
                 lambda _checked=False, n=name: self.move_selected(n))
-        menu.addAction("Quarantine (bad image)").triggered.connect(self.quarantine_selected)
+        quarantine = menu.addAction("Quarantine (bad image)")
+        quarantine.triggered.connect(self.quarantine_selected)
+        for entry in (move_to.menuAction(), quarantine):
+            entry.setEnabled(not self.training)
         menu.addSeparator()
         menu.addAction(self.undo_action)
         return menu

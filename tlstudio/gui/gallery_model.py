@@ -76,6 +76,8 @@ class GalleryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbnails.pixmap(record.path)
         if role == Qt.ItemDataRole.DisplayRole:
+            if is_labelled(record) and not record.correct:
+                return f"{record.true} → {record.predicted} {record.confidence:.0%}"
             return f"{record.predicted} {record.confidence:.0%}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return describe(record)

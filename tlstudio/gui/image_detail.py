@@ -127,6 +127,7 @@ class ImageDetail(QWidget):
         self._overlay: QPixmap | None = None
         self._picture_task: BackgroundTask | None = None
         self._saliency_task: BackgroundTask | None = None
+        self._fixes_allowed = True
 
         self.picture = QLabel(objectName="detailPicture", alignment=Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(240, 240)
@@ -198,6 +199,18 @@ class ImageDetail(QWidget):
     def set_undo_enabled(self, enabled: bool) -> None:
         self.undo_button.setEnabled(enabled)
 
+    def set_fixes_enabled(self, enabled: bool, why_not: str = "") -> None:
+        """Allow moves or not (while training), saying why in the tooltip."""
+        self.move_target.setEnabled(enabled)
+        self.fixes.setToolTip("" if enabled else why_not)
+        self._fixes_allowed = enabled
+        self._update_move_buttons()
+
+    def _update_move_buttons(self) -> None:
+        movable = self._fixes_allowed and self.record is not None and is_labelled(self.record)
+        self.move_button.setEnabled(movable)
+        self.quarantine_button.setEnabled(movable)
+
     def show_record(self, record: ImageRecord | None) -> None:
         same_image = (record is not None and self.record is not None
                       and record.path == self.record.path
@@ -215,14 +228,15 @@ class ImageDetail(QWidget):
         else:
             self.caption.setText(describe(record).replace("\n", "<br>"))
             self.bars.set_values(list(record.top5), record.true if is_labelled(record) else "")
+            # Offer the likeliest fix: the predicted class for a mistake, else any other class.
             others = [c for c in self._classes() if c != record.true]
-            if others and self.move_target.currentText() == record.true:
-                self.move_target.setCurrentText(record.predicted if record.predicted in others
-                                                else others[0])
+            if record.predicted in others:
+                self.move_target.setCurrentText(record.predicted)
+            elif others and self.move_target.currentText() == record.true:
+                self.move_target.setCurrentText(others[0])
             if self._picture is None:
                 self._load_picture()
-        self.move_button.setEnabled(record is not None and is_labelled(record))
-        self.quarantine_button.setEnabled(record is not None and is_labelled(record))
+        self._update_move_buttons()
         self._update_saliency_enabled()
         self._refresh()
 

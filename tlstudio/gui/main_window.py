@@ -263,6 +263,8 @@ class MainWindow(QMainWindow):
         self.results_view.cellActivated.connect(self.show_gallery_cell)
         self.results_view.runOpened.connect(self._on_run_opened)
         self.evaluations.follow(c)
+        c.fitStarted.connect(self.gallery.on_training_started)
+        c.finished.connect(self.gallery.on_training_finished)
         self.evaluations.evaluated.connect(self.gallery.set_evaluation)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
