@@ -119,7 +119,7 @@ class NanAfter(torch.nn.Module):
 
 
 def test_nan_loss_stops_with_a_clear_message(colour_data, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(engine, "build_loss", lambda recipe: NanAfter(first_nan=5))
+    monkeypatch.setattr(engine, "build_loss", lambda recipe, counts=None: NanAfter(first_nan=5))
     events: list = []
     result = fit(_recipe(colour_data, tmp_path / "run"), callbacks=[events.append])
     assert result.stopped and [e.epoch for e in result.epochs] == [1]

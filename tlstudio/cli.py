@@ -12,9 +12,11 @@ from pathlib import Path
 from tlstudio.errors import TlstudioError
 from tlstudio.recipe import (
     AUGMENTS,
+    BALANCES,
     DEVICES,
     MONITORS,
     OPTIMIZERS,
+    PRECISIONS,
     SCHEDULES,
     Recipe,
 )
@@ -70,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-epochs", type=float, help="linear warm-up length, in epochs")
     p.add_argument("--label-smoothing", type=float, help="e.g. 0.1 (default 0)")
     p.add_argument("--augment", choices=AUGMENTS, help="training augmentation preset (none)")
+    _add_augment_options(p)
+    p.add_argument("--mixup", type=float, metavar="ALPHA", help="MixUp strength, e.g. 0.2 (0 off)")
+    p.add_argument("--cutmix", type=float, metavar="ALPHA",
+                   help="CutMix strength, e.g. 1.0 (0 off); with --mixup one per batch")
+    p.add_argument("--balance", choices=BALANCES,
+                   help="for uneven classes: sampler (draw rare classes more often) or loss "
+                        "(class-weighted); default none")
     p.add_argument("--monitor", choices=MONITORS,
                    help="metric for the best epoch, early stopping and reduce-on-plateau")
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
@@ -86,7 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--no-feature-cache", action="store_true",
                    help="run the frozen backbone every epoch instead of caching its features")
+    _add_fine_tuning_options(p)
     p.set_defaults(handler=cmd_train)
+    train = p
+
+    p = sub.add_parser("lr-find", parents=[train], add_help=False,
+                       help="learning-rate range test: suggests an lr for a recipe",
+                       description="Train briefly with an exponentially rising learning rate "
+                                   "and suggest the lr where the loss falls fastest. Takes the "
+                                   "same options as train; writes nothing to the run folder.")
+    p.add_argument("--steps", type=int, default=100, help="batches in the ramp (100)")
+    p.add_argument("--start-lr", type=float, default=1e-7)
+    p.add_argument("--end-lr", type=float, default=10.0)
+    p.add_argument("--plot", metavar="OUT.png", help="also save loss against lr as a PNG")
+    p.set_defaults(handler=cmd_lr_find)
 
     p = sub.add_parser("export", help="export a trained run for use without tlstudio")
     p.add_argument("run", help="run folder written by `tlstudio train`")
@@ -115,6 +137,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.set_defaults(handler=cmd_demo)
     return parser
+
+
+# --flag -> augment_options key; each overrides the preset's control.
+AUGMENT_FLAGS = {"aug_crop_scale": "crop_scale", "hflip": "hflip", "vflip": "vflip",
+                 "rotation": "rotation", "shift": "shift", "shear": "shear", "zoom": "zoom",
+                 "color_jitter": "color_jitter"}
+
+
+def _add_augment_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("augmentation controls (override the --augment preset)")
+    group.add_argument("--aug-crop-scale", type=float, metavar="F",
+                       help="random crops keep at least this fraction of the area (1 = off)")
+    group.add_argument("--hflip", action=argparse.BooleanOptionalAction,
+                       help="flip left-right half of the time")
+    group.add_argument("--vflip", action=argparse.BooleanOptionalAction,
+                       help="flip upside down half of the time")
+    group.add_argument("--rotation", type=float, metavar="DEG", help="rotate up to DEG degrees")
+    group.add_argument("--shift", type=float, metavar="F",
+                       help="shift up to this fraction of the size")
+    group.add_argument("--shear", type=float, metavar="DEG", help="shear up to DEG degrees")
+    group.add_argument("--zoom", type=float, metavar="F", help="zoom by 1-F to 1+F")
+    group.add_argument("--color-jitter", type=float, metavar="F",
+                       help="brightness/contrast/saturation/hue jitter strength, 0 to 1")
+def _add_fine_tuning_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--head-epochs", type=int, metavar="N",
+                   help="two-phase fine-tuning: the first N epochs train the head only")
+    p.add_argument("--lr-decay", type=float, metavar="F",
+                   help="each earlier trainable stage gets F times the next one's lr (1.0)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="autocast dtype (auto: bf16/fp16 on CUDA, bf16 on CPUs where faster)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="NHWC memory layout (default: on for CUDA and bf16 CPUs)")
 
 
 def open_window(demo: bool = False) -> int:
@@ -167,6 +221,9 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         "warmup_epochs": args.warmup_epochs,
         "label_smoothing": args.label_smoothing,
         "augment": args.augment,
+        "mixup_alpha": args.mixup,
+        "cutmix_alpha": args.cutmix,
+        "balance": args.balance,
         "monitor": args.monitor,
         "early_stopping_patience": args.early_stopping,
         "reduce_lr_patience": args.reduce_lr,
@@ -178,8 +235,16 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         "num_workers": args.workers,
         "threads": args.threads,
         "feature_cache": False if args.no_feature_cache else None,
+        "head_epochs": args.head_epochs,
+        "lr_decay": args.lr_decay,
+        "precision": args.precision,
+        "channels_last": args.channels_last,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
+    options = {key: getattr(args, flag) for flag, key in AUGMENT_FLAGS.items()
+               if getattr(args, flag) is not None}
+    if options:  # on top of the replayed recipe's own overrides
+        changes["augment_options"] = {**(base.augment_options if base else {}), **options}
     if args.val_split is not None:
         changes["val_dir"] = None
     if base is not None:
@@ -217,6 +282,26 @@ def _check_resume_options(args: argparse.Namespace) -> None:
                             for name in sorted(given))
         raise TlstudioError(f"--resume continues the run with its own recipe; only --epochs can "
                             f"change ({options} given)")
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    from tlstudio.cli_progress import ProgressPrinter
+    from tlstudio.training.lr_finder import lr_find, plot_lr_find
+
+    if args.resume:
+        raise TlstudioError("lr-find takes a training folder or --recipe, not --resume")
+    recipe = recipe_from_args(args)
+    with ProgressPrinter() as printer:
+        result = lr_find(recipe, emit=printer, steps=args.steps, start_lr=args.start_lr,
+                         end_lr=args.end_lr)
+    print(result.table())
+    if args.plot:
+        print(f"plot written to {plot_lr_find(result, args.plot)}")
+    if result.suggested_lr is None:
+        print("no suggestion: the loss did not fall over the range (try more --steps)")
+        return 1
+    print(f"suggested lr: {result.suggested_lr:.3g}")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from tlstudio.training.events import (
     FitStarted,
     LogMessage,
     PhaseProgress,
+    per_class_line,
 )
 
 
@@ -48,12 +49,12 @@ class ProgressPrinter:
                 f"({event.seconds:.1f} s)"
             )
             if event.per_class_accuracy:
-                self._line(f"  per class: {per_class_line(self.classes, event)}")
+                self._line(f"  per class: {per_class_line(self.classes, event.per_class_accuracy)}")
         elif isinstance(event, FitStarted):
             self.classes = event.classes
             self._line(
                 f"{event.train_images} training and {event.val_images} validation images, "
-                f"{len(event.classes)} classes, on {event.device}; "
+                f"{len(event.classes)} classes, on {event.device} ({event.precision}); "
                 f"{event.trainable_params:,} of {event.total_params:,} parameters train"
             )
         elif isinstance(event, LogMessage):
@@ -79,12 +80,3 @@ class ProgressPrinter:
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
-
-
-def per_class_line(classes: tuple[str, ...], event: EpochEnded, most: int = 10) -> str:
-    """Validation accuracy by class, the weakest first, at most `most` of them."""
-    scored = [(acc, name) for name, acc in zip(classes, event.per_class_accuracy, strict=False)
-              if acc is not None]
-    scored.sort()
-    text = ", ".join(f"{name} {acc:.0%}" for acc, name in scored[:most])
-    return text + (f" (weakest {most} of {len(scored)})" if len(scored) > most else "")

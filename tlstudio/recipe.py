@@ -21,6 +21,8 @@ AUGMENTS = ("none", "light", "strong")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("constant", "cosine", "onecycle", "step")
 MONITORS = ("val_loss", "val_accuracy")
+BALANCES = ("none", "sampler", "loss")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,12 @@ class Recipe:
     warmup_epochs: float = 0.0  # linear warm-up from ~0 to lr over this many epochs
     label_smoothing: float = 0.0  # 0 = plain cross-entropy; 0.1 is a common choice
     augment: str = "none"  # none, light or strong; training images only
+    # Overrides of the preset's individual controls: crop_scale, hflip, vflip, rotation, shift,
+    # shear, zoom, color_jitter (see PRESETS in tlstudio/data/augment.py); {} = the preset as is.
+    augment_options: dict[str, Any] = field(default_factory=dict)
+    mixup_alpha: float = 0.0  # MixUp of training batches (Beta(a, a) weights); 0 = off
+    cutmix_alpha: float = 0.0  # CutMix of training batches; 0 = off; with MixUp, one per batch
+    balance: str = "none"  # none, sampler (rare classes drawn more often) or loss (weighted)
     image_size: int | None = None  # None: the backbone's default input size
     device: str = "auto"  # auto, cpu, cuda or mps
     seed: int = 0
@@ -54,6 +62,14 @@ class Recipe:
     early_stopping_patience: int | None = None  # stop after this many epochs without progress
     reduce_lr_patience: int | None = None  # lower lr after this many epochs without progress
     reduce_lr_factor: float = 0.1  # what reduce-on-plateau multiplies the lr by
+    # Two-phase fine-tuning: the first head_epochs epochs train the head only (backbone
+    # frozen), then freeze/train_stages apply. 0 = one phase.
+    head_epochs: int = 0
+    # Discriminative lrs: the last trainable backbone stage gets lr*lr_decay, the trainable
+    # stage before it lr*lr_decay**2, ...; the head gets lr. 1.0 = the same lr everywhere.
+    lr_decay: float = 1.0
+    precision: str = "auto"  # auto, fp32, bf16 or fp16 (autocast); see training/precision.py
+    channels_last: bool | None = None  # NHWC memory layout; None = auto (on for CUDA)
     extra: dict[str, Any] = field(default_factory=dict)  # settings added by later versions
 
     def __post_init__(self) -> None:
@@ -74,6 +90,8 @@ class Recipe:
         if self.image_size is not None and self.image_size < 16:
             raise RecipeError("image size must be at least 16 pixels")
         self._check_training_controls()
+        self._check_data_controls()
+        self._check_fine_tuning()
 
     def _check_training_controls(self) -> None:
         for name, allowed in (("augment", AUGMENTS), ("optimizer", OPTIMIZERS),
@@ -93,6 +111,42 @@ class Recipe:
                 raise RecipeError(f"{name.replace('_', ' ')} must be at least 1 epoch")
         if not 0 < self.reduce_lr_factor < 1:
             raise RecipeError("reduce-LR factor must be between 0 and 1 (e.g. 0.1)")
+
+    def _check_data_controls(self) -> None:
+        from tlstudio.data.augment import augment_settings  # imports torch; and this module
+
+        if not isinstance(self.augment_options, dict):
+            raise RecipeError("augment_options must be a set of named options, e.g. "
+                              '{"vflip": true, "rotation": 20}')
+        augment_settings(self.augment, self.augment_options)
+        for name, label in (("mixup_alpha", "MixUp"), ("cutmix_alpha", "CutMix")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    0 <= value <= 100):
+                raise RecipeError(f"{label} strength must be 0 (off) or a positive number such "
+                                  f"as 0.2 or 1.0, not {value!r}")
+        if self.balance not in BALANCES:
+            raise RecipeError(f"balance must be one of {', '.join(BALANCES)}, not "
+                              f"{self.balance!r}")
+
+    def mixes(self) -> bool:
+        """True when training batches are mixed (MixUp or CutMix)."""
+        return self.mixup_alpha > 0 or self.cutmix_alpha > 0
+    def _check_fine_tuning(self) -> None:
+        if self.head_epochs < 0:
+            raise RecipeError("head epochs cannot be negative (0 = no head-only phase)")
+        if self.head_epochs >= self.epochs and self.head_epochs > 0:
+            raise RecipeError(
+                f"head epochs ({self.head_epochs}) must be fewer than the epochs ({self.epochs}),"
+                " so that the unfrozen stages train for at least one epoch")
+        if not 0 < self.lr_decay <= 1:
+            raise RecipeError("lr decay must be above 0 and at most 1 (e.g. 0.5 halves the lr "
+                              "for each earlier stage; 1 = the same lr everywhere)")
+        if self.precision not in PRECISIONS:
+            raise RecipeError(f"precision must be one of {', '.join(PRECISIONS)}, "
+                              f"not {self.precision!r}")
+        if self.channels_last not in (None, True, False):
+            raise RecipeError("channels_last must be true, false or null (auto)")
 
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **changes)

@@ -103,6 +103,8 @@ def test_train_tiny_run_to_the_end(qtbot, window: MainWindow, digits: Path) -> N
     assert window.training_view.progress.value() == window.training_view.progress.maximum()
     assert window.start_button.isEnabled()
     assert window.training_view.export_button.isEnabled()
+    log = window.training_view.log_pane.toPlainText()
+    assert log.count("Validation accuracy per class: ") == 2  # one line per epoch
 
 
 def test_stop_midway(qtbot, window: MainWindow, digits: Path) -> None:

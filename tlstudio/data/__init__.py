@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from tlstudio.data.augment import (
     AUGMENT_PRESETS,
+    PRESETS,
     AugmentTransform,
+    augment_settings,
     describe_augmentation,
+    preview_augmentations,
     train_transform,
 )
 from tlstudio.data.dataset import ImageFolderDataset
 from tlstudio.data.demo import write_digits_demo
 from tlstudio.data.images import UnreadableImage, load_rgb
+from tlstudio.data.imbalance import Imbalance, class_imbalance
 from tlstudio.data.scan import (
     DatasetScan,
     ScanCancelled,
@@ -29,6 +33,10 @@ from tlstudio.data.transforms import (
 __all__ = [
     "AUGMENT_PRESETS",
     "AugmentTransform",
+    "Imbalance",
+    "PRESETS",
+    "augment_settings",
+    "class_imbalance",
     "CROP_FRACTION",
     "DatasetScan",
     "EvalTransform",
@@ -40,6 +48,7 @@ __all__ = [
     "describe_eval_transform",
     "eval_transform",
     "load_rgb",
+    "preview_augmentations",
     "resize_size",
     "scan_folder",
     "stratified_split",

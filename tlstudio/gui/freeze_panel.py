@@ -63,6 +63,8 @@ class FreezePanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setMinimumHeight(140)
         self.count_label = QLabel(objectName="trainableLabel")
+        self.phase_label = QLabel(objectName="phasePlanLabel", wordWrap=True)
+        self.phase_label.hide()
         self.preset_buttons: dict[str, QPushButton] = {}
         presets = QGridLayout()
         presets.setHorizontalSpacing(4)
@@ -78,6 +80,7 @@ class FreezePanel(QWidget):
         layout.addLayout(presets)
         layout.addWidget(self.tree)
         layout.addWidget(self.count_label)
+        layout.addWidget(self.phase_label)
         self.tree.itemChanged.connect(self._item_changed)
 
     # ---- the stages ---------------------------------------------------------------------
@@ -156,6 +159,29 @@ class FreezePanel(QWidget):
 
     def _preset_clicked(self) -> None:
         self.apply_preset(str(self.sender().property("preset")))
+
+    # ---- two-phase fine-tuning ----------------------------------------------------------
+
+    def show_plan(self, phases: list | None) -> None:
+        """Show the core's phase plan: with two phases, a column of phase 2's learning rates
+        and a line per phase; with one (or none known), the plain tree."""
+        two = phases is not None and len(phases) > 1
+        self.tree.setColumnCount(3 if two else 2)
+        self.phase_label.setVisible(two)
+        if not two:
+            return
+        last = phases[-1]
+        self.tree.setHeaderLabels(["Stage (checked = trains)", "Parameters", "Phase 2 lr"])
+        self.tree.headerItem().setToolTip(
+            2, f"Learning rate of each stage from epoch {last.first_epoch} on; before that "
+            "only the head trains")
+        self.tree.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        for item in self._items():
+            lr = last.lrs.get(self._name(item))
+            item.setText(2, f"{lr:.2g}" if lr is not None else "frozen")
+            item.setToolTip(0, item.text(0))  # the narrower stage column may elide it
+            item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.phase_label.setText("\n".join(phase.describe() for phase in phases))
 
     # ---- the count ----------------------------------------------------------------------
 

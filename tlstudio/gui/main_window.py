@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.errors import TlstudioError
+from tlstudio.gui.advanced_panel import AdvancedPanel, AdvancedSection
 from tlstudio.gui.backbone_panel import BackbonePanel
 from tlstudio.gui.background import wait_for_background_tasks
 from tlstudio.gui.data_panel import DataPanel, ScannedData
@@ -37,6 +38,9 @@ from tlstudio.gui.evaluation_feed import EvaluationFeed
 from tlstudio.gui.export_dialog import Exporter, describe_result
 from tlstudio.gui.freeze_panel import FreezePanel
 from tlstudio.gui.gallery import PredictionGallery
+from tlstudio.gui.lr_finder_view import LRFinderView
+from tlstudio.gui.results_view import ResultsView
+from tlstudio.gui.resume import ask_resume, resume_recipe
 from tlstudio.gui.settings_panel import SettingsPanel
 from tlstudio.gui.training_view import TrainingView
 from tlstudio.gui.try_images import TryImagesView
@@ -112,8 +116,13 @@ class MainWindow(QMainWindow):
         self.backbone_panel = BackbonePanel()
         self.freeze_panel = FreezePanel()
         self.settings_panel = SettingsPanel()
+        self.advanced_panel = AdvancedPanel()
+        self.lr_finder = LRFinderView(self.recipe, self.settings_panel.lr)
+        self.advanced_panel.add_group("Learning-rate finder", self.lr_finder)
+        self.advanced_section = AdvancedSection(self.advanced_panel)
         self.dataset_view = DatasetView()
         self.training_view = TrainingView()
+        self.results_view = ResultsView()
         self.gallery = PredictionGallery()
         self.try_images = TryImagesView()
         self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
@@ -146,6 +155,7 @@ class MainWindow(QMainWindow):
             box_layout.setContentsMargins(2, 2, 2, 2)
             box_layout.addWidget(panel)
             steps_layout.addWidget(box)
+        steps_layout.addWidget(self.advanced_section)
         steps_layout.addStretch(1)
         scroll = QScrollArea(objectName="stepsScroll", widgetResizable=True)
         scroll.setWidget(steps)
@@ -171,6 +181,7 @@ class MainWindow(QMainWindow):
 
         self.tabs.addTab(self.dataset_view, "Data")
         self.tabs.addTab(self.training_view, "Training")
+        self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
         right = QWidget()
@@ -197,11 +208,14 @@ class MainWindow(QMainWindow):
 
         self.open_action = action("Open recipe…", self.open_recipe_dialog, QKeySequence.Open)
         self.save_action = action("Save recipe as…", self.save_recipe_dialog, QKeySequence.SaveAs)
+        self.resume_action = action("Resume run…", self.resume_run_dialog)
         self.export_action = action("Export model…", self.export_dialog)
         self.export_action.setEnabled(False)
+        self.open_run_action = action("Open run…", self.results_view.ask_open_run)
         quit_action = action("Quit", self.close, QKeySequence.Quit)
         menu = self.menuBar().addMenu("&File")
-        for act in (self.open_action, self.save_action, self.export_action):
+        for act in (self.open_action, self.save_action, self.open_run_action,
+                    self.resume_action, self.export_action):
             menu.addAction(act)
         menu.addSeparator()
         menu.addAction(quit_action)
@@ -209,6 +223,9 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.data_panel.scanStarted.connect(self.banner.dismiss)
         self.data_panel.scanned.connect(self._on_scanned)
+        self.data_panel.scanned.connect(self.advanced_panel.show_scan)
+        self.settings_panel.image_size.valueChanged.connect(
+            self.advanced_panel.preview.set_image_size)
         self.data_panel.scanFailed.connect(self._on_scan_failed)
         self.data_panel.cleared.connect(self.dataset_view.show_empty)
         for signal in (self.data_panel.scanStarted, self.data_panel.scanFailed,
@@ -217,6 +234,7 @@ class MainWindow(QMainWindow):
         self.dataset_view.empty.chooseFolder.connect(self.data_panel.train_folder.browse)
         self.dataset_view.empty.tryDemo.connect(self.load_demo)
         self.backbone_panel.backboneChanged.connect(self._on_backbone_changed)
+        self.backbone_panel.backboneChanged.connect(self.advanced_panel.backbone_changed)
         self.backbone_panel.downloadFailed.connect(self.show_error)
         self.start_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -225,14 +243,25 @@ class MainWindow(QMainWindow):
         self.exporter.exported.connect(self._on_exported)
         self.exporter.failed.connect(self.show_error)
 
+        for signal in (self.settings_panel.epochs.valueChanged, self.settings_panel.lr.valueChanged,
+                       self.freeze_panel.changed, self.advanced_panel.changed):
+            signal.connect(self._show_phase_plan)
+
         c, view = self.controller, self.training_view
         c.fitStarted.connect(view.on_fit_started)
+        c.fitStarted.connect(self.advanced_panel.show_fit_started)
+        c.fitStarted.connect(self.settings_panel.show_fit_started)
         c.phaseProgress.connect(view.on_phase)
         c.batchProgress.connect(view.on_batch)
         c.epochEnded.connect(view.on_epoch)
         c.log.connect(view.append_log)
         c.failed.connect(self._on_training_failed)
         c.finished.connect(self._on_training_finished)
+        c.fitStarted.connect(self.results_view.on_fit_started)
+        c.epochEnded.connect(self.results_view.on_epoch)
+        c.finished.connect(self.results_view.on_training_finished)
+        self.results_view.cellActivated.connect(self.show_gallery_cell)
+        self.results_view.runOpened.connect(self._on_run_opened)
         self.evaluations.follow(c)
         c.fitStarted.connect(self.gallery.on_training_started)
         c.finished.connect(self.gallery.on_training_finished)
@@ -296,7 +325,13 @@ class MainWindow(QMainWindow):
             backbone=backbone,
             train_stages=self.freeze_panel.train_stages(),
             **self.settings_panel.values(),
+            **self.advanced_panel.values(),
         )
+
+    def _show_phase_plan(self) -> None:
+        self.freeze_panel.show_plan(self.advanced_panel.phase_plan(
+            self.freeze_panel.stage_names(), epochs=self.settings_panel.epochs.value(),
+            lr=self.settings_panel.lr.value(), train_stages=self.freeze_panel.train_stages()))
 
     def _new_run_dir(self, backbone: str) -> str:
         root = Path(self.settings_panel.runs_dir.text().strip() or ".").expanduser()
@@ -317,6 +352,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_values(recipe.epochs, recipe.batch_size, recipe.lr,
                                        recipe.image_size, recipe.device, recipe.seed,
                                        recipe.threads)
+        self.advanced_panel.set_from_recipe(recipe)
         self.settings_panel.runs_dir.setText(str(Path(recipe.out_dir).parent))
         self.data_panel.set_folders(recipe.data_dir, recipe.val_dir, recipe.val_split)
 
@@ -358,6 +394,9 @@ class MainWindow(QMainWindow):
         if self.data_panel.is_scanning():
             self.show_error("The training folder is still being scanned; try again in a moment.")
             return False
+        if self.lr_finder.is_running():
+            self.show_error("The LR finder is still running: stop it or wait for its result.")
+            return False
         if self.data_panel.data is None:
             self.show_error("Choose a training folder first: one subfolder per class.")
             return False
@@ -372,6 +411,32 @@ class MainWindow(QMainWindow):
         self._set_running(True)
         self.controller.start(recipe)
         return True
+
+    def resume_run(self, run_dir: str, epochs: int | None = None) -> bool:
+        """Continue a run from its checkpoint (to `epochs` in total, if given)."""
+        self.banner.dismiss()
+        if self.controller.is_running():
+            return False
+        try:
+            recipe = resume_recipe(run_dir, epochs)
+        except TlstudioError as e:
+            self.show_error(str(e))
+            return False
+        self.training_view.on_starting()
+        self.training_view.append_log(f"Resuming {run_dir} to {recipe.epochs} epoch(s)")
+        self.tabs.setCurrentWidget(self.training_view)
+        self._set_running(True)
+        self.controller.start(recipe, resume=True)
+        return True
+
+    def resume_run_dialog(self) -> None:
+        try:
+            chosen = ask_resume(self, self.settings_panel.runs_dir.text())
+        except TlstudioError as e:
+            self.show_error(str(e))
+            return
+        if chosen is not None:
+            self.resume_run(*chosen)
 
     def toggle_pause(self) -> None:
         if self.pause_button.text() == "Pause":
@@ -400,6 +465,8 @@ class MainWindow(QMainWindow):
         self.pause_button.setText("Pause")
         self.stop_button.setEnabled(running)
         self.open_action.setEnabled(not running)
+        self.open_run_action.setEnabled(not running)
+        self.resume_action.setEnabled(not running)
 
     def _on_training_failed(self, message: str) -> None:
         self.show_error(message)
@@ -446,6 +513,22 @@ class MainWindow(QMainWindow):
         self.training_view.append_log(text)
         self.show_info(text)
 
+    # ---- results --------------------------------------------------------------------------
+
+    def show_gallery_cell(self, true: str, predicted: str) -> None:
+        """A confusion-matrix cell was clicked: show its images in the Gallery tab."""
+        self.tabs.setCurrentWidget(self.gallery)
+        self.gallery.show_cell(true, predicted)
+
+    def _on_run_opened(self, run_dir: str) -> None:
+        self.tabs.setCurrentWidget(self.results_view)
+        self.evaluations.load(run_dir)  # the gallery shows the opened run's last epoch
+        if (Path(run_dir) / "model.safetensors").is_file():
+            self.last_run_dir = run_dir
+            self.export_action.setEnabled(True)
+            self.training_view.export_button.setEnabled(True)
+            self.try_images.set_run(run_dir)
+
     # ---- drag and drop ------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
@@ -461,7 +544,8 @@ class MainWindow(QMainWindow):
     # ---- settings and closing -----------------------------------------------------------
 
     def save_settings(self) -> None:
-        for panel in (self.data_panel, self.backbone_panel, self.settings_panel):
+        for panel in (self.data_panel, self.backbone_panel, self.settings_panel,
+                      self.advanced_panel):
             panel.save_settings(self.settings)
         self.settings.setValue("freeze/stages", list(self.freeze_panel.train_stages()))
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -471,6 +555,7 @@ class MainWindow(QMainWindow):
         s = self.settings
         self.backbone_panel.restore_settings(s)
         self.settings_panel.restore_settings(s)
+        self.advanced_panel.restore_settings(s)
         stages = s.value("freeze/stages")
         if stages:
             self.freeze_panel.set_train_stages([stages] if isinstance(stages, str) else stages)
@@ -483,7 +568,8 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
-                     self.evaluations, self.gallery, self.try_images):
+                     self.results_view, self.evaluations, self.gallery, self.try_images,
+                     self.advanced_panel, self.lr_finder):
             part.cancel()
         wait_for_background_tasks()
         super().closeEvent(event)

@@ -71,6 +71,9 @@ class SettingsPanel(QWidget):
         self.device = QComboBox(objectName="deviceCombo")
         for value, label in available_devices():
             self.device.addItem(label, value)
+        self.device_in_use = QLabel("", objectName="deviceInUse", wordWrap=True)
+        self.device_in_use.setStyleSheet("color: #555;")
+        self.device_in_use.hide()  # until a run says what it uses
         self.seed = _spin("seedSpin", 0, 2**31 - 1, 0)
         self.threads = _spin("threadsSpin", 1, os.cpu_count() or 1, default_threads())
         self.threads.setToolTip("CPU threads for training; one core is left to the window")
@@ -98,8 +101,9 @@ class SettingsPanel(QWidget):
                 grid.addWidget(field, row, 2 * column + 1)
         grid.addWidget(_label("Device", self.device), 3, 0)
         grid.addWidget(self.device, 3, 1, 1, 3)
-        grid.addWidget(_label("Save runs in", self.runs_dir), 4, 0)
-        grid.addLayout(runs_row, 4, 1, 1, 3)
+        grid.addWidget(self.device_in_use, 4, 1, 1, 3)
+        grid.addWidget(_label("Save runs in", self.runs_dir), 5, 0)
+        grid.addLayout(runs_row, 5, 1, 1, 3)
 
     def _browse_runs_dir(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -107,6 +111,13 @@ class SettingsPanel(QWidget):
         path = QFileDialog.getExistingDirectory(self, "Folder for runs", self.runs_dir.text())
         if path:
             self.runs_dir.setText(path)
+
+    def show_fit_started(self, event: object) -> None:
+        """Say what the run really uses: the device 'auto' chose and its precision."""
+        precision = getattr(event, "precision", "")
+        self.device_in_use.setText(f"In use: {event.device}" + (f", {precision}" if precision
+                                                                 else ""))
+        self.device_in_use.show()
 
     def set_device(self, value: str) -> None:
         index = self.device.findData(value)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.gui.plots import TrainingPlots
+from tlstudio.training.events import per_class_line
 
 LOG_COLOURS = {"warning": "#9a5b00", "error": "#b3261e"}
 
@@ -41,6 +42,7 @@ class TrainingView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._epochs = 1
+        self._classes: tuple[str, ...] = ()
         self.plots = TrainingPlots()
         self.progress = QProgressBar(objectName="progressBar", minimum=0, maximum=1000)
         self.progress.setFormat("Ready")
@@ -91,12 +93,17 @@ class TrainingView(QWidget):
 
     def on_fit_started(self, event: object) -> None:
         self._epochs = max(1, int(event.epochs))
+        self._classes = tuple(event.classes)
         self.plots.reset(int(event.batches_per_epoch))
+        for done in getattr(event, "history", ()):  # a resumed run: its curves so far
+            self.plots.on_epoch(done)
         mode = ("features cached, only the head trains" if event.feature_cache
                 else "fine-tuning")
+        precision = getattr(event, "precision", "")  # engines before mixed precision lack it
+        device = f"{event.device} ({precision})" if precision else event.device
         self.append_log(
             f"Training {event.train_images:,} images, validating {event.val_images:,}, "
-            f"{len(event.classes)} classes on {event.device} at {event.image_size} px; "
+            f"{len(event.classes)} classes on {device} at {event.image_size} px; "
             f"{event.trainable_params:,} of {event.total_params:,} parameters train ({mode}).")
 
     def on_phase(self, event: object) -> None:
@@ -129,6 +136,10 @@ class TrainingView(QWidget):
             f"Epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
             f"accuracy {event.train_accuracy:.1%}; validation loss {event.val_loss:.4f}, "
             f"accuracy {event.val_accuracy:.1%} ({format_duration(event.seconds)})")
+        per_class = getattr(event, "per_class_accuracy", ())
+        if per_class and self._classes:
+            line = per_class_line(self._classes, per_class)
+            self.append_log(f"Validation accuracy per class: {line}")
 
     def on_finished(self, text: str) -> None:
         self.progress.setRange(0, 1000)

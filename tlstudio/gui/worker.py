@@ -172,9 +172,10 @@ class TrainingWorker(QObject):
     finished = Signal(object)  # RunResult, or None after a failure
 
     def __init__(self, recipe: Recipe, control: RunControl,
-                 fit_fn: Callable[..., RunResult] = fit) -> None:
+                 fit_fn: Callable[..., RunResult] = fit, resume: bool = False) -> None:
         super().__init__()
         self._recipe, self._control, self._fit = recipe, control, fit_fn
+        self._resume = resume  # continue from the run folder's checkpoint.pt
         self._batches = BatchThrottle(self.batchProgress.emit)
         self._phases = PhaseThrottle(self.phaseProgress.emit)
 
@@ -186,7 +187,9 @@ class TrainingWorker(QObject):
             recipe, note = leave_core_to_gui(self._recipe)
             if note:
                 self.log.emit(note, "info")
-            result = self._fit(recipe, callbacks=[self._on_event], control=self._control)
+            more = {"resume": True} if self._resume else {}
+            result = self._fit(recipe, callbacks=[self._on_event], control=self._control,
+                               **more)
         except BaseException as e:  # noqa: BLE001 - a crash is a message, never a dead app
             if not isinstance(e, TlstudioError):
                 self.log.emit(traceback.format_exc(), "error")
@@ -241,11 +244,12 @@ class TrainingController(QObject):
     def is_paused(self) -> bool:
         return self._control is not None and self._control.paused
 
-    def start(self, recipe: Recipe) -> None:
+    def start(self, recipe: Recipe, resume: bool = False) -> None:
+        """Train `recipe`; with `resume`, continue its out_dir's run from the last checkpoint."""
         if self.is_running():
             raise RuntimeError("A training run is already in progress")
         self._control = RunControl()
-        self._worker = worker = TrainingWorker(recipe, self._control, self._fit)
+        self._worker = worker = TrainingWorker(recipe, self._control, self._fit, resume)
         self._thread = thread = QThread()
         thread.setObjectName("tlstudio-training")
         worker.moveToThread(thread)

@@ -120,3 +120,30 @@ def preview_stages(
     chosen = trainable_stages if trainable_stages else trainable_stage_names(stages, freeze)
     apply_freeze(built.model, stages, chosen, unfreeze)
     return stage_infos(built.model, stages)
+
+
+def stage_learning_rates(
+    stages: Sequence[Stage | str],
+    trainable: Iterable[str],
+    lr: float,
+    decay: float = 1.0,
+) -> dict[str, float]:
+    """Discriminative learning rates: the head gets ``lr``; going from the last trainable
+    backbone stage towards the input, each trainable stage gets ``decay`` times the next one's
+    (the last lr*decay, the one before lr*decay**2, ...). Frozen stages are skipped, so the
+    factor counts trainable stages, not positions. Keys follow the stages' order.
+    """
+    names = [s if isinstance(s, str) else s.name for s in stages]
+    chosen = set(trainable)
+    unknown = chosen - set(names)
+    if unknown:
+        raise RecipeError(f"Unknown stage(s): {', '.join(sorted(unknown))}")
+    rates: dict[str, float] = {}
+    factor = 1.0
+    for name in reversed(names):
+        if name not in chosen:
+            continue
+        if name != HEAD_STAGE:
+            factor *= decay
+        rates[name] = lr * (1.0 if name == HEAD_STAGE else factor)
+    return {name: rates[name] for name in names if name in rates}

@@ -37,7 +37,7 @@ from tlstudio.models import (
 )
 from tlstudio.models.freezing import only_head_trains
 from tlstudio.recipe import Recipe
-from tlstudio.training import artifacts
+from tlstudio.training import artifacts, data_controls
 from tlstudio.training.callbacks import (
     BEST_WEIGHTS,
     LoopCallback,
@@ -64,6 +64,8 @@ from tlstudio.training.events import (
 from tlstudio.training.feature_cache import FeatureBatches, extract_features
 from tlstudio.training.loops import evaluate, per_class_accuracy, train_one_epoch
 from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
+from tlstudio.training.phases import PhaseSwitch, stage_param_groups
+from tlstudio.training.precision import FP32, resolve_precision
 from tlstudio.training.predictions import PREDICTIONS, save_epoch_predictions
 
 METRICS = "metrics.json"
@@ -161,37 +163,48 @@ def fit(
     skipped = train_scan.skipped + (val_scan.skipped if recipe.val_dir else ())
     built = prepare_model(recipe, len(train_scan.classes), emit, control)
     model = built.model.to(device)
+    precision = resolve_precision(recipe, device)
+    precision.prepare_model(model)
     image_size = recipe.image_size or built.spec.input_size
     run_dir.mkdir(parents=True, exist_ok=True)
     recipe.save(run_dir / RECIPE)
 
     generator = torch.Generator().manual_seed(recipe.seed)
-    train_ds = ImageFolderDataset(train_scan, train_transform(image_size, recipe.augment))
+    train_ds = ImageFolderDataset(train_scan, train_transform(image_size, recipe.augment,
+                                                              recipe.augment_options))
     val_ds = ImageFolderDataset(val_scan, eval_transform(image_size))
     would_cache = recipe.feature_cache and only_head_trains(model)
-    # Cached features would freeze one view of each image and undo the augmentation.
-    use_cache = would_cache and recipe.augment == "none"
+    cache_off_note = data_controls.cache_off_note(recipe)  # augmentation or mixing is on
+    use_cache = would_cache and cache_off_note is None
+    sampler = data_controls.train_sampler(recipe, [label for _, label in train_scan.samples],
+                                          len(train_scan.classes), generator)
     loader_args = dict(batch_size=recipe.batch_size, num_workers=recipe.num_workers,
                        pin_memory=device.type == "cuda")
-    train_loader = DataLoader(train_ds, shuffle=not use_cache, generator=generator,
-                              **loader_args)
+    train_loader = DataLoader(train_ds, shuffle=not use_cache and sampler is None,
+                              sampler=sampler, generator=generator, **loader_args)
     val_loader = DataLoader(val_ds, shuffle=False, **loader_args)
 
     val_files = tuple(str(Path(path).resolve()) for path, _ in val_scan.samples)
     trainable, total = parameter_counts(model)
     emit(FitStarted(str(run_dir), train_scan.classes, recipe.epochs, len(train_loader),
                     len(train_ds), len(val_ds), len(skipped), str(device), image_size,
-                    trainable, total, use_cache))
+                    trainable, total, use_cache, precision.describe(),
+                    _finished_epochs(checkpoint, recipe.epochs)))
+    if precision.autocast and precision.reason != "chosen":
+        emit(LogMessage(f"Precision (auto): {precision.describe()}, as {precision.reason}"))
     if skipped:
         emit(LogMessage(f"{len(skipped)} file(s) skipped: see skipped_files in {METRICS}",
                         "warning"))
+    emit(data_controls.imbalance_note(train_scan.counts(), recipe.balance))
     if would_cache and not use_cache:
-        emit(LogMessage("Augmentation is on: the feature cache is off, every epoch runs the "
-                        "backbone"))
+        emit(LogMessage(cache_off_note))
 
-    optimizer = build_optimizer((p for p in model.parameters() if p.requires_grad), recipe)
+    optimizer = build_optimizer(stage_param_groups(model, built.stages, recipe), recipe)
+    phases = PhaseSwitch(model, built.stages, recipe, emit)  # head-only epochs, then the freeze
+    scaler = precision.make_scaler()
     scheduler = build_scheduler(optimizer, recipe, len(train_loader))
-    loss_fn, val_loss_fn = build_loss(recipe), nn.CrossEntropyLoss()
+    loss_fn = build_loss(recipe, list(train_scan.counts().values())).to(device)
+    val_loss_fn = nn.CrossEntropyLoss()
     loop = TrainingLoop(recipe, run_dir, model, optimizer, scheduler, control, emit)
     for callback in callbacks:
         if isinstance(callback, LoopCallback):
@@ -208,24 +221,29 @@ def fit(
     history: list[EpochEnded] = []
     if checkpoint is not None:
         _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop, own_callbacks)
+        if scaler is not None and checkpoint.get("scaler"):
+            scaler.load_state_dict(checkpoint["scaler"])
         metrics["epochs"] = list(checkpoint["epochs"])
-        history = [_epoch_from_dict(e, recipe.epochs) for e in checkpoint["epochs"]]
+        history = list(_finished_epochs(checkpoint, recipe.epochs))
         emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
     try:
         train_batches, val_batches, step_model, extra_seconds = _batches(
-            model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control
-        )
+            model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control,
+            precision)
+        train_batches = data_controls.mixed_batches(train_batches, recipe,
+                                                    len(train_scan.classes))
         if checkpoint is not None:
             restore_rng(checkpoint["rng"], generator)  # after the feature cache is rebuilt
         for epoch in range(len(history) + 1, recipe.epochs + 1):
+            phases.start_epoch(epoch)
             start = time.perf_counter()
             stats = train_one_epoch(step_model, train_batches, optimizer, loss_fn, device,
-                                    epoch, emit, loop, scheduler)
+                                    epoch, emit, loop, scheduler, precision, scaler)
             if not stats.completed:
                 stopped = True
                 break
-            val = evaluate(step_model, val_batches, val_loss_fn, device)
+            val = evaluate(step_model, val_batches, val_loss_fn, device, precision)
             seconds = time.perf_counter() - start + (extra_seconds if epoch == 1 else 0.0)
             ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
                                val.accuracy, optimizer.param_groups[0]["lr"], seconds,
@@ -236,9 +254,10 @@ def fit(
             history.append(ended)
             metrics["epochs"].append(ended.to_dict())
             emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
-            save_checkpoint(run_dir / CHECKPOINT, _training_state(
+            save_checkpoint(run_dir / CHECKPOINT, {**_training_state(
                 recipe, epoch, model, optimizer, scheduler, loop, own_callbacks, metrics,
-                generator))
+                generator), "phase": phases.current.number,
+                "scaler": scaler.state_dict() if scaler is not None else {}})
             # Written after the checkpoint: an epoch listed in metrics.json can be resumed from.
             atomic.write_json(run_dir / METRICS, metrics)
             if loop.stop_reason is not None:
@@ -292,6 +311,12 @@ def _resumable_checkpoint(run_dir: Path, recipe: Recipe) -> dict[str, Any]:
     return checkpoint
 
 
+def _finished_epochs(checkpoint: dict[str, Any] | None, epochs: int) -> tuple[EpochEnded, ...]:
+    if checkpoint is None:
+        return ()
+    return tuple(_epoch_from_dict(e, epochs) for e in checkpoint["epochs"])
+
+
 def _epoch_from_dict(d: dict[str, Any], epochs: int) -> EpochEnded:
     d = dict(d)
     d["per_class_accuracy"] = tuple(d.get("per_class_accuracy", ()))
@@ -331,7 +356,7 @@ def _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop,
 
 
 def _batches(model, use_cache, train_loader, val_loader, recipe, generator, device, emit,
-             control):
+             control, precision=FP32):
     """Image loaders for fine-tuning, or cached-feature batches through the head alone."""
     if not use_cache:
         return train_loader, val_loader, model, 0.0
@@ -344,9 +369,11 @@ def _batches(model, use_cache, train_loader, val_loader, recipe, generator, devi
         emit(PhaseProgress(f"extracting {progress.part} features", done, total))
 
     progress.part = "training"
-    train_f, train_y = extract_features(model, plain_train, device, progress, control)
+    train_f, train_y = extract_features(model, plain_train, device, progress, control, precision)
     progress.part = "validation"
-    val_f, val_y = extract_features(model, val_loader, device, progress, control)
-    train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator)
+    val_f, val_y = extract_features(model, val_loader, device, progress, control, precision)
+    classes = len(train_loader.dataset.classes)
+    weights = data_controls.feature_sample_weights(recipe, train_y, classes)  # balance sampler
+    train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator, weights)
     val_batches = FeatureBatches(val_f, val_y, recipe.batch_size)
     return train_batches, val_batches, model.head, time.perf_counter() - start

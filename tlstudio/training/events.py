@@ -7,7 +7,7 @@ none of them holds a tensor, so they cross threads safely.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,8 @@ class FitStarted:
     trainable_params: int
     total_params: int
     feature_cache: bool  # True: backbone features are computed once, epochs train the head
+    precision: str = "fp32"  # PrecisionPlan.describe(): "bf16 autocast, channels_last"
+    history: tuple[EpochEnded, ...] = ()  # a resumed run's finished epochs, for its curves
 
 
 @dataclass(frozen=True)
@@ -130,3 +132,11 @@ class StopSignal(Protocol):
     def stopped(self) -> bool: ...
 
     def wait_if_paused(self) -> None: ...
+
+
+def per_class_line(classes: Sequence[str], accuracy: Sequence[float | None], most: int = 10) -> str:
+    """Validation accuracy by class, the weakest first, at most `most` of them (for logs)."""
+    scored = sorted((acc, name) for name, acc in zip(classes, accuracy, strict=False)
+                    if acc is not None)
+    text = ", ".join(f"{name} {acc:.0%}" for acc, name in scored[:most])
+    return text + (f" (weakest {most} of {len(scored)})" if len(scored) > most else "")

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 from tlstudio.errors import TrainingStopped
 from tlstudio.models.classifier import Classifier
 from tlstudio.training.events import RunControl
+from tlstudio.training.precision import FP32, PrecisionPlan
 
 
 @torch.inference_mode()
@@ -19,6 +20,7 @@ def extract_features(
     device: torch.device,
     progress: Callable[[int, int], None],
     control: RunControl,
+    precision: PrecisionPlan = FP32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(features, labels) for every sample of an unshuffled loader, on ``device``."""
     model.eval()
@@ -28,7 +30,8 @@ def extract_features(
         control.wait_if_paused()
         if control.stopped:
             raise TrainingStopped("Stopped while extracting features")
-        feats.append(model.features(x.to(device)).float())
+        with precision.autocast_context():  # the features are stored as fp32 either way
+            feats.append(model.features(precision.inputs(x.to(device))).float())
         labels.append(y.to(device))
         done += y.shape[0]
         progress(done, total)
@@ -36,7 +39,11 @@ def extract_features(
 
 
 class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
-    """Mini-batches over cached features; reshuffled each pass when a generator is given."""
+    """Mini-batches over cached features; reshuffled each pass when a generator is given.
+
+    With per-sample ``weights`` each pass instead draws len(labels) samples with replacement in
+    proportion to them (the balancing sampler's behaviour for cached features).
+    """
 
     def __init__(
         self,
@@ -44,8 +51,9 @@ class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
         labels: torch.Tensor,
         batch_size: int,
         generator: torch.Generator | None = None,
+        weights: torch.Tensor | None = None,
     ) -> None:
-        self.features, self.labels = features, labels
+        self.features, self.labels, self.weights = features, labels, weights
         self.batch_size, self.generator = batch_size, generator
 
     def __len__(self) -> int:
@@ -53,10 +61,13 @@ class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
-        order = (
-            torch.randperm(n, generator=self.generator) if self.generator is not None
-            else torch.arange(n)
-        ).to(self.labels.device)
+        if self.weights is not None:
+            order = torch.multinomial(self.weights, n, replacement=True, generator=self.generator)
+        elif self.generator is not None:
+            order = torch.randperm(n, generator=self.generator)
+        else:
+            order = torch.arange(n)
+        order = order.to(self.labels.device)
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
             yield self.features[idx], self.labels[idx]

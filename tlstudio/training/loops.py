@@ -18,6 +18,8 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from tlstudio.errors import TlstudioError
 from tlstudio.training.events import BatchEnded, Event, LogMessage, StopSignal
+from tlstudio.training.mixing import hard_labels
+from tlstudio.training.precision import FP32, PrecisionPlan
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ def train_one_epoch(
     emit: Callable[[Event], None],
     control: StopSignal,
     scheduler: LRScheduler | None = None,
+    precision: PrecisionPlan = FP32,
+    scaler: torch.amp.GradScaler | None = None,  # fp16 loss scaling (PrecisionPlan.make_scaler)
 ) -> EpochStats:
     model.train()
     total = len(batches) if isinstance(batches, Sized) else 0
@@ -50,35 +54,42 @@ def train_one_epoch(
         control.wait_if_paused()
         if control.stopped:
             return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, False)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x, y = precision.inputs(x.to(device, non_blocking=True)), y.to(device, non_blocking=True)
         while True:
             try:
-                logits, loss = _step(model, x, y, optimizer, loss_fn, micro_batch or len(y))
+                logits, loss = _step(model, x, y, optimizer, loss_fn, micro_batch or len(y),
+                                     precision, scaler)
                 break
             except (torch.OutOfMemoryError, MemoryError):
                 micro_batch = _smaller_micro_batch(micro_batch or len(y), device, emit)
-        optimizer.step()
+        if scaler is not None:
+            scaler.step(optimizer)  # skips the step when fp16 gradients overflowed
+            scaler.update()
+        else:
+            optimizer.step()
         lr = optimizer.param_groups[0]["lr"]  # the rate this batch used
         if scheduler is not None:
             scheduler.step()
         batch_loss = loss.item()
         n = y.shape[0]
         loss_sum += batch_loss * n
-        correct += int((logits.argmax(1) == y).sum())
+        correct += int((logits.argmax(1) == hard_labels(y)).sum())  # MixUp: dominant class
         seen += n
         emit(BatchEnded(epoch, i, total, batch_loss, lr, n, time.perf_counter() - start))
     return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True)
 
 
 def _step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
-          loss_fn: nn.Module, micro_batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+          loss_fn: nn.Module, micro_batch: int, precision: PrecisionPlan = FP32,
+          scaler: torch.amp.GradScaler | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradients of the batch's mean loss, accumulated over micro-batches of ``micro_batch``."""
     optimizer.zero_grad(set_to_none=True)
     logits, loss = [], torch.zeros((), device=y.device)
     for xs, ys in zip(x.split(micro_batch), y.split(micro_batch), strict=True):
-        part_logits = model(xs)
-        part_loss = loss_fn(part_logits, ys) * (len(ys) / len(y))  # the batch mean's share
-        part_loss.backward()
+        with precision.autocast_context():
+            part_logits = model(xs)
+            part_loss = loss_fn(part_logits, ys) * (len(ys) / len(y))  # the batch mean's share
+        (scaler.scale(part_loss) if scaler is not None else part_loss).backward()
         logits.append(part_logits.detach())
         loss = loss + part_loss.detach()
     return torch.cat(logits), loss
@@ -104,14 +115,16 @@ def evaluate(
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     loss_fn: nn.Module,
     device: torch.device,
+    precision: PrecisionPlan = FP32,
 ) -> EpochStats:
     """Loss and accuracy over unshuffled batches, with every image's class probabilities."""
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
     probabilities, targets = [], []
     for x, y in batches:
-        x, y = x.to(device), y.to(device)
-        logits = model(x)
+        x, y = precision.inputs(x.to(device)), y.to(device)
+        with precision.autocast_context():
+            logits = model(x).float()
         loss_sum += float(loss_fn(logits, y)) * y.shape[0]
         correct += int((logits.argmax(1) == y).sum())
         seen += y.shape[0]

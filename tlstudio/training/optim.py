@@ -6,12 +6,13 @@ The schedule is a LambdaLR stepped after every batch: the rate for step t is lr 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
+from tlstudio.data.imbalance import class_weights
 from tlstudio.recipe import Recipe
 
 SGD_MOMENTUM = 0.9
@@ -31,9 +32,18 @@ def build_optimizer(params: Iterable[nn.Parameter], recipe: Recipe) -> torch.opt
     return torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
 
 
-def build_loss(recipe: Recipe) -> nn.Module:
-    """The training loss; validation keeps plain cross-entropy so val_loss stays comparable."""
-    return nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+def build_loss(recipe: Recipe, class_counts: Sequence[int] | None = None) -> nn.Module:
+    """The training loss; validation keeps plain cross-entropy so val_loss stays comparable.
+
+    It takes class indices or soft targets (MixUp/CutMix). With balance "loss", each class's
+    term is weighted N / (C * count) from the training images per class, ``class_counts``.
+    """
+    weight = None
+    if recipe.balance == "loss":
+        if class_counts is None:
+            raise ValueError("a class-weighted loss needs the training images per class")
+        weight = class_weights(class_counts)
+    return nn.CrossEntropyLoss(weight=weight, label_smoothing=recipe.label_smoothing)
 
 
 def lr_factor(schedule: str, total_steps: int, warmup_steps: int) -> Callable[[int], float]:

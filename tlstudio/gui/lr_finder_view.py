@@ -1,0 +1,159 @@
+"""The LR finder in the window: runs the core's `lr_find` in a background task, plots loss
+against learning rate (log axis) with the suggestion marked, and applies it with one click.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from tlstudio.errors import TlstudioError
+from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.worker import PhaseThrottle
+from tlstudio.recipe import Recipe
+from tlstudio.training import PhaseProgress, RunControl
+from tlstudio.training.lr_finder import lr_find
+
+STEPS = 100
+
+
+def lr_find_job(state: TaskState, recipe: Recipe, control: RunControl, steps: int):
+    """The range test; progress per step, stopped through `control` (the Stop button)."""
+    # Only when the rounded percent changes, as the training worker does.
+    phases = PhaseThrottle(lambda e: state.yield_((e.phase, e.done, e.total)))
+
+    def emit(event: object) -> None:
+        if isinstance(event, PhaseProgress):
+            phases.add(event)
+
+    return lr_find(recipe, control=control, emit=emit, steps=steps)
+
+
+class LRFinderView(QWidget):
+    """"Find learning rate", the loss-vs-lr plot, and "Use suggested"."""
+
+    finished = Signal(object)  # LRFinderResult, or None after a failure; the view is idle
+    failed = Signal(str)
+
+    def __init__(self, recipe_fn: Callable[[], Recipe], lr_spin: QDoubleSpinBox,
+                 parent: QWidget | None = None) -> None:
+        """`recipe_fn()` gives the window's recipe (may raise RecipeError); `lr_spin` is set."""
+        super().__init__(parent, objectName="lrFinder")
+        self._recipe_fn, self._lr_spin = recipe_fn, lr_spin
+        self._runner = TaskRunner(self)
+        self._task: BackgroundTask | None = None
+        self._control: RunControl | None = None
+        self.result = None
+        self.find_button = QPushButton("Find learning rate", objectName="findLrButton")
+        self.find_button.setToolTip("Train briefly with a rising lr (nothing is saved) and "
+                                    "suggest the lr where the loss falls fastest")
+        self.stop_button = QPushButton("Stop", objectName="stopLrButton", enabled=False)
+        self.use_button = QPushButton("Use suggested", objectName="useSuggestedLrButton",
+                                      enabled=False)
+        self.status = QLabel("", objectName="lrFinderStatus", wordWrap=True)
+        self.plot = pg.PlotWidget(objectName="lrFinderPlot", background="w")
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.setLabel("bottom", "learning rate")
+        self.plot.setLabel("left", "loss")
+        self.plot.setFixedHeight(170)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#2f6fb0", width=2))
+        self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d9534f", width=1.5,
+                                                             style=pg.QtCore.Qt.DashLine))
+        self.marker.hide()
+        self.plot.addItem(self.marker)
+        self.plot.hide()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.find_button, 2)
+        buttons.addWidget(self.stop_button, 1)
+        buttons.addWidget(self.use_button, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot)
+        self.find_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.use_button.clicked.connect(self.use_suggested)
+
+    def is_running(self) -> bool:
+        return self._task is not None
+
+    def start(self, steps: int = STEPS) -> bool:
+        if self.is_running():
+            return False
+        try:
+            recipe = self._recipe_fn()
+        except TlstudioError as e:
+            self.status.setText(str(e))
+            self.failed.emit(str(e))
+            return False
+        self._control = RunControl()
+        self.result = None
+        task = BackgroundTask(lr_find_job, recipe, self._control, int(steps))
+        task.signals.yielded.connect(self._progress)
+        task.signals.returned.connect(self._found)
+        task.signals.errored.connect(self._errored)
+        task.signals.done.connect(self._done)
+        self._task = self._runner.start(task)
+        self.status.setText("Finding the learning rate…")
+        self.find_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.use_button.setEnabled(False)
+        return True
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.stop()
+            self.status.setText("Stopping…")
+
+    def cancel(self) -> None:
+        """Stop without showing anything more (window closing)."""
+        self.stop()
+        self._runner.cancel_all()
+
+    def use_suggested(self) -> None:
+        if self.result is None or not self.result.suggested_lr:
+            return
+        suggested = self.result.suggested_lr
+        self._lr_spin.setValue(suggested)
+        note = (f" (the most this box takes; the finder suggested {suggested:.2g})"
+                if suggested > self._lr_spin.maximum() else "")
+        self.status.setText(f"Learning rate set to {self._lr_spin.value():g}{note}")
+
+    def _progress(self, phase_done_total: tuple[str, int, int]) -> None:
+        phase, done, total = phase_done_total
+        if not self._control or not self._control.stopped:
+            self.status.setText(f"{phase.capitalize()}: {done} of {total}")
+
+    def _found(self, result) -> None:
+        self.result = result
+        self._show(result)
+
+    def _show(self, result) -> None:
+        points = [(lr, loss) for lr, loss in zip(result.lrs, result.losses, strict=False)
+                  if lr > 0 and math.isfinite(loss)]
+        self.plot.show()
+        self.curve.setData([p[0] for p in points], [p[1] for p in points])
+        if result.suggested_lr:
+            self.marker.setValue(math.log10(result.suggested_lr))  # log-mode x is log10
+            self.marker.show()
+            self.status.setText(f"Suggested learning rate: {result.suggested_lr:.2g}")
+        else:
+            self.marker.hide()
+            self.status.setText("No clear suggestion: the loss did not fall steadily")
+        self.use_button.setEnabled(bool(result.suggested_lr))
+
+    def _errored(self, message: str) -> None:
+        self.status.setText(message)
+        self.failed.emit(message)
+
+    def _done(self) -> None:
+        self._task = self._control = None
+        self.find_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.finished.emit(self.result)  # last: the view is idle again when it arrives
