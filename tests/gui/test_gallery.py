@@ -236,3 +236,26 @@ def test_the_thumbnail_cache_is_bounded(qtbot, shared_run: Path) -> None:
             assert loader.pixmap(path) is None
     assert [loader.cached(p) for p in images] == [False, True, True]  # least recent dropped
     assert not loader.pixmap(images[2]).isNull()
+
+
+def test_only_the_rows_on_screen_are_decoded(qtbot, tmp_path: Path) -> None:
+    from imagefolders import write_class_folders
+
+    from tlstudio.evaluation import RunEvaluation, evaluate_predictions
+    from tlstudio.evaluation.run_eval import image_record
+
+    data = write_class_folders(tmp_path / "many", {"a": 150, "b": 150}, size=8)
+    files = sorted(data.rglob("*.png"))
+    records = tuple(image_record(str(f), f.parent.name, {"a": 0.7, "b": 0.3}) for f in files)
+    truth = [int(f.parent.name == "b") for f in files]
+    evaluation = RunEvaluation(str(tmp_path), "many", evaluate_predictions(
+        truth, [0] * len(files), ("a", "b")), records, ())
+    gallery = PredictionGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(700, 400)
+    gallery.set_evaluation(tmp_path, evaluation, dataset_root=data)
+    gallery.show()
+    first = gallery.shown_records()[0].path
+    qtbot.waitUntil(lambda: gallery.thumbnails.cached(first), timeout=3000)
+    qtbot.waitUntil(lambda: not gallery.thumbnails.busy(), timeout=3000)
+    assert 0 < gallery.thumbnails.decoded <= 40  # a screenful, not 300
