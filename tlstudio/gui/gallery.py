@@ -59,6 +59,17 @@ def gallery_list(model: GalleryModel, object_name: str) -> QListView:
     return view
 
 
+def tiles_and_detail(view: QListView, detail: ImageDetail) -> QSplitter:
+    """The tiles on the left, the opened image on the right."""
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.addWidget(view)
+    splitter.addWidget(detail)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 2)
+    splitter.setSizes([560, 340])
+    return splitter
+
+
 class PredictionGallery(QWidget):
     """Set an evaluation with `set_evaluation`; the results tab narrows it with `show_cell`."""
 
@@ -100,16 +111,10 @@ class PredictionGallery(QWidget):
         bar.addWidget(self.sort_box)
         bar.addStretch(1)
         bar.addWidget(self.count_label)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.view)
-        splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([560, 340])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.message)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(tiles_and_detail(self.view, self.detail), 1)
 
     def _connect(self) -> None:
         self.filter_box.activated.connect(self._on_filter_chosen)
