@@ -1,4 +1,5 @@
-"""The studio window: assembles the step panels, the Data and Training tabs, and the actions.
+"""The studio window: assembles the step panels, the tabs (Data, Training, Results, Gallery,
+Try images) and the File actions.
 
 Behaviour lives in the panels and the TrainingController; this module wires them together
 and turns the widgets into the one Recipe the engine receives.
@@ -17,13 +18,11 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +31,7 @@ from tlstudio.errors import TlstudioError
 from tlstudio.gui.advanced_panel import AdvancedPanel, AdvancedSection
 from tlstudio.gui.backbone_panel import BackbonePanel
 from tlstudio.gui.background import wait_for_background_tasks
+from tlstudio.gui.banner import Banner
 from tlstudio.gui.data_panel import DataPanel, ScannedData
 from tlstudio.gui.dataset_view import DatasetView
 from tlstudio.gui.evaluation_feed import EvaluationFeed
@@ -49,12 +49,6 @@ from tlstudio.models.freezing import preview_stages
 from tlstudio.recipe import Recipe
 
 DEMO_BACKBONE = "tf_efficientnet_lite0"
-BANNER_STYLES = {
-    "error": "background:#fdecea; border:1px solid #f5c2c0; color:#8c1d18;",
-    "info": "background:#e8f3ea; border:1px solid #b7dcbf; color:#1e5b2a;",
-}
-
-
 def app_settings() -> QSettings:
     """The user's settings, or an ini file under $TLSTUDIO_SETTINGS_DIR (tests, scripts)."""
     folder = os.environ.get("TLSTUDIO_SETTINGS_DIR")
@@ -65,36 +59,6 @@ def app_settings() -> QSettings:
 
 def demo_folder() -> Path:
     return Path.home() / ".cache" / "tlstudio" / "demo"
-
-
-class Banner(QFrame):
-    """A non-modal message above the tabs: errors stay until dismissed or the next action."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, objectName="messageBanner")
-        self.label = QLabel(objectName="messageLabel", wordWrap=True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton(text="✕", autoRaise=True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.kind = ""
-        self.hide()
-
-    def show_message(self, text: str, kind: str = "error") -> None:
-        self.kind = kind
-        self.setStyleSheet(f"#messageBanner {{{BANNER_STYLES[kind]} border-radius:4px;}}"
-                           "#messageBanner QLabel { border: none; background: transparent; }")
-        self.label.setText(text)
-        self.show()
-
-    def dismiss(self) -> None:
-        self.kind = ""
-        self.label.clear()
-        self.hide()
 
 
 class MainWindow(QMainWindow):

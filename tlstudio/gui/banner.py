@@ -1,0 +1,41 @@
+"""The message banner above the tabs: errors and notices that never block the window."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+
+BANNER_STYLES = {
+    "error": "background:#fdecea; border:1px solid #f5c2c0; color:#8c1d18;",
+    "info": "background:#e8f3ea; border:1px solid #b7dcbf; color:#1e5b2a;",
+}
+
+
+class Banner(QFrame):
+    """A non-modal message above the tabs: errors stay until dismissed or the next action."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="messageBanner")
+        self.label = QLabel(objectName="messageLabel", wordWrap=True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(text="✕", autoRaise=True)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.kind = ""
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        self.kind = kind
+        self.setStyleSheet(f"#messageBanner {{{BANNER_STYLES[kind]} border-radius:4px;}}"
+                           "#messageBanner QLabel { border: none; background: transparent; }")
+        self.label.setText(text)
+        self.show()
+
+    def dismiss(self) -> None:
+        self.kind = ""
+        self.label.clear()
+        self.hide()
