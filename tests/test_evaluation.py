@@ -221,3 +221,12 @@ def test_grad_cam_through_a_frozen_model_and_overlay() -> None:
     picture = Image.new("RGB", (64, 40), (128, 128, 128))
     blended = overlay(picture, cam)
     assert blended.size == (64, 40) and blended.mode == "RGB"
+
+
+def test_the_overlay_leaves_regions_without_evidence_as_they_are() -> None:
+    picture = Image.new("RGB", (20, 10), (200, 200, 200))
+    cam = np.zeros((10, 20), dtype=np.float32)
+    cam[:, 10:] = 1.0  # all the evidence on the right half
+    blended = np.asarray(overlay(picture, cam))
+    assert (blended[:, :8] == 200).all()  # left: untouched, not tinted blue
+    assert (blended[:, 12:] != 200).any(axis=-1).all()  # right: coloured

@@ -8,12 +8,15 @@ import os
 from pathlib import Path
 
 import pytest
-from imagefolders import train_tiny_run
+from imagefolders import train_tiny_run, write_class_folders
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView
 
-from tlstudio.evaluation import epoch_evaluation
+from tlstudio.evaluation import RunEvaluation, epoch_evaluation, evaluate_predictions
+from tlstudio.evaluation.run_eval import image_record
 from tlstudio.gui.gallery import PredictionGallery
 from tlstudio.gui.gallery_model import RECORD_ROLE
+from tlstudio.gui.thumbnails import ThumbnailLoader
 
 CLASSES = {"red": 8, "green": 8, "blue": 8}
 
@@ -87,6 +90,7 @@ def test_thumbnails_arrive_from_the_background(qtbot, shared_run: Path) -> None:
     gallery = open_gallery(qtbot, shared_run)
     index = gallery.model.index(0)
     record = index.data(RECORD_ROLE)
+    assert index.data(Qt.ItemDataRole.DecorationRole) is None  # a placeholder is painted
     qtbot.waitUntil(lambda: gallery.thumbnails.cached(record.path), timeout=3000)
     pixmap = index.data(Qt.ItemDataRole.DecorationRole)
     assert pixmap is not None and not pixmap.isNull() and pixmap.width() > 0
@@ -182,8 +186,6 @@ def test_a_refused_move_is_a_clear_message_and_nothing_is_lost(
 
 def test_the_window_fills_the_gallery_while_training_and_after(
         qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from imagefolders import write_class_folders
-
     from tlstudio.gui import MainWindow
 
     monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
@@ -224,3 +226,59 @@ def test_no_moves_while_the_run_is_still_reading_the_files(
     gallery.on_training_finished()
     assert gallery.detail.quarantine_button.isEnabled()
     assert len(gallery.quarantine_selected()) == 1
+
+
+def test_the_thumbnail_cache_is_bounded(qtbot, shared_run: Path) -> None:
+    loader = ThumbnailLoader(capacity=2)
+    images = [r.path for r in epoch_evaluation(shared_run).records[:3]]
+    for path in images:
+        with qtbot.waitSignal(loader.ready, timeout=3000):
+            assert loader.pixmap(path) is None
+    assert [loader.cached(p) for p in images] == [False, True, True]  # least recent dropped
+    assert not loader.pixmap(images[2]).isNull()
+
+
+def many_images(tmp_path: Path, missing: int = 0) -> tuple[Path, RunEvaluation]:
+    """300 tiny images (plus `missing` records of files that do not exist, shown as
+    unreadable) and a made-up evaluation of them: every image predicted 'a'."""
+    data = write_class_folders(tmp_path / "many", {"a": 150, "b": 150}, size=8)
+    files = sorted(data.rglob("*.png")) + [data / "a" / f"gone{i}.png" for i in range(missing)]
+    records = tuple(image_record(str(f), f.parent.name, {"a": 0.7, "b": 0.3}) for f in files)
+    truth = [int(f.parent.name == "b") for f in files]
+    evaluation = RunEvaluation(str(tmp_path), "many", evaluate_predictions(
+        truth, [0] * len(files), ("a", "b")), records, ())
+    return data, evaluation
+
+
+def test_only_the_rows_on_screen_are_decoded(qtbot, tmp_path: Path) -> None:
+    data, evaluation = many_images(tmp_path)
+    gallery = PredictionGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(700, 400)
+    gallery.set_evaluation(tmp_path, evaluation, dataset_root=data)
+    gallery.show()
+    first = gallery.shown_records()[0].path
+    qtbot.waitUntil(lambda: gallery.thumbnails.cached(first), timeout=3000)
+    qtbot.waitUntil(lambda: not gallery.thumbnails.busy(), timeout=3000)
+    assert 0 < gallery.thumbnails.decoded <= 40  # a screenful, not 300
+
+
+def test_a_newer_epoch_and_a_move_keep_the_scroll_position(qtbot, tmp_path: Path) -> None:
+    data, evaluation = many_images(tmp_path, missing=3000)  # enough rows to need a long layout
+    gallery = PredictionGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(700, 400)
+    gallery.set_evaluation(tmp_path, evaluation, dataset_root=data)
+    gallery.show()
+    # Rows 150-299 are real images of class 'a' (the 150 of 'b' have higher losses).
+    row = 220
+    assert Path(gallery.model.record(row).path).is_file()
+    gallery.view.scrollTo(gallery.model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
+    bar = gallery.view.verticalScrollBar()
+    place = bar.value()
+    assert place > 0
+    gallery.set_evaluation(tmp_path, evaluation, dataset_root=data)
+    assert bar.value() == place
+    gallery.select_paths([gallery.model.record(row).path])
+    assert len(gallery.quarantine_selected()) == 1
+    assert bar.value() == place

@@ -72,14 +72,19 @@ def jet(values: np.ndarray) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
-def overlay(image: Image.Image, cam: np.ndarray, alpha: float = 0.45) -> Image.Image:
-    """The image with the CAM, stretched to its size, blended on top as a heat map."""
+def overlay(image: Image.Image, cam: np.ndarray, alpha: float = 0.6) -> Image.Image:
+    """The image with the CAM, stretched to its size, on top as a heat map.
+
+    The heat map's opacity follows the CAM (up to `alpha` at its peak), so regions without
+    evidence keep the picture as it is instead of turning it blue.
+    """
     rgb = image.convert("RGB")
-    resized = Image.fromarray(np.asarray(cam, dtype=np.float32)).resize(
-        rgb.size, Image.Resampling.BILINEAR
-    )
-    heat = Image.fromarray(jet(np.asarray(resized)))
-    return Image.blend(rgb, heat, alpha)
+    resized = np.asarray(Image.fromarray(np.asarray(cam, dtype=np.float32)).resize(
+        rgb.size, Image.Resampling.BILINEAR))
+    heat = jet(resized).astype(np.float32)
+    weight = (alpha * np.sqrt(np.clip(resized, 0.0, 1.0)))[..., None]
+    blended = (1.0 - weight) * np.asarray(rgb, dtype=np.float32) + weight * heat
+    return Image.fromarray(blended.round().astype(np.uint8))
 
 
 def saliency_views(

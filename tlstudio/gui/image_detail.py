@@ -142,6 +142,8 @@ class ImageDetail(QWidget):
                                         "(red: strongest), from the last convolutional layer")
         self.saliency_status = QLabel(objectName="saliencyStatus", wordWrap=True)
         self.saliency_status.setStyleSheet("color: palette(placeholder-text);")
+        # A wrapped QLabel is not given the height of its second line by every layout.
+        self.saliency_status.setMinimumHeight(2 * self.saliency_status.fontMetrics().height())
         self.move_target = QComboBox(objectName="moveTarget")
         self.move_button = QPushButton("Move to class", objectName="moveButton")
         self.move_button.setToolTip("A wrong label: move the file into this class folder")
@@ -302,7 +304,7 @@ class ImageDetail(QWidget):
         self._saliency_task = None
         self._overlay = QPixmap.fromImage(image)
         self.saliency_status.setText(
-            f"Grad-CAM of '{self.record.predicted}': red regions drove the prediction most")
+            f"Grad-CAM of '{self.record.predicted}': red marks the strongest evidence")
         self._refresh()
         if self.overlay_shown():
             self.saliencyShown.emit()

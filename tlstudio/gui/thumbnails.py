@@ -90,6 +90,10 @@ class ThumbnailLoader(QObject):
             self._pending.popitem(last=False)
         self._dispatch()
 
+    def busy(self) -> bool:
+        """Thumbnails are queued or being decoded."""
+        return bool(self._pending or self._jobs)
+
     def forget(self, path: str) -> None:
         """Drop a cached thumbnail (the file moved or changed)."""
         self._cache.pop(path, None)

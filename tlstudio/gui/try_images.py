@@ -9,21 +9,20 @@ import math
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from tlstudio.evaluation import ImageRecord
 from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
-from tlstudio.gui.gallery import ERROR_STYLE, gallery_list
+from tlstudio.gui.gallery import ERROR_STYLE, gallery_list, tiles_and_detail
 from tlstudio.gui.gallery_model import GalleryModel
 from tlstudio.gui.image_detail import ImageDetail
 from tlstudio.gui.thumbnails import ThumbnailLoader
@@ -88,16 +87,10 @@ class TryImagesView(QWidget):
         bar.addWidget(self.model_label, 1)
         for button in (self.choose_model, self.add_files, self.add_folder, self.clear_button):
             bar.addWidget(button)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.view)
-        splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([560, 340])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.status)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(tiles_and_detail(self.view, self.detail), 1)
 
     # ---- the public API ------------------------------------------------------------------
 
