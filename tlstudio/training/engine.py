@@ -63,6 +63,7 @@ from tlstudio.training.events import (
 )
 from tlstudio.training.feature_cache import FeatureBatches, extract_features
 from tlstudio.training.loops import evaluate, per_class_accuracy, train_one_epoch
+from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
 from tlstudio.training.phases import PhaseSwitch, stage_param_groups
 from tlstudio.training.precision import FP32, resolve_precision
@@ -227,10 +228,11 @@ def fit(
         history = list(_finished_epochs(checkpoint, recipe.epochs))
         emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
+    micro_batch = MicroBatch(device, emit)  # out of memory: smaller chunks for the whole run
     try:
         train_batches, val_batches, step_model, extra_seconds = _batches(
             model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control,
-            precision)
+            precision, micro_batch)
         train_batches = data_controls.mixed_batches(train_batches, recipe,
                                                     len(train_scan.classes))
         if checkpoint is not None:
@@ -239,11 +241,11 @@ def fit(
             phases.start_epoch(epoch)
             start = time.perf_counter()
             stats = train_one_epoch(step_model, train_batches, optimizer, loss_fn, device,
-                                    epoch, emit, loop, scheduler, precision, scaler)
+                                    epoch, emit, loop, scheduler, precision, scaler, micro_batch)
             if not stats.completed:
                 stopped = True
                 break
-            val = evaluate(step_model, val_batches, val_loss_fn, device, precision)
+            val = evaluate(step_model, val_batches, val_loss_fn, device, precision, micro_batch)
             seconds = time.perf_counter() - start + (extra_seconds if epoch == 1 else 0.0)
             ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
                                val.accuracy, optimizer.param_groups[0]["lr"], seconds,
@@ -356,7 +358,7 @@ def _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop,
 
 
 def _batches(model, use_cache, train_loader, val_loader, recipe, generator, device, emit,
-             control, precision=FP32):
+             control, precision=FP32, micro_batch=None):
     """Image loaders for fine-tuning, or cached-feature batches through the head alone."""
     if not use_cache:
         return train_loader, val_loader, model, 0.0
@@ -369,9 +371,11 @@ def _batches(model, use_cache, train_loader, val_loader, recipe, generator, devi
         emit(PhaseProgress(f"extracting {progress.part} features", done, total))
 
     progress.part = "training"
-    train_f, train_y = extract_features(model, plain_train, device, progress, control, precision)
+    train_f, train_y = extract_features(model, plain_train, device, progress, control, precision,
+                                        micro_batch)
     progress.part = "validation"
-    val_f, val_y = extract_features(model, val_loader, device, progress, control, precision)
+    val_f, val_y = extract_features(model, val_loader, device, progress, control, precision,
+                                    micro_batch)
     classes = len(train_loader.dataset.classes)
     weights = data_controls.feature_sample_weights(recipe, train_y, classes)  # balance sampler
     train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator, weights)
