@@ -46,6 +46,7 @@ from tlstudio.training.callbacks import (
 )
 from tlstudio.training.checkpoint import (
     CHECKPOINT,
+    finished_epochs,
     load_checkpoint,
     restore_rng,
     rng_state,
@@ -295,21 +296,41 @@ def resume_run(
     """Continue a run from its last finished epoch; ``epochs`` sets a new total (to extend a
     finished run). With the feature cache on, the features are computed again first.
     """
+    return fit(resume_recipe(run_dir, epochs), callbacks, control, resume=True)
+
+
+def resume_recipe(run_dir: str | Path, epochs: int | None = None) -> Recipe:
+    """The recipe that resumes the run in ``run_dir`` (the CLI's and the window's way in):
+    its own recipe, writing into the same folder, with ``epochs`` as the new total.
+
+    Raises TlstudioError for a folder that is not a run or has no checkpoint, and RecipeError
+    when the run has already trained that many epochs.
+    """
+    recipe, done = resumable_run(run_dir)
+    if epochs is not None:
+        recipe = recipe.replace(epochs=epochs)
+    _check_more_epochs(recipe, done)
+    return recipe
+
+
+def resumable_run(run_dir: str | Path) -> tuple[Recipe, int]:
+    """The run's own recipe (writing into ``run_dir``) and the epochs its checkpoint holds."""
     run_dir = Path(run_dir)
     if not (run_dir / RECIPE).is_file():
         raise TlstudioError(f"'{run_dir}' is not a tlstudio run: it has no {RECIPE}")
-    recipe = Recipe.load(run_dir / RECIPE).replace(out_dir=str(run_dir))
-    if epochs is not None:
-        recipe = recipe.replace(epochs=epochs)
-    return fit(recipe, callbacks, control, resume=True)
+    done = finished_epochs(run_dir)
+    return Recipe.load(run_dir / RECIPE).replace(out_dir=str(run_dir)), done
+
+
+def _check_more_epochs(recipe: Recipe, done: int) -> None:
+    if done >= recipe.epochs:
+        raise RecipeError(f"The run in '{recipe.out_dir}' has already trained {done} epoch(s); "
+                          f"to train more, give a larger total number of epochs (e.g. {done + 5})")
 
 
 def _resumable_checkpoint(run_dir: Path, recipe: Recipe) -> dict[str, Any]:
     checkpoint = load_checkpoint(run_dir / CHECKPOINT)
-    done = checkpoint["epoch"]
-    if done >= recipe.epochs:
-        raise RecipeError(f"The run in '{run_dir}' has already trained {done} epoch(s); to "
-                          f"train more, give a larger total number of epochs (e.g. {done + 5})")
+    _check_more_epochs(recipe, checkpoint["epoch"])
     return checkpoint
 
 
