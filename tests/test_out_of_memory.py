@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from tlstudio.errors import TlstudioError
 from tlstudio.recipe import Recipe
-from tlstudio.training import LogMessage, RunControl, engine, fit
+from tlstudio.training import LogMessage, RunControl, engine, fit, lr_finder
 from tlstudio.training.feature_cache import extract_features
 from tlstudio.training.loops import evaluate, train_one_epoch
 from tlstudio.training.micro_batch import MicroBatch
@@ -113,18 +113,13 @@ def test_out_of_memory_in_feature_extraction_splits_the_batch() -> None:
     assert ["with 4 at a time" in text for text in _warnings(events)] == [True]
 
 
+@pytest.mark.parametrize("freeze", ["none", "backbone"])  # images / the feature cache
 def test_run_keeps_the_reduced_size_across_epochs_and_evaluation(colour_data: Path, tmp_path: Path,
-                                                                 monkeypatch) -> None:
-    def limited_model(*args, **kwargs):  # the recipe's model, out of memory above 3 images
-        built = prepare_model(*args, **kwargs)
-        built.model.register_forward_pre_hook(_out_of_memory_above(3))
-        return built
-
-    prepare_model = engine.prepare_model
-    monkeypatch.setattr(engine, "prepare_model", limited_model)
+                                                                 monkeypatch, freeze) -> None:
+    _limit_backbone(monkeypatch, engine, limit=3)
     logs: list[str] = []
     recipe = Recipe(data_dir=str(colour_data), out_dir=str(tmp_path / "run"), backbone="tiny_cnn",
-                    epochs=2, batch_size=8, image_size=16, freeze="none")
+                    epochs=2, batch_size=8, image_size=16, freeze=freeze)
     result = fit(recipe, [lambda e: isinstance(e, LogMessage) and e.level == "warning"
                           and logs.append(e.text)])
 
@@ -134,8 +129,29 @@ def test_run_keeps_the_reduced_size_across_epochs_and_evaluation(colour_data: Pa
     assert "with 2 at a time for the rest of the run" in out_of_memory[1]
 
 
-def _out_of_memory_above(limit: int):
+@pytest.mark.parametrize("freeze", ["none", "backbone"])
+def test_lr_finder_splits_batches_that_run_out_of_memory(colour_data: Path, tmp_path: Path,
+                                                         monkeypatch, freeze) -> None:
+    _limit_backbone(monkeypatch, lr_finder, limit=3)
+    events: list = []
+    recipe = Recipe(data_dir=str(colour_data), out_dir=str(tmp_path / "run"), backbone="tiny_cnn",
+                    batch_size=8, image_size=16, freeze=freeze)
+    result = lr_finder.lr_find(recipe, emit=events.append, steps=6)
+    assert len(result.lrs) == 6
+    assert len([text for text in _warnings(events) if "Out of memory" in text]) == 2
+
+
+def _limit_backbone(monkeypatch, module, limit: int) -> None:
+    """``module``'s prepare_model builds the recipe's model, out of memory above ``limit``."""
+    prepare_model = module.prepare_model
+
     def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
         if len(args[0]) > limit:
             raise torch.OutOfMemoryError("CUDA out of memory (injected by the test)")
-    return hook
+
+    def limited_model(*args, **kwargs):
+        built = prepare_model(*args, **kwargs)
+        built.model.backbone.register_forward_pre_hook(hook)
+        return built
+
+    monkeypatch.setattr(module, "prepare_model", limited_model)
