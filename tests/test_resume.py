@@ -150,7 +150,8 @@ TRAIN_ARGS = ["--backbone", "tiny_cnn", "--image-size", "16", "--batch-size", "4
 
 @pytest.fixture(scope="module")
 def kill_data(tmp_path_factory) -> tuple[Path, list[float]]:
-    """A small folder (7 training batches an epoch) and an uninterrupted run's val losses."""
+    """A small folder (8 training batches an epoch, the last of 2 images) and an uninterrupted
+    run's val losses."""
     root = tmp_path_factory.mktemp("killed")
     data = write_class_folders(root / "data", {"a": 12, "b": 12, "c": 12})
     assert main(["train", str(data), "--out", str(root / "whole"), *TRAIN_ARGS]) == 0
@@ -172,7 +173,7 @@ def _kill_in_checkpoint_write(process: subprocess.Popen, run: Path, epoch: int) 
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize(("epoch", "batch"), [(2, 1), (2, 4), (3, 7), (2, 0)],
+@pytest.mark.parametrize(("epoch", "batch"), [(2, 1), (2, 4), (3, 8), (2, 0)],
                          ids=["epoch2-batch1", "epoch2-batch4", "epoch3-last-batch",
                               "epoch2-checkpoint-write"])
 def test_killed_run_resumes_to_the_uninterrupted_result(kill_data, tmp_path, epoch, batch):
