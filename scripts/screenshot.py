@@ -1,80 +1,212 @@
 """Screenshots of the real window for the README, made offscreen.
 
-    python scripts/screenshot.py [--out docs/screenshots] [--epochs 8] [--grab-after 3]
+    python scripts/screenshot.py [window|results|gallery|advanced|all] [--out docs/screenshots]
 
-Writes window-start.png (the first-run state) and window-training.png (the demo digits on the
-bundled EfficientNet-Lite0, grabbed mid-training after a few epochs). Settings and runs go to
-a temporary folder, so the user's own settings are neither used nor changed.
+- window:   window-start.png (first-run state), window-training.png (the demo digits on the
+            bundled EfficientNet-Lite0, grabbed mid-training)
+- results:  confusion-matrix.png (the Results tab after a short head-only run)
+- gallery:  gallery.png and saliency.png (top losses first, the worst image opened, Grad-CAM)
+- advanced: advanced.png (the Advanced section with its augmentation preview) and
+            advanced-lr-finder.png (the LR finder's plot)
+- all:      each of the above, one process each
+
+Settings and runs go to a temporary folder, so the user's own settings are neither used nor
+changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+SHOTS = ("window", "results", "gallery", "advanced")
+
+
+class Session:
+    """One offscreen MainWindow with scratch settings, and helpers the shots share."""
+
+    def __init__(self, out: Path, size: tuple[int, int] = (1280, 800)) -> None:
+        self.out = out
+        self.scratch = Path(tempfile.mkdtemp(prefix="tlstudio-screenshot-"))
+        os.environ["TLSTUDIO_SETTINGS_DIR"] = str(self.scratch / "settings")
+        from PySide6.QtWidgets import QApplication
+
+        from tlstudio.gui import MainWindow
+
+        self.app = QApplication(sys.argv[:1])
+        self.window = MainWindow()
+        self.window.resize(*size)
+        self.window.settings_panel.runs_dir.setText(str(self.scratch / "runs"))
+        self.window.show()
+        self.code = 1
+        self.window.controller.failed.connect(self.fail)
+
+    def train_demo(self, epochs: int, image_size: int, batch_size: int) -> None:
+        """Once the demo digits are scanned, train the head for ``epochs`` from the window."""
+        w = self.window
+
+        def start() -> None:
+            w.settings_panel.epochs.setValue(epochs)
+            w.settings_panel.image_size.setValue(image_size)
+            w.settings_panel.batch_size.setValue(batch_size)
+            w.freeze_panel.apply_preset("Head only")
+            w.start_training()
+
+        w.data_panel.scanned.connect(lambda _data: self.later(500, start))
+        self.later(300, w.load_demo)
+
+    def save(self, name: str) -> None:
+        path = self.out / name
+        self.window.grab().save(str(path))
+        print(f"wrote {path}")
+        self.code = 0
+
+    def later(self, ms: int, slot) -> None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(ms, slot)
+
+    def fail(self, message: str) -> None:
+        print(f"failed: {message}", file=sys.stderr)
+        self.code = 1
+        self.window.close()
+
+    def run(self) -> int:
+        self.app.exec()
+        return self.code
+
+
+def shoot_window(s: Session, grab_after: int = 12) -> None:
+    w = s.window
+
+    def grab_start() -> None:
+        s.save("window-start.png")
+        s.train_demo(epochs=30, image_size=128, batch_size=16)
+
+    def on_epoch(event) -> None:
+        if event.epoch == grab_after:
+            # Hold the run (the buttons still say it is training) and wait past the plots'
+            # redraw throttle so the last epoch is drawn.
+            w.controller.pause()
+            s.later(400, grab_training)
+
+    def grab_training() -> None:
+        s.save("window-training.png")
+        w.stop_training()
+
+    w.controller.epochEnded.connect(on_epoch)
+    w.controller.finished.connect(lambda _result: w.close())
+    s.later(500, grab_start)  # once the shown window has settled its layout
+
+
+def shoot_results(s: Session) -> None:
+    w, results = s.window, s.window.results_view
+
+    def grab() -> None:
+        s.save("confusion-matrix.png")
+        print(f"  {results.summary.text()}")
+        w.close()
+
+    def show_results(result: object) -> None:
+        if result is None:
+            s.fail("the run ended without a result")
+            return
+        w.tabs.setCurrentWidget(results)
+        if results.is_busy():
+            results.evaluationShown.connect(lambda _ev: s.later(300, grab))
+        else:
+            s.later(300, grab)
+
+    w.controller.finished.connect(show_results)
+    s.train_demo(epochs=4, image_size=96, batch_size=32)
+
+
+def shoot_gallery(s: Session) -> None:
+    w, gallery = s.window, s.window.gallery
+    grabbed: list[str] = []
+
+    def on_evaluated(run_dir: str, _evaluation) -> None:
+        if w.controller.is_running() or grabbed:
+            return  # an epoch's update while training; wait for the final one
+        grabbed.append(run_dir)
+        w.tabs.setCurrentWidget(gallery)
+        gallery.set_sort("Top losses first")
+        gallery.show_all()
+        gallery.select_paths([gallery.shown_records()[0].path])
+        s.later(1500, grab_gallery)  # thumbnails and the picture arrive meanwhile
+
+    def grab_gallery() -> None:
+        s.save("gallery.png")
+        gallery.detail.saliencyShown.connect(lambda: s.later(300, grab_saliency))
+        gallery.detail.saliency_toggle.setChecked(True)
+
+    def grab_saliency() -> None:
+        s.save("saliency.png")
+        w.close()
+
+    w.evaluations.evaluated.connect(on_evaluated)
+    w.evaluations.failed.connect(s.fail)
+    s.train_demo(epochs=12, image_size=128, batch_size=32)
+
+
+def shoot_advanced(s: Session) -> None:
+    from PySide6.QtWidgets import QScrollArea
+
+    from tlstudio.data import write_digits_demo
+
+    w, panel = s.window, s.window.advanced_panel
+    scroll = w.findChild(QScrollArea, "stepsScroll")
+
+    def previewed(_n: int) -> None:
+        panel.preview.previewReady.disconnect(previewed)
+        scroll.verticalScrollBar().setValue(w.advanced_section.y() - 8)
+        s.later(300, save_preview)
+
+    def save_preview() -> None:
+        s.save("advanced.png")
+        w.lr_finder.finished.connect(lambda _r: grab_lr_finder())
+        w.lr_finder.start(steps=80)
+
+    def grab_lr_finder() -> None:  # once the plot, shown just now, has its place in the layout
+        s.later(300, lambda: scroll.ensureWidgetVisible(w.lr_finder, 0, 8))
+        s.later(600, save_lr_finder)
+
+    def save_lr_finder() -> None:
+        s.save("advanced-lr-finder.png")
+        w.close()
+
+    root = write_digits_demo(s.scratch / "demo", per_class=6, size=64)
+    w.backbone_panel.set_backbone("tf_efficientnet_lite0")  # the bundled weights
+    w.settings_panel.image_size.setValue(96)
+    w.settings_panel.batch_size.setValue(16)
+    w.advanced_section.set_open(True)
+    panel.augment.setCurrentIndex(panel.augment.findData("strong"))
+    panel.preview.previewReady.connect(previewed)
+    w.data_panel.set_folders(str(root / "train"), str(root / "val"))
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("shot", nargs="?", default="all", choices=(*SHOTS, "all"))
     parser.add_argument("--out", default="docs/screenshots", help="folder for the PNGs")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--grab-after", type=int, default=12, help="epochs before the grab")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--image-size", type=int, default=128)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-
-    scratch = Path(tempfile.mkdtemp(prefix="tlstudio-screenshot-"))
-    os.environ["TLSTUDIO_SETTINGS_DIR"] = str(scratch / "settings")
-
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from tlstudio.gui import MainWindow
-
-    app = QApplication(sys.argv[:1])
-    window = MainWindow()
-    window.settings_panel.runs_dir.setText(str(scratch / "runs"))
-    window.show()
-
-    def grab_start() -> None:
-        window.grab().save(str(out / "window-start.png"))
-        print(f"wrote {out / 'window-start.png'}")
-        window.load_demo()
-
-    def start() -> None:
-        window.settings_panel.epochs.setValue(args.epochs)
-        window.settings_panel.image_size.setValue(args.image_size)
-        window.settings_panel.batch_size.setValue(args.batch_size)
-        window.freeze_panel.apply_preset("Head only")
-        window.start_training()
-
-    def grab() -> None:
-        window.grab().save(str(out / "window-training.png"))
-        print(f"wrote {out / 'window-training.png'}")
-        window.stop_training()
-
-    def on_epoch(event) -> None:
-        if event.epoch == args.grab_after:
-            # Hold the run (the buttons still say it is training) and wait past the plots'
-            # redraw throttle so the last epoch is drawn.
-            window.controller.pause()
-            QTimer.singleShot(400, grab)
-
-    def on_failed(message: str) -> None:
-        print(f"training failed: {message}", file=sys.stderr)
-
-    window.data_panel.scanned.connect(lambda _data: QTimer.singleShot(1500, start))
-    window.controller.epochEnded.connect(on_epoch)
-    window.controller.failed.connect(on_failed)
-    window.controller.finished.connect(lambda _result: window.close())
-    QTimer.singleShot(500, grab_start)  # once the shown window has settled its layout
-    return app.exec()
+    if args.shot == "all":  # one QApplication per process: each shot in its own
+        codes = [subprocess.call([sys.executable, __file__, shot, "--out", str(out)])
+                 for shot in SHOTS]
+        return max(codes)
+    size = {"gallery": (1400, 860), "advanced": (1280, 900)}.get(args.shot, (1280, 800))
+    session = Session(out, size)
+    {"window": shoot_window, "results": shoot_results, "gallery": shoot_gallery,
+     "advanced": shoot_advanced}[args.shot](session)
+    return session.run()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,16 +33,20 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return train_tiny_run(tmp_path_factory.mktemp("run"), CLASSES)
 
 
-def by_hand(y_true: list[int], y_pred: list[int], n: int) -> dict[str, list[float]]:
-    """Precision, recall, F1, support per class with plain counting."""
-    out: dict[str, list[float]] = {"precision": [], "recall": [], "f1": [], "support": []}
+def by_hand(y_true: list[int], y_pred: list[int], n: int) -> dict[str, list]:
+    """Precision, recall, F1, support per class with plain counting; None where undefined
+    (no images of the class: no recall or F1; no precision unless it was predicted)."""
+    out: dict[str, list] = {"precision": [], "recall": [], "f1": [], "support": []}
     for c in range(n):
         tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == c and p == c)
         predicted = sum(1 for p in y_pred if p == c)
         actual = sum(1 for t in y_true if t == c)
-        precision = tp / predicted if predicted else 0.0
-        recall = tp / actual if actual else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        precision = tp / predicted if predicted else (0.0 if actual else None)
+        recall = tp / actual if actual else None
+        if recall is None:
+            f1 = None
+        else:
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         out["precision"].append(precision)
         out["recall"].append(recall)
         out["f1"].append(f1)
@@ -65,14 +70,16 @@ def test_metrics_match_hand_counting() -> None:
         assert row.recall == pytest.approx(hand["recall"][i])
         assert row.f1 == pytest.approx(hand["f1"][i])
         assert row.support == hand["support"][i]
-    assert ev.macro.f1 == pytest.approx(sum(hand["f1"]) / 4)
-    assert ev.macro.precision == pytest.approx(sum(hand["precision"]) / 4)
-    weights = hand["support"]
+    assert ev.per_class[3].recall is None and ev.per_class[3].precision is None
+    # The averages are over the three classes with images; "never" is left out.
+    assert ev.macro.f1 == pytest.approx(sum(hand["f1"][:3]) / 3)
+    assert ev.macro.precision == pytest.approx(sum(hand["precision"][:3]) / 3)
+    weights = hand["support"][:3]
     assert ev.weighted.recall == pytest.approx(
-        sum(r * w for r, w in zip(hand["recall"], weights, strict=True)) / sum(weights)
+        sum(r * w for r, w in zip(hand["recall"][:3], weights, strict=True)) / sum(weights)
     )
     assert ev.weighted.f1 == pytest.approx(
-        sum(f * w for f, w in zip(hand["f1"], weights, strict=True)) / sum(weights)
+        sum(f * w for f, w in zip(hand["f1"][:3], weights, strict=True)) / sum(weights)
     )
     counts = [[0] * 4 for _ in range(4)]
     for t, p in zip(y_true, y_pred, strict=True):
@@ -80,6 +87,52 @@ def test_metrics_match_hand_counting() -> None:
     assert [list(row) for row in ev.confusion] == counts
     assert ev.to_dict()["confusion_matrix"] == counts
     assert ev.total == 12
+
+
+def test_averages_leave_out_classes_without_images() -> None:
+    # A folder holding 3 of the run's 5 classes. "fox" has no images but is predicted once
+    # (that prediction is wrong, so its precision is 0); "owl" has none and is never predicted.
+    classes = ["cat", "dog", "fox", "owl", "yak"]
+    y_true = [0, 0, 0, 0, 1, 1, 4, 4]
+    y_pred = [0, 0, 0, 2, 1, 0, 4, 1]
+    ev = evaluate_predictions(y_true, y_pred, classes)
+
+    # Worked out on paper: cat 3 of 4 found, 3 of its 4 predictions right; dog 1 of 2 and
+    # 1 of 2; yak 1 of 2 found, its one prediction right.
+    rows = {r.name: (r.precision, r.recall, r.f1, r.support) for r in ev.per_class}
+    assert rows["cat"] == pytest.approx((0.75, 0.75, 0.75, 4))
+    assert rows["dog"] == pytest.approx((0.5, 0.5, 0.5, 2))
+    assert rows["yak"] == pytest.approx((1.0, 0.5, 2 / 3, 2))
+    assert rows["fox"] == (0.0, None, None, 0)
+    assert rows["owl"] == (None, None, None, 0)
+    assert ev.accuracy == pytest.approx(5 / 8)
+    # Macro: plain means over cat, dog, yak (over all 5 classes it would be 0.45/0.35/0.38).
+    macro = (ev.macro.precision, ev.macro.recall, ev.macro.f1)
+    assert macro == pytest.approx(((0.75 + 0.5 + 1) / 3, (0.75 + 0.5 + 0.5) / 3,
+                                   (0.75 + 0.5 + 2 / 3) / 3))
+    # Weighted by 4, 2, 2 images.
+    weighted = (ev.weighted.precision, ev.weighted.recall, ev.weighted.f1)
+    assert weighted == pytest.approx(((4 * 0.75 + 2 * 0.5 + 2 * 1) / 8, 5 / 8,
+                                      (4 * 0.75 + 2 * 0.5 + 2 * 2 / 3) / 8))
+    assert ev.macro.support == ev.weighted.support == 8
+    assert ev.absent_classes == ("fox", "owl")
+    assert ev.absent_note().startswith("No images of: fox, owl.")
+    # The confusion matrix keeps every class.
+    assert len(ev.confusion) == 5 and all(len(row) == 5 for row in ev.confusion)
+    assert ev.confusion[0][2] == 1 and ev.confusion[3] == (0, 0, 0, 0, 0)
+    # Undefined numbers are null in JSON, not 0.
+    as_json = json.loads(json.dumps(ev.to_dict()))
+    fox, owl = as_json["per_class"][2], as_json["per_class"][3]
+    assert (fox["precision"], fox["recall"], fox["f1"]) == (0.0, None, None)
+    assert (owl["precision"], owl["recall"], owl["f1"]) == (None, None, None)
+    assert as_json["macro_avg"]["f1"] == pytest.approx(macro[2])
+
+
+def test_every_class_present_has_no_note_and_no_undefined_numbers() -> None:
+    ev = evaluate_predictions([0, 1, 1], [0, 1, 0], ["a", "b"])
+    assert ev.absent_classes == () and ev.absent_note() == ""
+    assert all(None not in (r.precision, r.recall, r.f1) for r in ev.per_class)
+    assert ev.macro.recall == pytest.approx((1 + 0.5) / 2)
 
 
 def test_metrics_reject_mismatched_lengths() -> None:

@@ -12,8 +12,14 @@ from imagefolders import train_tiny_run, write_class_folders
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView
 
-from tlstudio.evaluation import RunEvaluation, epoch_evaluation, evaluate_predictions
+from tlstudio.evaluation import (
+    DatasetEditor,
+    RunEvaluation,
+    epoch_evaluation,
+    evaluate_predictions,
+)
 from tlstudio.evaluation.run_eval import image_record
+from tlstudio.gui.dataset_fixes import DatasetFixes
 from tlstudio.gui.gallery import PredictionGallery
 from tlstudio.gui.gallery_model import RECORD_ROLE
 from tlstudio.gui.thumbnails import ThumbnailLoader
@@ -165,6 +171,81 @@ def test_quarantine_moves_the_image_out_and_it_leaves_the_gallery(
     assert record.path in paths(gallery.shown_records())
 
 
+def test_a_move_from_an_earlier_session_shows_its_new_place_and_can_be_undone(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, data = own_run
+    first = open_gallery(qtbot, run)
+    record = next(r for r in first.shown_records() if r.true != r.predicted)
+    first.select_paths([record.path])
+    (move,) = first.move_selected(record.predicted)
+    moved_to = move.after.path
+    first.close()
+    # The window is restarted: a new gallery on the same run, whose stored predictions
+    # still name the old place.
+    gallery = open_gallery(qtbot, run)
+    shown = {r.path: r for r in gallery.shown_records()}
+    assert record.path not in shown
+    assert shown[moved_to].true == record.predicted and shown[moved_to].correct
+    gallery.select_paths([moved_to])
+    assert gallery.detail.record.path == moved_to and Path(moved_to).is_file()
+    assert gallery.undo_action.isEnabled() and gallery.detail.undo_button.isEnabled()
+    with qtbot.waitSignal(gallery.datasetChanged):
+        gallery.undo_action.trigger()
+    assert Path(record.path).is_file() and not Path(moved_to).exists()
+    shown = {r.path: r for r in gallery.shown_records()}
+    assert moved_to not in shown and shown[record.path].true == record.true
+    assert f"Put back '{Path(record.path).name}' in '{record.true}'" in gallery.message.text()
+    assert not gallery.undo_action.isEnabled()
+
+
+def test_a_quarantined_image_stays_out_of_the_gallery_after_a_restart(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, _ = own_run
+    first = open_gallery(qtbot, run)
+    record = first.shown_records()[0]
+    first.select_paths([record.path])
+    assert len(first.quarantine_selected()) == 1
+    first.close()
+    gallery = open_gallery(qtbot, run)
+    assert record.path not in paths(gallery.shown_records())
+    assert len(gallery.shown_records()) == len(epoch_evaluation(run).records) - 1
+    gallery.undo_last_move()
+    assert Path(record.path).is_file() and record.path in paths(gallery.shown_records())
+
+
+def test_undo_takes_back_the_latest_move_of_the_log_whoever_made_it(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, data = own_run
+    gallery = open_gallery(qtbot, run)
+    earlier, later = [r for r in gallery.shown_records() if r.true != "blue"][:2]
+    gallery.select_paths([earlier.path])
+    gallery.move_selected("blue")
+    # A second move, made from the command line after the gallery's.
+    cli_move = DatasetEditor(data).quarantine(later.path)
+    gallery.set_evaluation(run, epoch_evaluation(run))  # the next epoch's refresh
+    assert later.path not in paths(gallery.shown_records())
+    assert gallery.undo_last_move()
+    assert Path(later.path).is_file() and not Path(cli_move.dst).exists()
+    assert later.path in paths(gallery.shown_records())
+    assert gallery.undo_last_move()
+    assert Path(earlier.path).is_file() and earlier.path in paths(gallery.shown_records())
+    assert not gallery.undo_action.isEnabled()
+
+
+def test_a_file_put_back_under_a_free_name_is_followed_there(tmp_path: Path) -> None:
+    data = write_class_folders(tmp_path / "data", {"red": 2, "blue": 2}, size=8)
+    image = str(data / "red" / "000.png")
+    record = image_record(image, "red", {"red": 0.4, "blue": 0.6})
+    fixes = DatasetFixes([data])
+    fixes.relabel(record, "blue")
+    Path(image).write_bytes(b"a new file took the old name")
+    back = fixes.undo()
+    assert back.dst == str(data / "red" / "000 (1).png")
+    (followed,) = fixes.follow([record])
+    assert followed.path == back.dst and followed.true == "red"
+    assert not fixes.can_undo()
+
+
 def test_a_refused_move_is_a_clear_message_and_nothing_is_lost(
         qtbot, own_run: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests run as root, where a read-only folder does not stop writes: simulate the refusal.
@@ -210,6 +291,21 @@ def test_the_window_fills_the_gallery_while_training_and_after(
     assert window.try_images.source == run_dir
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert "Gallery" in tabs and "Try images" in tabs
+    window.close()
+
+
+def test_a_run_without_stored_predictions_is_a_message_in_the_banner(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tlstudio.gui import MainWindow
+
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    (tmp_path / "empty run").mkdir()
+    with qtbot.waitSignal(window.evaluations.failed, timeout=5000):
+        window.evaluations.load(str(tmp_path / "empty run"))
+    assert window.banner.kind == "error"
+    assert "no stored validation predictions" in window.banner.label.text()
     window.close()
 
 

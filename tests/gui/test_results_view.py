@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from imagefolders import train_tiny_run
+from imagefolders import train_tiny_run, write_class_folders
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QWidget
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from tlstudio.evaluation.epochs import epoch_evaluation
 from tlstudio.gui import results_jobs
+from tlstudio.gui.metrics_table import COLUMNS
 from tlstudio.gui.results_jobs import EvaluationCancelled, ProgressPredictor
 from tlstudio.gui.results_view import ResultsView
 from tlstudio.training.events import EpochEnded, FitStarted
@@ -359,3 +360,29 @@ def test_a_real_training_run_is_followed_epoch_by_epoch(qtbot, view, tiny_run,
     assert shown[-1] == 3 and shown == sorted(shown)  # never an older epoch after a newer one
     assert view.matrix.counts == epoch_evaluation(out, 3).evaluation.confusion
     assert view.report_button.isEnabled()
+
+
+def test_a_folder_missing_a_class_shows_a_dash_and_averages_over_the_rest(
+        qtbot, view, run, tmp_path) -> None:
+    open_and_wait(qtbot, view, run)
+    other = write_class_folders(tmp_path / "other", {"red": 4, "green": 3})  # no "blue"
+    with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+        assert view.evaluate_folder(str(other))
+    table = view.findChild(QWidget, "metricsTable")
+    blue = table.row_of("blue")
+    for column in ("Recall", "F1"):
+        assert table.value("blue", column) is None
+        assert table.item(blue, COLUMNS.index(column)).text() == "\u2014"
+    assert table.item(blue, COLUMNS.index("Support")).text() == "0"
+    precision = table.item(blue, COLUMNS.index("Precision")).text()
+    predicted_blue = sum(row[0] for row in view.matrix.counts)  # blue is the first class
+    assert precision == ("0.000" if predicted_blue else "\u2014")
+    assert len(view.matrix.classes) == 3  # the matrix keeps every class
+    # The averages are over green and red only, recomputed from their rows.
+    sizes = {"green": 3, "red": 4}
+    for column in ("Precision", "Recall", "F1"):
+        values = {name: table.value(name, column) for name in sizes}
+        assert table.value("macro avg", column) == pytest.approx(sum(values.values()) / 2)
+        assert table.value("weighted avg", column) == pytest.approx(
+            sum(values[n] * sizes[n] for n in sizes) / 7)
+    assert "No images of: blue." in view.summary.text()

@@ -26,6 +26,8 @@ from tlstudio.training.artifacts import load_model
 MISTAKES = 8  # most confident mistakes shown
 THUMBNAIL = 160  # px, the side of each embedded picture
 CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+UNDEFINED = "\u2014"  # shown for a recall or F1 that a class without images does not have
+NO_IMAGES = "no images of this class"
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -187,20 +189,28 @@ def metrics_tables(ev: Evaluation) -> str:
         f'<p>Accuracy: <span id="accuracy" data-value="{ev.accuracy!r}">'
         f"{ev.accuracy:.3f}</span></p>"
     )
+    note = ev.absent_note()
+    note = f'<p id="absent">{escape(note)}</p>' if note else ""
     return (
-        f'{accuracy}<table id="metrics">{head}<tbody>{per_class}</tbody></table>'
+        f'{accuracy}{note}<table id="metrics">{head}<tbody>{per_class}</tbody></table>'
         f'<table id="averages">{head}<tbody>{averages}</tbody></table>'
     )
 
 
 def _metrics_row(row: ClassMetrics) -> str:
-    cells = "".join(
-        f'<td data-value="{v!r}">{v:.3f}</td>' for v in (row.precision, row.recall, row.f1)
-    )
+    cells = "".join(_number_cell(v) for v in (row.precision, row.recall, row.f1))
     return (
         f"<tr><td>{escape(row.name)}</td>{cells}"
         f'<td data-value="{row.support}">{row.support}</td></tr>'
     )
+
+
+def _number_cell(value: float | None) -> str:
+    """A rounded number with its exact value in `data-value`; "—" (no `data-value`) when
+    the number is undefined because the class has no images."""
+    if value is None:
+        return f'<td title="{NO_IMAGES}">{UNDEFINED}</td>'
+    return f'<td data-value="{value!r}">{value:.3f}</td>'
 
 
 def confusion_table(ev: Evaluation) -> str:

@@ -136,8 +136,6 @@ class PredictionGallery(QWidget):
                        dataset_root: str | os.PathLike[str] | None = None) -> None:
         """Show an evaluation; a newer one of the same run keeps the selection and scroll."""
         same_run = self.run_dir == str(run_dir)
-        if not same_run:
-            self.fixes = DatasetFixes()
         self.run_dir, self.evaluation = str(run_dir), evaluation
         self.fixes.set_roots([Path(dataset_root)] if dataset_root else dataset_roots(run_dir))
         has_model = (Path(run_dir) / MODEL_WEIGHTS).is_file()
@@ -145,7 +143,7 @@ class PredictionGallery(QWidget):
             self.run_dir if has_model else None,
             "Saliency needs the run's saved model: it is there once training ends")
         self.detail.set_classes(evaluation.classes)
-        records = self.fixes.follow(evaluation.records)
+        records = self.fixes.follow(evaluation.records)  # moves logged since, any session's
         if same_run:
             self._keeping_place(lambda: self.model.set_records(records))
         else:
@@ -223,15 +221,16 @@ class PredictionGallery(QWidget):
             self._say(TRAINING_LOCK, error=True)
             return False
         try:
-            move, record = self.fixes.undo()
+            back = self.fixes.undo()
         except TlstudioError as e:
             self._say(str(e), error=True)
             return False
-        scroll = self.view.verticalScrollBar().value()
-        self.model.replace(move.after.path if move.after else None, record)
-        self._scroll_back(scroll)
-        self.select_paths([record.path])
-        self._say(f"Put back '{Path(record.path).name}' in '{record.true}'.")
+        if self.evaluation is not None:
+            records = self.fixes.follow(self.evaluation.records)
+            self._keeping_place(lambda: self.model.set_records(records))
+        if self.model.row_of(back.dst) is not None:
+            self.select_paths([back.dst])
+        self._say(f"Put back '{Path(back.dst).name}' in '{Path(back.dst).parent.name}'.")
         self._after_moves()
         return True
 
@@ -320,7 +319,7 @@ class PredictionGallery(QWidget):
                                  if self.evaluation else "No run evaluated yet")
 
     def _update_undo(self) -> None:
-        can = bool(self.fixes.done) and not self.training
+        can = not self.training and self.fixes.can_undo()
         self.undo_action.setEnabled(can)
         self.detail.set_undo_enabled(can)
         self.detail.set_fixes_enabled(not self.training, TRAINING_LOCK)

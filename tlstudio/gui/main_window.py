@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
         c.fitStarted.connect(self.gallery.on_training_started)
         c.finished.connect(self.gallery.on_training_finished)
         self.evaluations.evaluated.connect(self.gallery.set_evaluation)
+        self.evaluations.failed.connect(self.show_error)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
 

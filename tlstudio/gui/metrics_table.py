@@ -1,5 +1,6 @@
 """The metrics table: precision, recall, F1 and support per class, then accuracy and the macro
-and weighted averages. Each number cell keeps its unrounded value under Qt.UserRole.
+and weighted averages. Each number cell keeps its unrounded value under Qt.UserRole; a number
+a class without images does not have is shown as "\u2014".
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ HELP = (
 SUMMARY_BACKGROUND = QColor("#f1f3f6")
 WEAK = QColor("#b3261e")  # a class whose F1 is below WEAK_F1 is written in red
 WEAK_F1 = 0.5
+UNDEFINED = "\u2014"  # a number that a class without images does not have
+NO_IMAGES = "No images of this class among the evaluated images"
 
 
 class MetricsTable(QTableWidget):
@@ -69,18 +72,25 @@ class MetricsTable(QTableWidget):
                 return row
         raise KeyError(name)
 
-    def value(self, name: str, column: str) -> float:
+    def value(self, name: str, column: str) -> float | None:
         """The unrounded number shown for row `name` ("cat", "accuracy", "macro avg") in
-        `column` ("Precision", ...); accuracy is under "Precision" (its cell spans three)."""
+        `column` ("Precision", ...); accuracy is under "Precision" (its cell spans three).
+        None where the table shows "\u2014" (a class without images)."""
         item = self.item(self.row_of(name), COLUMNS.index(column))
         return item.data(Qt.ItemDataRole.UserRole)
 
     def _fill_row(self, row: int, metrics: ClassMetrics, summary: bool) -> None:
         self._set(row, 0, metrics.name, None, summary)
         for column, value in enumerate((metrics.precision, metrics.recall, metrics.f1), 1):
-            self._set(row, column, f"{value:.3f}", value, summary)
+            if value is None:  # a class without images has no recall or F1
+                self._set(row, column, UNDEFINED, None, summary)
+                self.item(row, column).setToolTip(NO_IMAGES)
+                self.item(row, column).setTextAlignment(
+                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            else:
+                self._set(row, column, f"{value:.3f}", value, summary)
         self._set(row, 4, str(metrics.support), metrics.support, summary)
-        if not summary and metrics.support and metrics.f1 < WEAK_F1:
+        if not summary and metrics.f1 is not None and metrics.f1 < WEAK_F1:
             self.item(row, 3).setForeground(QBrush(WEAK))
             self.item(row, 3).setToolTip(f"F1 below {WEAK_F1}: this class needs attention")
 

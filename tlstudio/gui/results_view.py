@@ -7,6 +7,7 @@ one finishing late never overwrites what the user asked for last.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -360,8 +361,10 @@ class ResultsView(QWidget):
         self.table.show_evaluation(ev)
         skipped = f" ({len(evaluation.skipped)} unreadable files left out)" \
             if evaluation.skipped else ""
+        note = ev.absent_note()
         self.summary.setText(f"<b>Accuracy {ev.accuracy:.1%}</b> on {ev.total} images: "
-                             f"{evaluation.images}{skipped}.")
+                             f"{escape(evaluation.images)}{skipped}."
+                             + (f"<br>{escape(note)}" if note else ""))
         self.message.hide()
         self._update_controls()
         self.evaluationShown.emit(evaluation)
