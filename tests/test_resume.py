@@ -17,8 +17,15 @@ from imagefolders import write_class_folders
 from tlstudio.cli import main
 from tlstudio.errors import RecipeError, TlstudioError
 from tlstudio.recipe import Recipe
-from tlstudio.training import BatchEnded, LogMessage, RunControl, fit, resume_run
-from tlstudio.training.checkpoint import CHECKPOINT
+from tlstudio.training import (
+    BatchEnded,
+    LogMessage,
+    RunControl,
+    fit,
+    resume_recipe,
+    resume_run,
+)
+from tlstudio.training.checkpoint import CHECKPOINT, PAUSE_BEFORE_RENAME
 
 
 def _recipe(data: Path, out: Path, **changes) -> Recipe:
@@ -73,6 +80,11 @@ def test_finished_run_extends_to_a_new_total(colour_data, tmp_path, feature_cach
     assert Recipe.load(run / "recipe.json").epochs == 4
     with pytest.raises(RecipeError, match="already trained 4 epoch"):
         resume_run(run)
+    # The window and the CLI resume through the same checks and recipe.
+    with pytest.raises(RecipeError, match="already trained 4 epoch"):
+        resume_recipe(run, epochs=3)
+    assert resume_recipe(run, epochs=6) == Recipe.load(run / "recipe.json").replace(
+        out_dir=str(run), epochs=6)
 
 
 def test_extended_run_keeps_its_early_stopping_patience(colour_data, tmp_path):
@@ -106,41 +118,82 @@ def test_run_without_checkpoint_cannot_resume(colour_data, tmp_path, capsys):
     assert "only --epochs" in capsys.readouterr().err
 
 
-def _train_command(data: Path, run: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "tlstudio", "train", str(data), "--out", str(run),
-            "--backbone", "tiny_cnn", "--image-size", "16", "--batch-size", "4",
-            "--freeze", "none", "--lr", "0.01", "--threads", "1", *extra]
+# The training process, killed by SIGKILL at a chosen point: the CLI's `train` with its progress
+# printer wrapped, so the kill lands at exactly the same batch on every machine. Batch 0 means
+# "while the epoch's checkpoint is being written": the checkpoint writer's test pause is switched
+# on at that epoch's end, and the test kills the process once the new temp file is complete.
+KILLED_TRAINING = """
+import os, signal, sys
+from tlstudio import cli_progress
+from tlstudio.cli import main
+from tlstudio.training import BatchEnded, EpochEnded
+from tlstudio.training.checkpoint import PAUSE_BEFORE_RENAME
+
+epoch, batch = int(sys.argv[1]), int(sys.argv[2])
+show = cli_progress.ProgressPrinter.__call__
+
+def show_then_kill(self, event):
+    show(self, event)
+    if isinstance(event, BatchEnded) and (event.epoch, event.batch) == (epoch, batch):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if isinstance(event, EpochEnded) and event.epoch == epoch and batch == 0:
+        os.environ[PAUSE_BEFORE_RENAME] = "60"
+
+cli_progress.ProgressPrinter.__call__ = show_then_kill
+sys.exit(main(sys.argv[3:]))
+"""
+# Augmentation, the balancing sampler and MixUp all draw random numbers the resume must restore.
+TRAIN_ARGS = ["--backbone", "tiny_cnn", "--image-size", "16", "--batch-size", "4", "--freeze",
+              "none", "--lr", "0.01", "--threads", "1", "--epochs", "3", "--augment", "light",
+              "--balance", "sampler", "--mixup", "0.2"]
 
 
-def _kill_after(process: subprocess.Popen, run: Path, epochs: int) -> int:
-    """SIGKILL the training process once metrics.json lists ``epochs``; the epochs it had."""
-    deadline = time.monotonic() + 30
-    done = 0
+@pytest.fixture(scope="module")
+def kill_data(tmp_path_factory) -> tuple[Path, list[float]]:
+    """A small folder (8 training batches an epoch, the last of 2 images) and an uninterrupted
+    run's val losses."""
+    root = tmp_path_factory.mktemp("killed")
+    data = write_class_folders(root / "data", {"a": 12, "b": 12, "c": 12})
+    assert main(["train", str(data), "--out", str(root / "whole"), *TRAIN_ARGS]) == 0
+    return data, _val_losses(root / "whole")
+
+
+def _kill_in_checkpoint_write(process: subprocess.Popen, run: Path, epoch: int) -> None:
+    """SIGKILL the process once epoch ``epoch``'s checkpoint is complete in its temp file, in
+    the writer's pause before the rename."""
+    deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
-        try:
-            done = len(json.loads((run / "metrics.json").read_text())["epochs"])
-        except (FileNotFoundError, json.JSONDecodeError):
-            pass
-        if done >= epochs:
-            os.kill(process.pid, signal.SIGKILL)
-            break
+        for temp in run.glob(f".{CHECKPOINT}.*.tmp"):
+            try:
+                if torch.load(temp, weights_only=True)["epoch"] == epoch:
+                    os.kill(process.pid, signal.SIGKILL)
+                    return
+            except Exception:  # noqa: BLE001 - still being written
+                pass
         time.sleep(0.01)
-    process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    return done
 
 
-@pytest.mark.parametrize("kill_after", [1, 3])
-def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, kill_after):
-    data = write_class_folders(tmp_path / "data", {"a": 40, "b": 40, "c": 40})
+@pytest.mark.parametrize(("epoch", "batch"), [(2, 1), (2, 4), (3, 8), (2, 0)],
+                         ids=["epoch2-batch1", "epoch2-batch4", "epoch3-last-batch",
+                              "epoch2-checkpoint-write"])
+def test_killed_run_resumes_to_the_uninterrupted_result(kill_data, tmp_path, epoch, batch):
+    data, whole = kill_data
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    process = subprocess.Popen(_train_command(data, run, "--epochs", "8"), env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done = _kill_after(process, run, kill_after)
+    env.pop(PAUSE_BEFORE_RENAME, None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_TRAINING, str(epoch), str(batch), "train", str(data),
+         "--out", str(run), *TRAIN_ARGS], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if batch == 0:
+        _kill_in_checkpoint_write(process, run, epoch)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
 
-    state = torch.load(run / CHECKPOINT, weights_only=True)  # never half-written
-    assert state["epoch"] >= done
+    # The last finished epoch's checkpoint, whole; a half-written one is only ever a temp file.
+    assert torch.load(run / CHECKPOINT, weights_only=True)["epoch"] == epoch - 1
+    assert len(list(run.glob(f".{CHECKPOINT}.*.tmp"))) == (1 if batch == 0 else 0)
+    assert len(_val_losses(run)) == epoch - 1
     assert main(["train", "--resume", str(run)]) == 0
-    whole = fit(Recipe.load(run / "recipe.json").replace(out_dir=str(tmp_path / "whole")))
-    assert _val_losses(run) == pytest.approx([e.val_loss for e in whole.epochs], rel=1e-5)
+    assert _val_losses(run) == pytest.approx(whole, rel=1e-5)
+    assert torch.load(run / CHECKPOINT, weights_only=True)["epoch"] == 3

@@ -1,43 +1,16 @@
 """File > Resume run…: pick a run folder with a checkpoint, optionally a new total of epochs.
 
-The run continues through the window's TrainingController with the engine's `resume`.
+The checks and the resumed recipe are the engine's (``resume_recipe``, as the CLI's); the run
+continues through the window's TrainingController with the engine's `resume`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
-from tlstudio.errors import TlstudioError
-from tlstudio.recipe import Recipe
-from tlstudio.training.checkpoint import CHECKPOINT, load_checkpoint
-from tlstudio.training.engine import RECIPE
+from tlstudio.training.engine import resumable_run, resume_recipe
 
-
-def finished_epochs(run_dir: str | Path) -> int:
-    """Epochs the run's checkpoint holds (raises TlstudioError if it cannot be resumed).
-
-    Memory-mapped, so a large model's checkpoint does not stall the window while it is read.
-    """
-    path = Path(run_dir) / CHECKPOINT
-    try:
-        return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["epoch"])
-    except Exception:  # noqa: BLE001 - missing, corrupt or foreign: the core's message says which
-        return int(load_checkpoint(path)["epoch"])
-
-
-def resume_recipe(run_dir: str | Path, epochs: int | None = None) -> Recipe:
-    """The run's own recipe, writing into the same folder, with `epochs` as the new total."""
-    run_dir = Path(run_dir)
-    if not (run_dir / RECIPE).is_file():
-        raise TlstudioError(f"'{run_dir}' is not a tlstudio run: it has no {RECIPE}")
-    if not (run_dir / CHECKPOINT).is_file():
-        raise TlstudioError(f"'{run_dir}' cannot be resumed: it has no {CHECKPOINT} (a run "
-                            "saves one after each finished epoch)")
-    recipe = Recipe.load(run_dir / RECIPE).replace(out_dir=str(run_dir))
-    return recipe.replace(epochs=epochs) if epochs is not None else recipe
+__all__ = ["ask_resume", "resume_recipe"]
 
 
 def ask_resume(parent: QWidget, start_dir: str = "") -> tuple[str, int] | None:
@@ -48,8 +21,7 @@ def ask_resume(parent: QWidget, start_dir: str = "") -> tuple[str, int] | None:
     run_dir = QFileDialog.getExistingDirectory(parent, "Resume run: choose its folder", start_dir)
     if not run_dir:
         return None
-    recipe = resume_recipe(run_dir)
-    done = finished_epochs(run_dir)
+    recipe, done = resumable_run(run_dir)
     default = recipe.epochs if done < recipe.epochs else done + 5
     epochs, ok = QInputDialog.getInt(
         parent, "Resume run",

@@ -1,7 +1,7 @@
 """The training engine: the fit loop, its events, the feature cache and the run's files."""
 
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop
-from tlstudio.training.engine import RunResult, fit, resolve_device, resume_run
+from tlstudio.training.engine import RunResult, fit, resolve_device, resume_recipe, resume_run
 from tlstudio.training.events import (
     BatchEnded,
     Callback,
@@ -29,5 +29,6 @@ __all__ = [
     "TrainingLoop",
     "fit",
     "resolve_device",
+    "resume_recipe",
     "resume_run",
 ]

@@ -2,11 +2,17 @@
 
 ``checkpoint.pt`` is written atomically after every epoch and read with ``weights_only=True``,
 so it holds only tensors and plain Python values (random-number states included).
+
+For tests only: with ``TLSTUDIO_TEST_PAUSE_BEFORE_RENAME=SECONDS`` set, the writer waits that long
+after the new checkpoint's temp file is complete and before it replaces checkpoint.pt, so a test
+can kill the process in that window. Unset (always, outside tests), it does nothing.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +24,22 @@ from tlstudio.errors import TlstudioError
 
 CHECKPOINT = "checkpoint.pt"
 VERSION = 1
+PAUSE_BEFORE_RENAME = "TLSTUDIO_TEST_PAUSE_BEFORE_RENAME"  # tests: see the module docstring
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (plus the version) so a crash leaves the previous checkpoint intact."""
     state = {"version": VERSION, **state}
-    atomic.write_with(path, lambda tmp: torch.save(state, tmp))
+
+    def write(tmp: Path) -> None:
+        torch.save(state, tmp)
+        time.sleep(float(os.environ.get(PAUSE_BEFORE_RENAME) or 0))
+
+    atomic.write_with(path, write)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise TlstudioError(
-            f"'{path.parent}' cannot be resumed: it has no {CHECKPOINT} (a run saves one after "
-            "each finished epoch)"
-        )
+    path = _existing(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a corrupt or foreign file
@@ -40,6 +47,28 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("version") != VERSION:
         raise TlstudioError(f"{path} was not written by this version of tlstudio")
     return state
+
+
+def finished_epochs(run_dir: str | Path) -> int:
+    """Epochs the run's checkpoint holds (TlstudioError when it has none or cannot be read).
+
+    Memory-mapped, so a large model's checkpoint is not read whole just to count its epochs.
+    """
+    path = _existing(Path(run_dir) / CHECKPOINT)
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["epoch"])
+    except Exception:  # noqa: BLE001 - corrupt or foreign: load_checkpoint's message says which
+        return int(load_checkpoint(path)["epoch"])
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise TlstudioError(
+            f"'{path.parent}' cannot be resumed: it has no {CHECKPOINT} (a run saves one after "
+            "each finished epoch)"
+        )
+    return path
 
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:

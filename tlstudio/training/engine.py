@@ -46,6 +46,7 @@ from tlstudio.training.callbacks import (
 )
 from tlstudio.training.checkpoint import (
     CHECKPOINT,
+    finished_epochs,
     load_checkpoint,
     restore_rng,
     rng_state,
@@ -63,6 +64,7 @@ from tlstudio.training.events import (
 )
 from tlstudio.training.feature_cache import FeatureBatches, extract_features
 from tlstudio.training.loops import evaluate, per_class_accuracy, train_one_epoch
+from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
 from tlstudio.training.phases import PhaseSwitch, stage_param_groups
 from tlstudio.training.precision import FP32, resolve_precision
@@ -227,10 +229,11 @@ def fit(
         history = list(_finished_epochs(checkpoint, recipe.epochs))
         emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
+    micro_batch = MicroBatch(device, emit)  # out of memory: smaller chunks for the whole run
     try:
         train_batches, val_batches, step_model, extra_seconds = _batches(
             model, use_cache, train_loader, val_loader, recipe, generator, device, emit, control,
-            precision)
+            precision, micro_batch)
         train_batches = data_controls.mixed_batches(train_batches, recipe,
                                                     len(train_scan.classes))
         if checkpoint is not None:
@@ -239,11 +242,11 @@ def fit(
             phases.start_epoch(epoch)
             start = time.perf_counter()
             stats = train_one_epoch(step_model, train_batches, optimizer, loss_fn, device,
-                                    epoch, emit, loop, scheduler, precision, scaler)
+                                    epoch, emit, loop, scheduler, precision, scaler, micro_batch)
             if not stats.completed:
                 stopped = True
                 break
-            val = evaluate(step_model, val_batches, val_loss_fn, device, precision)
+            val = evaluate(step_model, val_batches, val_loss_fn, device, precision, micro_batch)
             seconds = time.perf_counter() - start + (extra_seconds if epoch == 1 else 0.0)
             ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
                                val.accuracy, optimizer.param_groups[0]["lr"], seconds,
@@ -293,21 +296,41 @@ def resume_run(
     """Continue a run from its last finished epoch; ``epochs`` sets a new total (to extend a
     finished run). With the feature cache on, the features are computed again first.
     """
+    return fit(resume_recipe(run_dir, epochs), callbacks, control, resume=True)
+
+
+def resume_recipe(run_dir: str | Path, epochs: int | None = None) -> Recipe:
+    """The recipe that resumes the run in ``run_dir`` (the CLI's and the window's way in):
+    its own recipe, writing into the same folder, with ``epochs`` as the new total.
+
+    Raises TlstudioError for a folder that is not a run or has no checkpoint, and RecipeError
+    when the run has already trained that many epochs.
+    """
+    recipe, done = resumable_run(run_dir)
+    if epochs is not None:
+        recipe = recipe.replace(epochs=epochs)
+    _check_more_epochs(recipe, done)
+    return recipe
+
+
+def resumable_run(run_dir: str | Path) -> tuple[Recipe, int]:
+    """The run's own recipe (writing into ``run_dir``) and the epochs its checkpoint holds."""
     run_dir = Path(run_dir)
     if not (run_dir / RECIPE).is_file():
         raise TlstudioError(f"'{run_dir}' is not a tlstudio run: it has no {RECIPE}")
-    recipe = Recipe.load(run_dir / RECIPE).replace(out_dir=str(run_dir))
-    if epochs is not None:
-        recipe = recipe.replace(epochs=epochs)
-    return fit(recipe, callbacks, control, resume=True)
+    done = finished_epochs(run_dir)
+    return Recipe.load(run_dir / RECIPE).replace(out_dir=str(run_dir)), done
+
+
+def _check_more_epochs(recipe: Recipe, done: int) -> None:
+    if done >= recipe.epochs:
+        raise RecipeError(f"The run in '{recipe.out_dir}' has already trained {done} epoch(s); "
+                          f"to train more, give a larger total number of epochs (e.g. {done + 5})")
 
 
 def _resumable_checkpoint(run_dir: Path, recipe: Recipe) -> dict[str, Any]:
     checkpoint = load_checkpoint(run_dir / CHECKPOINT)
-    done = checkpoint["epoch"]
-    if done >= recipe.epochs:
-        raise RecipeError(f"The run in '{run_dir}' has already trained {done} epoch(s); to "
-                          f"train more, give a larger total number of epochs (e.g. {done + 5})")
+    _check_more_epochs(recipe, checkpoint["epoch"])
     return checkpoint
 
 
@@ -356,7 +379,7 @@ def _restore_training(checkpoint, recipe, model, optimizer, scheduler, loop,
 
 
 def _batches(model, use_cache, train_loader, val_loader, recipe, generator, device, emit,
-             control, precision=FP32):
+             control, precision=FP32, micro_batch=None):
     """Image loaders for fine-tuning, or cached-feature batches through the head alone."""
     if not use_cache:
         return train_loader, val_loader, model, 0.0
@@ -369,9 +392,11 @@ def _batches(model, use_cache, train_loader, val_loader, recipe, generator, devi
         emit(PhaseProgress(f"extracting {progress.part} features", done, total))
 
     progress.part = "training"
-    train_f, train_y = extract_features(model, plain_train, device, progress, control, precision)
+    train_f, train_y = extract_features(model, plain_train, device, progress, control, precision,
+                                        micro_batch)
     progress.part = "validation"
-    val_f, val_y = extract_features(model, val_loader, device, progress, control, precision)
+    val_f, val_y = extract_features(model, val_loader, device, progress, control, precision,
+                                    micro_batch)
     classes = len(train_loader.dataset.classes)
     weights = data_controls.feature_sample_weights(recipe, train_y, classes)  # balance sampler
     train_batches = FeatureBatches(train_f, train_y, recipe.batch_size, generator, weights)

@@ -10,6 +10,8 @@ from torch.utils.data import DataLoader
 from tlstudio.errors import TrainingStopped
 from tlstudio.models.classifier import Classifier
 from tlstudio.training.events import RunControl
+from tlstudio.training.loops import forward_in_chunks
+from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.precision import FP32, PrecisionPlan
 
 
@@ -21,17 +23,23 @@ def extract_features(
     progress: Callable[[int, int], None],
     control: RunControl,
     precision: PrecisionPlan = FP32,
+    micro_batch: MicroBatch | None = None,  # the run's; splits a batch too big for memory
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(features, labels) for every sample of an unshuffled loader, on ``device``."""
     model.eval()
+    micro_batch = micro_batch or MicroBatch(device)
+
+    def forward(part: torch.Tensor) -> torch.Tensor:
+        with precision.autocast_context():  # the features are stored as fp32 either way
+            return model.features(part).float()
+
     feats, labels = [], []
     done, total = 0, len(loader.dataset)
     for x, y in loader:
         control.wait_if_paused()
         if control.stopped:
             raise TrainingStopped("Stopped while extracting features")
-        with precision.autocast_context():  # the features are stored as fp32 either way
-            feats.append(model.features(precision.inputs(x.to(device))).float())
+        feats.append(forward_in_chunks(forward, precision.inputs(x.to(device)), micro_batch))
         labels.append(y.to(device))
         done += y.shape[0]
         progress(done, total)

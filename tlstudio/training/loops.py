@@ -2,7 +2,8 @@
 
 The same two functions serve full fine-tuning (image batches) and the feature cache (feature
 batches through the head alone), so there is one training step to read. When a batch runs out
-of memory, the step splits it into smaller micro-batches and accumulates their gradients.
+of memory, the run's MicroBatch splits it into smaller micro-batches (the training step
+accumulates their gradients; evaluation just concatenates their outputs).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
-from tlstudio.errors import TlstudioError
-from tlstudio.training.events import BatchEnded, Event, LogMessage, StopSignal
+from tlstudio.training.events import BatchEnded, Event, StopSignal
+from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.mixing import hard_labels
 from tlstudio.training.precision import FP32, PrecisionPlan
 
@@ -44,29 +45,20 @@ def train_one_epoch(
     scheduler: LRScheduler | None = None,
     precision: PrecisionPlan = FP32,
     scaler: torch.amp.GradScaler | None = None,  # fp16 loss scaling (PrecisionPlan.make_scaler)
+    micro_batch: MicroBatch | None = None,  # the run's; kept across epochs after an OOM
 ) -> EpochStats:
     model.train()
+    micro_batch = micro_batch or MicroBatch(device, emit)
     total = len(batches) if isinstance(batches, Sized) else 0
     loss_sum, correct, seen = 0.0, 0, 0
     start = time.perf_counter()
-    micro_batch: int | None = None  # set once a batch ran out of memory; kept for the epoch
     for i, (x, y) in enumerate(batches, start=1):
         control.wait_if_paused()
         if control.stopped:
             return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, False)
         x, y = precision.inputs(x.to(device, non_blocking=True)), y.to(device, non_blocking=True)
-        while True:
-            try:
-                logits, loss = _step(model, x, y, optimizer, loss_fn, micro_batch or len(y),
-                                     precision, scaler)
-                break
-            except (torch.OutOfMemoryError, MemoryError):
-                micro_batch = _smaller_micro_batch(micro_batch or len(y), device, emit)
-        if scaler is not None:
-            scaler.step(optimizer)  # skips the step when fp16 gradients overflowed
-            scaler.update()
-        else:
-            optimizer.step()
+        logits, loss = train_step(model, x, y, optimizer, loss_fn, micro_batch, precision,
+                                  scaler)
         lr = optimizer.param_groups[0]["lr"]  # the rate this batch used
         if scheduler is not None:
             scheduler.step()
@@ -79,13 +71,29 @@ def train_one_epoch(
     return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True)
 
 
-def _step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
-          loss_fn: nn.Module, micro_batch: int, precision: PrecisionPlan = FP32,
-          scaler: torch.amp.GradScaler | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients of the batch's mean loss, accumulated over micro-batches of ``micro_batch``."""
+def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+               optimizer: torch.optim.Optimizer, loss_fn: nn.Module, micro_batch: MicroBatch,
+               precision: PrecisionPlan = FP32, scaler: torch.amp.GradScaler | None = None,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on the batch's mean loss; (logits, loss) of the batch."""
+    logits, loss = micro_batch.run(len(y), lambda chunk: _gradients(
+        model, x, y, optimizer, loss_fn, chunk, precision, scaler))
+    if scaler is not None:
+        scaler.step(optimizer)  # skips the step when fp16 gradients overflowed
+        scaler.update()
+    else:
+        optimizer.step()
+    return logits, loss
+
+
+def _gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+               optimizer: torch.optim.Optimizer, loss_fn: nn.Module, chunk: int,
+               precision: PrecisionPlan = FP32, scaler: torch.amp.GradScaler | None = None,
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of the batch's mean loss, accumulated over micro-batches of ``chunk``."""
     optimizer.zero_grad(set_to_none=True)
     logits, loss = [], torch.zeros((), device=y.device)
-    for xs, ys in zip(x.split(micro_batch), y.split(micro_batch), strict=True):
+    for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
         with precision.autocast_context():
             part_logits = model(xs)
             part_loss = loss_fn(part_logits, ys) * (len(ys) / len(y))  # the batch mean's share
@@ -95,18 +103,11 @@ def _step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimizer: torch.o
     return torch.cat(logits), loss
 
 
-def _smaller_micro_batch(micro_batch: int, device: torch.device,
-                         emit: Callable[[Event], None]) -> int:
-    if micro_batch <= 1:
-        raise TlstudioError(f"Out of memory on {device} even one image at a time: choose a "
-                            "smaller backbone or image size, or freeze more of the backbone")
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    smaller = micro_batch // 2
-    emit(LogMessage(f"Out of memory on {device} with {micro_batch} images at once: continuing "
-                    f"with {smaller} at a time (gradients accumulate, so each step still sees "
-                    "the whole batch)", "warning"))
-    return smaller
+def forward_in_chunks(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                      micro_batch: MicroBatch) -> torch.Tensor:
+    """``forward(x)`` (no gradients), computed in the run's micro-batches: the same outputs."""
+    return micro_batch.run(len(x), lambda chunk: torch.cat(
+        [forward(part) for part in x.split(chunk)]))
 
 
 @torch.inference_mode()
@@ -116,15 +117,21 @@ def evaluate(
     loss_fn: nn.Module,
     device: torch.device,
     precision: PrecisionPlan = FP32,
+    micro_batch: MicroBatch | None = None,  # the run's; splits a batch too big for memory
 ) -> EpochStats:
     """Loss and accuracy over unshuffled batches, with every image's class probabilities."""
     model.eval()
+    micro_batch = micro_batch or MicroBatch(device)
+
+    def forward(part: torch.Tensor) -> torch.Tensor:
+        with precision.autocast_context():
+            return model(part).float()
+
     loss_sum, correct, seen = 0.0, 0, 0
     probabilities, targets = [], []
     for x, y in batches:
         x, y = precision.inputs(x.to(device)), y.to(device)
-        with precision.autocast_context():
-            logits = model(x).float()
+        logits = forward_in_chunks(forward, x, micro_batch)
         loss_sum += float(loss_fn(logits, y)) * y.shape[0]
         correct += int((logits.argmax(1) == y).sum())
         seen += y.shape[0]

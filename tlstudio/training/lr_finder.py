@@ -25,7 +25,8 @@ from tlstudio.recipe import Recipe
 from tlstudio.training.engine import load_datasets, prepare_model, resolve_device, seed_everything
 from tlstudio.training.events import Event, LogMessage, PhaseProgress, RunControl
 from tlstudio.training.feature_cache import FeatureBatches, extract_features
-from tlstudio.training.loops import _step
+from tlstudio.training.loops import train_step
+from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.optim import build_loss, build_optimizer
 from tlstudio.training.phases import stage_param_groups
 from tlstudio.training.precision import resolve_precision
@@ -88,19 +89,21 @@ def lr_find(
     generator = torch.Generator().manual_seed(recipe.seed)
     loader = DataLoader(dataset, batch_size=recipe.batch_size, shuffle=True,
                         generator=generator, num_workers=recipe.num_workers)
+    micro_batch = MicroBatch(device, emit)  # out of memory: smaller chunks, same steps
     step_model, batches = model, loader
     if recipe.feature_cache and only_head_trains(model):
         emit(LogMessage("Only the head trains: the LR finder uses cached backbone features"))
         plain = DataLoader(dataset, batch_size=recipe.batch_size, num_workers=recipe.num_workers)
         progress = lambda done, total: emit(  # noqa: E731
             PhaseProgress("extracting features", done, total))
-        features, labels = extract_features(model, plain, device, progress, control, precision)
+        features, labels = extract_features(model, plain, device, progress, control, precision,
+                                            micro_batch)
         step_model, batches = model.head, FeatureBatches(features, labels, recipe.batch_size,
                                                           generator)
     optimizer = build_optimizer(stage_param_groups(model, built.stages, recipe), recipe)
     ratios = [group["lr"] / recipe.lr for group in optimizer.param_groups]
     lrs, losses = _ramp(step_model, batches, optimizer, ratios, recipe, device, precision,
-                        control, emit, _ramp_rates(start_lr, end_lr, steps))
+                        control, emit, _ramp_rates(start_lr, end_lr, steps), micro_batch)
     suggestion = suggest_lr(lrs, losses)
     if suggestion is not None:
         emit(LogMessage(f"LR finder: suggested learning rate {suggestion:.3g}"))
@@ -112,7 +115,7 @@ def _ramp_rates(start_lr: float, end_lr: float, steps: int) -> list[float]:
 
 
 def _ramp(model, batches, optimizer, ratios, recipe, device, precision, control, emit,
-          rates) -> tuple[list[float], list[float]]:
+          rates, micro_batch) -> tuple[list[float], list[float]]:
     """One optimizer step per rate; the smoothed losses until the loss diverges."""
     loss_fn = build_loss(recipe)
     scaler = precision.make_scaler()
@@ -127,12 +130,7 @@ def _ramp(model, batches, optimizer, ratios, recipe, device, precision, control,
         for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
             group["lr"] = lr * ratio
         x, y = precision.inputs(x.to(device)), y.to(device)
-        _, loss = _step(model, x, y, optimizer, loss_fn, len(y), precision, scaler)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
+        _, loss = train_step(model, x, y, optimizer, loss_fn, micro_batch, precision, scaler)
         value = loss.item()
         if not math.isfinite(value):
             break
