@@ -29,7 +29,7 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp_path, mode)  # a writer may have replaced the file with a private one
+        _set_mode(tmp_path, mode)  # a writer may have replaced the file with a private one
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():
@@ -52,6 +52,13 @@ def _new_temp_file(dest: Path) -> tuple[Path, int]:
             return tmp, stat.S_IMODE(os.fstat(fd).st_mode)
         finally:
             os.close(fd)
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    if stat.S_IMODE(path.stat().st_mode) == mode:
+        return
+    with contextlib.suppress(OSError):  # filesystems without Unix permissions (FAT, some SMB)
+        os.chmod(path, mode)
 
 
 def write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:

@@ -52,6 +52,8 @@ def free_run_folder(out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     if not run_files(out_dir):
         return out_dir
+    if out_dir.name in ("", ".."):  # "." or ".." has no name to number
+        out_dir = out_dir.resolve()
     n = 2
     while (candidate := out_dir.with_name(f"{out_dir.name}-{n}")).exists():
         n += 1
