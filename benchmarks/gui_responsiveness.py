@@ -72,7 +72,7 @@ def run_in_window(recipe: Recipe, heartbeat: Heartbeat) -> tuple[float, np.ndarr
     times = EpochTimes()
 
     def timed_fit(recipe, callbacks, control):
-        return fit(recipe, callbacks=[*callbacks, times], control=control)
+        return fit(recipe, callbacks=[*callbacks, times], control=control, overwrite=True)
 
     window = MainWindow(restore=False)
     window.show()
@@ -97,7 +97,7 @@ def run_in_window(recipe: Recipe, heartbeat: Heartbeat) -> tuple[float, np.ndarr
 
 def run_headless(recipe: Recipe) -> float:
     times = EpochTimes()
-    fit(recipe, callbacks=[times])
+    fit(recipe, callbacks=[times], overwrite=True)  # each pair reuses the run folder
     return times.images_per_second()
 
 

@@ -143,3 +143,37 @@ def test_a_users_loop_callback_can_stop_the_run(colour_data, tmp_path) -> None:
 
     result = fit(_recipe(colour_data, tmp_path / "run"), callbacks=[StopAfterTwo()])
     assert len(result.epochs) == 2 and not result.stopped
+
+
+def test_reduce_lr_stays_quiet_after_the_last_epoch(colour_data, tmp_path, monkeypatch) -> None:
+    """A plateau at the end of a one-cycle run: nothing is left to train at a lower rate (and
+    the rate is already ~0), so no 'Reducing the learning rate from 0 to 0'."""
+    _script_val_loss(monkeypatch, [1.0, 1.0, 1.0])
+    events: list = []
+    fit(_recipe(colour_data, tmp_path / "run", epochs=3, schedule="onecycle",
+                reduce_lr_patience=1, reduce_lr_factor=0.5), callbacks=[events.append])
+    reductions = [t for t in _logs(events) if t.startswith("Reducing the learning rate")]
+    assert len(reductions) == 1 and "to 0:" not in reductions[0]
+
+
+class _StillLoop:
+    """The part of a TrainingLoop that ReduceLROnPlateau uses, with the rate at 0."""
+
+    def __init__(self) -> None:
+        self.lr, self.logs = 0.0, []
+
+    def scale_lr(self, factor: float) -> None:
+        self.lr *= factor
+
+    def log(self, text: str, level: str = "info") -> None:
+        self.logs.append(text)
+
+
+def test_reduce_lr_leaves_a_zero_rate_alone() -> None:
+    from tlstudio.training.callbacks import ReduceLROnPlateau
+
+    callback, loop = ReduceLROnPlateau("val_loss", patience=1, factor=0.1), _StillLoop()
+    callback.bind(loop)
+    for epoch in (1, 2, 3):
+        callback(EpochEnded(epoch, 10, 1.0, 0.5, 1.0, 0.5, 0.0, 0.1, ()))
+    assert loop.logs == []

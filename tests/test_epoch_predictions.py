@@ -96,6 +96,6 @@ def test_extending_a_run_keeps_the_earlier_epochs(tmp_path: Path) -> None:
     resume_run(recipe.out_dir, epochs=3)
     assert stored_epochs(recipe.out_dir) == [1, 2, 3]
     np.testing.assert_array_equal(load_predictions(recipe.out_dir).probabilities(2), before)
-    # A new run in the same folder starts a new history.
-    fit(recipe.replace(epochs=1))
+    # A new run replacing the old one in the same folder starts a new history.
+    fit(recipe.replace(epochs=1), overwrite=True)
     assert stored_epochs(recipe.out_dir) == [1]

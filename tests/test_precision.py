@@ -84,6 +84,6 @@ def test_cli_start_line_says_the_precision(colour_data, tmp_path, capsys):
             "--image-size", "16", "--epochs", "1"]
     assert main([*args, "--precision", "bf16"]) == 0
     assert "on cpu (bf16 autocast, channels_last)" in capsys.readouterr().err
-    assert main([*args, "--precision", "fp16"]) == 2
+    assert main([*args, "--precision", "fp16", "--overwrite"]) == 2
     err = capsys.readouterr().err
     assert "fp16 mixed precision needs a GPU" in err and "Traceback" not in err

@@ -1,11 +1,16 @@
-"""Atomic file writes: a temp file in the destination folder, fsync, then rename."""
+"""Atomic file writes: a temp file in the destination folder, fsync, then rename.
+
+Files get the permissions a plain ``open()`` gives (0o666 less the umask), not mkstemp's
+private 0o600, so a colleague on a shared drive can open a run's files and reports.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,17 +24,41 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path, mode = _new_temp_file(dest)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
+        _set_mode(tmp_path, mode)  # a writer may have replaced the file with a private one
         os.replace(tmp_path, dest)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _new_temp_file(dest: Path) -> tuple[Path, int]:
+    """An empty hidden file beside ``dest`` and the permissions it was created with.
+
+    Created like ``open()`` creates files, so the kernel applies the umask (and any default
+    ACL); reading the umask itself would mean setting it, which is not thread-safe.
+    """
+    while True:
+        tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            return tmp, stat.S_IMODE(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+
+
+def _set_mode(path: Path, mode: int) -> None:
+    if stat.S_IMODE(path.stat().st_mode) == mode:
+        return
+    with contextlib.suppress(OSError):  # filesystems without Unix permissions (FAT, some SMB)
+        os.chmod(path, mode)
 
 
 def write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:

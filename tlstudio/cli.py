@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue RUN from its last finished epoch (--epochs N sets a new total)")
     p.add_argument("--backbone", help="backbone name (see `tlstudio backbones`)")
     p.add_argument("--weights", help="local weights file (safetensors or a state dict)")
-    p.add_argument("--out", help="run folder to write")
+    p.add_argument("--out", help="run folder to write (default: runs/DATA, or the recipe's "
+                                 "out_dir; -2, -3 ... added when that already holds a run)")
     val = p.add_mutually_exclusive_group()
     val.add_argument("--val", help="validation folder with the same class subfolders")
     val.add_argument("--val-split", type=float, help="fraction held out per class (0.2)")
@@ -109,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end-lr", type=float, default=10.0)
     p.add_argument("--plot", metavar="OUT.png", help="also save loss against lr as a PNG")
     p.set_defaults(handler=cmd_lr_find)
+    # After lr-find copied the train options: it writes no run folder.
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run already in --out (its old files are removed)")
 
     p = sub.add_parser("export", help="export a trained run for use without tlstudio")
     p.add_argument("run", help="run folder written by `tlstudio train`")
@@ -265,18 +269,33 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = resume_run(args.resume, args.epochs, callbacks=[printer])
     else:
         recipe = recipe_from_args(args)
+        if args.out is None and not args.overwrite:
+            recipe = _fresh_out_dir(recipe)
         with ProgressPrinter() as printer:
-            result = fit(recipe, callbacks=[printer])
+            result = fit(recipe, callbacks=[printer], overwrite=args.overwrite)
     print(f"run written to {result.run_dir}")
     return 1 if result.stopped else 0
 
 
+def _fresh_out_dir(recipe: Recipe) -> Recipe:
+    """No --out given: never replace a run (a replayed recipe names the run it came from)."""
+    from tlstudio.training.run_folder import free_run_folder
+
+    out_dir = free_run_folder(recipe.out_dir)
+    if out_dir == Path(recipe.out_dir):
+        return recipe
+    print(f"'{recipe.out_dir}' already holds a run; writing this one to '{out_dir}'",
+          file=sys.stderr)
+    return recipe.replace(out_dir=str(out_dir))
+
+
 def _check_resume_options(args: argparse.Namespace) -> None:
     """A resumed run keeps its recipe; only the total number of epochs may change."""
-    ignored = {"command", "handler", "demo", "resume", "epochs", "keep_last", "no_feature_cache"}
+    flags = ("keep_last", "no_feature_cache", "overwrite")  # False when not given
+    ignored = {"command", "handler", "demo", "resume", "epochs", *flags}
     given = [name for name, value in vars(args).items()
              if name not in ignored and value is not None]
-    given += [name for name in ("keep_last", "no_feature_cache") if getattr(args, name)]
+    given += [name for name in flags if getattr(args, name)]
     if given:
         options = ", ".join("DATA" if name == "data" else "--" + name.replace("_", "-")
                             for name in sorted(given))

@@ -38,7 +38,7 @@ def run_demo(out: str | None = None, epochs: int = 10) -> Path:
     recipe = demo_recipe(root, epochs)
     print(f"demo: {DEMO_BACKBONE} on handwritten digits in {recipe.data_dir}", file=sys.stderr)
     with ProgressPrinter() as printer:
-        result = fit(recipe, callbacks=[printer])
+        result = fit(recipe, callbacks=[printer], overwrite=True)  # the demo's own folder
     exported = export_run(result.run_dir, "onnx")
     print(exported.message, file=sys.stderr)
     print(f"exported model: {exported.path}")

@@ -21,6 +21,7 @@ from tlstudio.training.optim import scale_lr
 
 BEST_WEIGHTS = "best_model.safetensors"
 MIN_DELTA = 1e-4  # a change smaller than this is not progress (float noise at a tiny lr)
+MIN_LR = 1e-12  # a learning rate below this already trains nothing; lowering it is no news
 
 
 class TrainingLoop:
@@ -164,13 +165,15 @@ class ReduceLROnPlateau(PlateauCallback):
 
     def after_epoch(self, event: EpochEnded) -> None:
         self.plateau.update(event)
-        if self.plateau.best is not None and self.plateau.waited >= self.patience:
-            before = self.loop.lr
-            self.loop.scale_lr(self.factor)
-            self.plateau.waited = 0  # give the lower rate as long to help as the first one
-            self.loop.log(f"Reducing the learning rate from {before:.3g} to {self.loop.lr:.3g}:"
-                          f" {self.plateau.monitor} has not improved for {self.patience} "
-                          "epoch(s)")
+        if self.plateau.best is None or self.plateau.waited < self.patience:
+            return
+        if event.epoch >= event.epochs or self.loop.lr < MIN_LR:
+            return  # no epoch left to train at a lower rate, or nothing left to lower (one-cycle)
+        before = self.loop.lr
+        self.loop.scale_lr(self.factor)
+        self.plateau.waited = 0  # give the lower rate as long to help as the first one
+        self.loop.log(f"Reducing the learning rate from {before:.3g} to {self.loop.lr:.3g}:"
+                      f" {self.plateau.monitor} has not improved for {self.patience} epoch(s)")
 
 
 class StopOnNonFiniteLoss(LoopCallback):

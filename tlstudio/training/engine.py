@@ -68,7 +68,8 @@ from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
 from tlstudio.training.phases import PhaseSwitch, stage_param_groups
 from tlstudio.training.precision import FP32, resolve_precision
-from tlstudio.training.predictions import PREDICTIONS, save_epoch_predictions
+from tlstudio.training.predictions import save_epoch_predictions
+from tlstudio.training.run_folder import claim_run_folder
 
 METRICS = "metrics.json"
 RECIPE = "recipe.json"
@@ -136,14 +137,18 @@ def fit(
     callbacks: Sequence[Callback] = (),
     control: RunControl | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> RunResult:
     """Train a head (and any unfrozen stages) on the recipe's folders; write the run folder.
 
     ``callbacks`` are plain one-event callables; LoopCallbacks among them may also act on the
     run (stop it, change the lr). The recipe's own callbacks (best epoch, early stopping,
     reduce-on-plateau, NaN stop) run after them. With ``resume`` the run continues from the
-    out_dir's checkpoint.pt (see ``resume_run``); without it an old checkpoint there is removed.
+    out_dir's checkpoint.pt (see ``resume_run``); without it, an out_dir that already holds a run
+    is refused (RecipeError) unless ``overwrite``, which first removes the old run's files.
     """
+    if resume and overwrite:
+        raise ValueError("a run is either resumed or overwritten, not both")
     control = control or RunControl()
     own_callbacks = recipe_callbacks(recipe)
     callbacks = [*callbacks, *own_callbacks]
@@ -159,8 +164,7 @@ def fit(
     device = resolve_device(recipe.device)
     checkpoint = _resumable_checkpoint(run_dir, recipe) if resume else None
     if checkpoint is None:
-        for stale in (CHECKPOINT, PREDICTIONS):
-            (run_dir / stale).unlink(missing_ok=True)
+        claim_run_folder(recipe.out_dir, overwrite)
     train_scan, val_scan = load_datasets(recipe, emit, control)
     skipped = train_scan.skipped + (val_scan.skipped if recipe.val_dir else ())
     built = prepare_model(recipe, len(train_scan.classes), emit, control)
