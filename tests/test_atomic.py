@@ -41,3 +41,13 @@ def test_a_writer_that_replaces_the_temp_file_still_gets_the_umask(tmp_path, uma
 
     atomic.write_with(tmp_path / "model.onnx", private_writer)
     assert _mode(tmp_path / "model.onnx") == 0o644
+
+
+def test_leftovers_of_a_killed_write_are_removed_and_nothing_else(tmp_path):
+    leftover = tmp_path / ".checkpoint.pt.0123456789ab.tmp"
+    leftover.write_bytes(b"half a checkpoint")
+    mine = [tmp_path / ".notes.tmp", tmp_path / "model.safetensors", tmp_path / "a.tmp"]
+    for path in mine:
+        path.write_bytes(b"keep")
+    assert atomic.remove_leftovers(tmp_path) == [leftover]
+    assert not leftover.exists() and all(p.exists() for p in mine)

@@ -197,3 +197,4 @@ def test_killed_run_resumes_to_the_uninterrupted_result(kill_data, tmp_path, epo
     assert main(["train", "--resume", str(run)]) == 0
     assert _val_losses(run) == pytest.approx(whole, rel=1e-5)
     assert torch.load(run / CHECKPOINT, weights_only=True)["epoch"] == 3
+    assert not list(run.glob(".*.tmp"))  # the resumed run cleared what the kill left

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import stat
 from collections.abc import Callable, Iterator
@@ -59,6 +60,22 @@ def _set_mode(path: Path, mode: int) -> None:
         return
     with contextlib.suppress(OSError):  # filesystems without Unix permissions (FAT, some SMB)
         os.chmod(path, mode)
+
+
+# A temp file of atomic_path: ".<name>.<12 hex digits>.tmp"
+_TEMP_NAME = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+def remove_leftovers(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temp files that a killed process left in ``folder`` mid-write; only call it
+    when no other writer uses the folder. Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = [p for p in folder.iterdir() if p.is_file() and _TEMP_NAME.match(p.name)]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
 
 
 def write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:

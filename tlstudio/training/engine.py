@@ -165,6 +165,7 @@ def fit(
     checkpoint = _resumable_checkpoint(run_dir, recipe) if resume else None
     if checkpoint is None:
         claim_run_folder(recipe.out_dir, overwrite)
+    atomic.remove_leftovers(run_dir)  # half-written files of a killed run: never read
     train_scan, val_scan = load_datasets(recipe, emit, control)
     skipped = train_scan.skipped + (val_scan.skipped if recipe.val_dir else ())
     built = prepare_model(recipe, len(train_scan.classes), emit, control)
