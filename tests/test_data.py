@@ -304,3 +304,17 @@ def test_eval_transform_pickles_for_dataloader_workers():
     image = Image.new("RGB", (40, 30), (0, 255, 0))
     restored = pickle.loads(pickle.dumps(eval_transform(16)))
     assert torch.equal(restored(image), eval_transform(16)(image))
+
+
+def test_demo_folder_is_readable_by_others_under_a_normal_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from tlstudio.data import write_digits_demo
+
+    old = os.umask(0o022)
+    try:
+        root = write_digits_demo(tmp_path / "demo", per_class=2, size=8)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(root.stat().st_mode) == 0o755  # not mkdtemp's private 0o700

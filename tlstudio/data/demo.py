@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,9 @@ def write_digits_demo(
     if per_class < 2 or size < 8:
         raise DatasetError("The digits demo needs per_class >= 2 and size >= 8")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    # Not mkdtemp: its folder is private (0o700); mkdir gives the umask's permissions.
+    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}"
+    tmp.mkdir()
     try:
         _write_images(tmp, per_class, size, seed)
         (tmp / MARKER).write_text(json.dumps(params, indent=2) + "\n", encoding="utf-8")
