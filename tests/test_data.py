@@ -310,8 +310,6 @@ def test_demo_folder_is_readable_by_others_under_a_normal_umask(tmp_path: Path) 
     import os
     import stat
 
-    from tlstudio.data import write_digits_demo
-
     old = os.umask(0o022)
     try:
         root = write_digits_demo(tmp_path / "demo", per_class=2, size=8)
