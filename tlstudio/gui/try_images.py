@@ -143,15 +143,15 @@ class TryImagesView(QWidget):
     # ---- drag and drop -------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        if _local_paths(event):
+        if dropped_paths(event):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if _local_paths(event):
+        if dropped_paths(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
-        paths = _local_paths(event)
+        paths = dropped_paths(event)
         if paths:
             self.add_paths(paths)
             event.acceptProposedAction()
@@ -230,8 +230,22 @@ class TryImagesView(QWidget):
             self.add_paths([folder])
 
 
-def _local_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+def dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
     mime = event.mimeData()
     if not mime.hasUrls():
         return []
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
+def window_drop(paths: list[str], on_this_tab: bool,
+                folder_is_data: bool) -> tuple[str, list[str]] | None:
+    """Where a drop on the window goes: ("try", paths to predict) for image files, or for
+    anything while this tab shows; ("data", [folder]) for a folder taken as training data
+    when `folder_is_data`; None when the drop is not for the window."""
+    if paths and on_this_tab:
+        return "try", paths
+    files = [p for p in paths if os.path.isfile(p)]
+    if files:
+        return "try", files
+    folders = [p for p in paths if os.path.isdir(p)]
+    return ("data", folders[:1]) if folders and folder_is_data else None
