@@ -359,3 +359,32 @@ def test_a_real_training_run_is_followed_epoch_by_epoch(qtbot, view, tiny_run,
     assert shown[-1] == 3 and shown == sorted(shown)  # never an older epoch after a newer one
     assert view.matrix.counts == epoch_evaluation(out, 3).evaluation.confusion
     assert view.report_button.isEnabled()
+
+
+def test_counts_stay_readable_in_a_990_pixel_window(qtbot, tmp_path, monkeypatch) -> None:
+    """Ten classes at 990x700: the matrix keeps readable cells; the metrics table scrolls."""
+    from tlstudio.evaluation.metrics import evaluate_predictions
+    from tlstudio.gui import MainWindow
+    from tlstudio.gui.confusion_matrix import MIN_CELL
+
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
+    window = MainWindow(restore=False)
+    qtbot.addWidget(window)
+    window.resize(990, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    results = window.results_view
+    window.tabs.setCurrentWidget(results)
+    rng = np.random.default_rng(0)
+    true = rng.integers(0, 10, 600)
+    predicted = np.where(rng.random(600) < 0.8, true, rng.integers(0, 10, 600))
+    ev = evaluate_predictions(true, predicted, [f"digit_{i}" for i in range(10)])
+    results.show_matrix(ev.classes, ev.confusion)
+    results.table.show_evaluation(ev)
+    qtbot.waitUntil(lambda: results.matrix_area.width() >= results.matrix_area.minimumWidth())
+    matrix = results.matrix
+    assert matrix._cell_size() >= MIN_CELL == 22
+    assert results.matrix_area.viewport().width() >= matrix.minimumSizeHint().width()
+    assert not results.matrix_area.horizontalScrollBar().isVisible()  # the whole grid shows
+    assert results.table_area.width() < results.table.minimumWidth()  # the table gave way
+    window.close()
