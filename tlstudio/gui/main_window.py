@@ -1,8 +1,8 @@
 """The studio window: assembles the step panels, the tabs (Data, Training, Results, Gallery,
 Try images) and the File actions.
 
-Behaviour lives in the panels and the TrainingController; this module wires them together
-and turns the widgets into the one Recipe the engine receives.
+Behaviour lives in the panels, RecipeForm (the steps as one Recipe) and RunButtons (a run's
+life through the TrainingController); this module assembles them and wires their signals.
 """
 
 from __future__ import annotations
