@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from tlstudio.data import write_digits_demo
 from tlstudio.gui import MainWindow
@@ -223,3 +223,88 @@ def test_dropping_a_folder_on_the_window_chooses_it(qtbot, window: MainWindow, d
     assert window.findChild(type(window.data_panel.train_folder.edit),
                             "trainFolderEdit").text() == str(digits / "train")
     assert window.dataset_view.chart.counts == {str(d): 6 for d in range(10)}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 2-epoch tiny_cnn run with discriminative rates and a head-only first epoch."""
+    from imagefolders import write_class_folders
+
+    from tlstudio.training import fit
+
+    base = tmp_path_factory.mktemp("window-run")
+    data = write_class_folders(base / "data", {"red": 6, "green": 6, "blue": 6})
+    out = base / "run"
+    fit(Recipe(data_dir=str(data), out_dir=str(out), backbone="tiny_cnn", epochs=2,
+               image_size=16, batch_size=8, freeze="none", val_split=0.25, head_epochs=1,
+               lr_decay=0.5))
+    return out
+
+
+def drop_on(window: MainWindow, paths: list[Path]):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter.ignore()
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert event.isAccepted()
+
+
+def test_image_files_dropped_anywhere_open_try_images(qtbot, window: MainWindow, tiny_run: Path,
+                                                      digits: Path) -> None:
+    window.try_images.set_run(str(tiny_run))
+    assert window.tabs.currentWidget() is window.dataset_view
+    images = sorted((digits / "val" / "3").iterdir())[:2]
+    with qtbot.waitSignal(window.try_images.predicted, timeout=SCAN_TIMEOUT):
+        drop_on(window, images)
+    assert window.tabs.currentWidget() is window.try_images
+    assert sorted(r.path for r in window.try_images.records()) == sorted(map(str, images))
+    assert window.data_panel.train_dir() != str(digits / "val" / "3")  # not training data
+
+
+def test_a_folder_dropped_while_try_images_shows_is_predicted(qtbot, window: MainWindow,
+                                                              tiny_run: Path, digits: Path):
+    window.try_images.set_run(str(tiny_run))
+    window.tabs.setCurrentWidget(window.try_images)
+    folder = digits / "val" / "5"
+    with qtbot.waitSignal(window.try_images.predicted, timeout=SCAN_TIMEOUT):
+        drop_on(window, [folder])
+    assert window.tabs.currentWidget() is window.try_images
+    assert len(window.try_images.records()) == len(list(folder.iterdir()))
+    assert window.data_panel.data is None and window.data_panel.train_dir() != str(folder)
+
+
+def test_resume_shows_the_resumed_recipe_in_the_sidebar(qtbot, window: MainWindow,
+                                                       tiny_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = Path(shutil.copytree(tiny_run, tmp_path / "resumed"))
+    saved = Recipe.load(run / "recipe.json")
+    assert window.settings_panel.epochs.value() != 4 and window.freeze_panel.phase_label.isHidden()
+    axis = window.training_view.plots.lr_plot.getPlotItem().getAxis("left")
+    with qtbot.waitSignal(window.trainingFinished, timeout=TRAIN_TIMEOUT):
+        assert window.resume_run(str(run), epochs=4)
+        # While it trains, the sidebar says what trains: the run's recipe, to 4 epochs.
+        assert window.settings_panel.epochs.value() == 4
+        shown = window.recipe(out_dir=str(run))
+        fields = ("backbone", "data_dir", "val_split", "image_size", "batch_size", "lr",
+                  "head_epochs", "lr_decay")
+        assert [getattr(shown, f) for f in fields] == [getattr(saved, f) for f in fields]
+        assert shown.epochs == 4
+        assert not window.freeze_panel.phase_label.isHidden()  # head epoch, then lr decay
+        assert axis.labelText == "head learning rate"
+    window.settings_panel.epochs.setValue(1)
+    window.advanced_panel.set_from_recipe(saved.replace(lr_decay=1.0, head_epochs=0))
+    qtbot.waitUntil(lambda: window.data_panel.data is not None
+                    and not window.data_panel.is_scanning(), timeout=SCAN_TIMEOUT)
+    with qtbot.waitSignal(window.trainingFinished, timeout=TRAIN_TIMEOUT):
+        assert window.start_training(), window.banner.label.text()
+    assert axis.labelText == "learning rate"  # one rate for every stage: no "head"

@@ -386,3 +386,32 @@ def test_a_folder_missing_a_class_shows_a_dash_and_averages_over_the_rest(
         assert table.value("weighted avg", column) == pytest.approx(
             sum(values[n] * sizes[n] for n in sizes) / 7)
     assert "No images of: blue." in view.summary.text()
+
+
+def test_counts_stay_readable_in_a_990_pixel_window(qtbot, tmp_path, monkeypatch) -> None:
+    """Ten classes at 990x700: the matrix keeps readable cells; the metrics table scrolls."""
+    from tlstudio.evaluation.metrics import evaluate_predictions
+    from tlstudio.gui import MainWindow
+    from tlstudio.gui.confusion_matrix import MIN_CELL
+
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
+    window = MainWindow(restore=False)
+    qtbot.addWidget(window)
+    window.resize(990, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    results = window.results_view
+    window.tabs.setCurrentWidget(results)
+    rng = np.random.default_rng(0)
+    true = rng.integers(0, 10, 600)
+    predicted = np.where(rng.random(600) < 0.8, true, rng.integers(0, 10, 600))
+    ev = evaluate_predictions(true, predicted, [f"digit_{i}" for i in range(10)])
+    results.show_matrix(ev.classes, ev.confusion)
+    results.table.show_evaluation(ev)
+    qtbot.waitUntil(lambda: results.matrix_area.width() >= results.matrix_area.minimumWidth())
+    matrix = results.matrix
+    assert matrix._cell_size() >= MIN_CELL == 22
+    assert results.matrix_area.viewport().width() >= matrix.minimumSizeHint().width()
+    assert not results.matrix_area.horizontalScrollBar().isVisible()  # the whole grid shows
+    assert results.table_area.width() < results.table.minimumWidth()  # the table gave way
+    window.close()

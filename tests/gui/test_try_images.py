@@ -78,3 +78,17 @@ def test_without_a_model_it_says_what_to_do(qtbot, new_images: Path) -> None:
     view.add_paths([str(new_images)])
     assert "choose an exported one" in view.status.text()
     assert view.records() == []
+
+
+def test_a_long_model_path_is_elided_in_the_middle(qtbot, tmp_path: Path) -> None:
+    view = open_view(qtbot)
+    view.resize(500, 400)
+    path = tmp_path / ("a-very-long-folder-name-" * 6) / "model.onnx"
+    view.set_model(path)
+    label = view.model_label
+    qtbot.waitUntil(lambda: "…" in label.text())
+    assert label.text().startswith("Model: /") and label.text().endswith("model.onnx")
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    assert label.toolTip() == f"Model: {path}"
+    view.resize(3000, 400)  # room for all of it: the whole path shows
+    qtbot.waitUntil(lambda: label.text() == f"Model: {path}")

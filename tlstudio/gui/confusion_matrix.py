@@ -27,7 +27,7 @@ EMPTY = QColor("#f6f7f9")  # a cell with no image
 GRID = QColor("#ffffff")
 LABEL_WIDTH = 140  # px at most for a class name; longer ones are elided (full name in tooltips)
 AXIS_TITLE = 18  # px for "True class" / "Predicted class"
-MIN_CELL, MAX_CELL = 14, 110
+MIN_CELL, MAX_CELL = 22, 110  # px; below 22 a count of two digits is unreadable
 
 
 def cell_colour(share: float, diagonal: bool) -> QColor:

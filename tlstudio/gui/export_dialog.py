@@ -18,6 +18,7 @@ FILTERS = {  # file dialog filter -> export format
     "TorchScript model (*.pt)": "torchscript",
     "safetensors weights (*.safetensors)": "safetensors",
 }
+NO_RUN = "Train a model first: there is no finished run to export."
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt", "safetensors": ".safetensors"}
 
 
@@ -53,8 +54,12 @@ class Exporter(QObject):
     def is_busy(self) -> bool:
         return self._task is not None
 
-    def export(self, run_dir: str, path: str, fmt: str | None = None) -> bool:
-        """Start exporting `run_dir` to `path`; the format follows the suffix unless given."""
+    def export(self, run_dir: str | None, path: str, fmt: str | None = None) -> bool:
+        """Start exporting `run_dir` to `path`; the format follows the suffix unless given.
+        Without a run (None) `failed` says to train one first."""
+        if run_dir is None:
+            self.failed.emit(NO_RUN)
+            return False
         fmt = fmt or format_for_path(path)
         if fmt is None:
             self.failed.emit(f"Cannot tell the export format of '{path}': use a file name "
@@ -69,8 +74,11 @@ class Exporter(QObject):
         self._runner.start(self._task)
         return True
 
-    def ask_and_export(self, parent: QWidget, run_dir: str) -> None:
+    def ask_and_export(self, parent: QWidget, run_dir: str | None) -> None:
         """The interactive path: a save dialog, then the export; a box reports the result."""
+        if run_dir is None:
+            self.failed.emit(NO_RUN)
+            return
         default = str(Path(run_dir) / "export" / "model.onnx")
         path, chosen = QFileDialog.getSaveFileName(parent, "Export model", default,
                                                    ";;".join(FILTERS))

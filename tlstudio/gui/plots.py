@@ -178,6 +178,13 @@ class TrainingPlots(QWidget):
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
 
+    def set_head_rate(self, several_rates: bool) -> None:
+        """With discriminative rates (lr_decay != 1) the stages train at lower rates than the
+        head; the curve is the head's (the engine's first parameter group), and says so."""
+        label = "head learning rate" if several_rates else "learning rate"
+        self.lr_plot.getPlotItem().setLabel("left", label)
+        self.lr.label = label
+
     @Slot(int)
     def reset(self, batches_per_epoch: int) -> None:
         """Clear the curves for a new run with this many batches per epoch."""

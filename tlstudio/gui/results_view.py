@@ -7,6 +7,7 @@ one finishing late never overwrites what the user asked for last.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSplitter,
     QVBoxLayout,
@@ -41,6 +44,8 @@ from tlstudio.training.events import EpochEnded, FitStarted
 
 VALIDATION = "Validation images of the run"
 CHOOSE_FOLDER = "Another labelled folder…"
+MATRIX_FIRST = 480  # px of width the matrix gets before the metrics table; beyond, it scrolls
+TABLE_MIN_WIDTH = 160  # the metrics table shrinks to this and scrolls sideways
 MESSAGE_STYLES = {"error": "color:#8c1d18;", "info": "color:#555;"}
 
 
@@ -120,12 +125,17 @@ class ResultsView(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.matrix, 1)
+        # Counts stay readable: the matrix keeps its minimum cells (scrolling if it must),
+        # and the metrics table, not the matrix, gives up width in a narrow window.
+        self.matrix_area = _scroll(self.matrix, "matrixScroll")
+        left_layout.addWidget(self.matrix_area, 1)
         left_layout.addWidget(legend)
         self.table = MetricsTable()
+        self.table_area = _scroll(self.table, "metricsScroll")
+        self.table_area.setMinimumWidth(TABLE_MIN_WIDTH)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self.table)
+        splitter.addWidget(self.table_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
 
@@ -357,7 +367,7 @@ class ResultsView(QWidget):
     def _show(self, evaluation: RunEvaluation, epoch: int | None) -> None:
         self.shown, self.shown_epoch = evaluation, epoch
         ev = evaluation.evaluation
-        self.matrix.set_matrix(ev.classes, ev.confusion)
+        self.show_matrix(ev.classes, ev.confusion)
         self.table.show_evaluation(ev)
         skipped = f" ({len(evaluation.skipped)} unreadable files left out)" \
             if evaluation.skipped else ""
@@ -368,6 +378,13 @@ class ResultsView(QWidget):
         self.message.hide()
         self._update_controls()
         self.evaluationShown.emit(evaluation)
+
+    def show_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
+        """The matrix gets the width its smallest readable cells need (up to MATRIX_FIRST)
+        before the metrics table gets any."""
+        self.matrix.set_matrix(classes, counts)
+        needed = self.matrix.minimumSizeHint().width() + 2 * self.matrix_area.frameWidth()
+        self.matrix_area.setMinimumWidth(min(MATRIX_FIRST, needed))
 
     def is_busy(self) -> bool:
         return self._task is not None or self.report.is_busy()
@@ -418,3 +435,11 @@ class ResultsView(QWidget):
         self._task = None
         self.report.clear()
         self.busy.hide()
+
+
+def _scroll(widget: QWidget, name: str) -> QScrollArea:
+    """`widget` filling the area while there is room, scrolling below its minimum size."""
+    area = QScrollArea(objectName=name, widgetResizable=True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area

@@ -9,13 +9,14 @@ import math
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -49,6 +50,30 @@ def predict_job(state: TaskState, source: str, predictor: Predictor | None,
     return predictor, [unlabelled_record(p) for p in predictions], skipped
 
 
+class ElidedLabel(QLabel):
+    """One line that gives up its middle when too narrow (a path keeps its drive and file
+    name); the full text is the tooltip."""
+
+    def __init__(self, object_name: str) -> None:
+        super().__init__(objectName=object_name)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle,
+                                                   max(self.width(), 40)))
+
+
 class TryImagesView(QWidget):
     """A drop target and a gallery of predictions for images outside the dataset."""
 
@@ -68,7 +93,8 @@ class TryImagesView(QWidget):
         self.model = GalleryModel(self.thumbnails, self)
         self.view = gallery_list(self.model, "tryImagesList")
         self.detail = ImageDetail(fixes=False)
-        self.model_label = QLabel(objectName="tryModelLabel", wordWrap=True)
+        self.model_label = ElidedLabel("tryModelLabel")
+        self.hint = QLabel(objectName="tryHint", wordWrap=True)
         self.status = QLabel(objectName="tryStatus", wordWrap=True)
         self.choose_model = QPushButton("Choose model…", objectName="tryChooseModel")
         self.add_files = QPushButton("Add images…", objectName="tryAddImages")
@@ -83,11 +109,12 @@ class TryImagesView(QWidget):
         self._show_source()
 
     def _build_layout(self) -> None:
-        bar = QHBoxLayout()
-        bar.addWidget(self.model_label, 1)
+        bar = QHBoxLayout()  # the model's path gets the full width above it
+        bar.addWidget(self.hint, 1)
         for button in (self.choose_model, self.add_files, self.add_folder, self.clear_button):
             bar.addWidget(button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.model_label)
         layout.addLayout(bar)
         layout.addWidget(self.status)
         layout.addWidget(tiles_and_detail(self.view, self.detail), 1)
@@ -143,15 +170,15 @@ class TryImagesView(QWidget):
     # ---- drag and drop -------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        if _local_paths(event):
+        if dropped_paths(event):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if _local_paths(event):
+        if dropped_paths(event):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
-        paths = _local_paths(event)
+        paths = dropped_paths(event)
         if paths:
             self.add_paths(paths)
             event.acceptProposedAction()
@@ -202,11 +229,12 @@ class TryImagesView(QWidget):
 
     def _show_source(self) -> None:
         if self.source is None:
-            self.model_label.setText("<b>No model yet</b>: train one, or choose an exported "
-                                     "model. Then drop images or folders here.")
+            self.model_label.set_full_text("No model yet")
+            self.hint.setText("Train one, or choose an exported model. Then drop images or "
+                              "folders here.")
         else:
-            self.model_label.setText(f"<b>Model:</b> {self.source}<br>"
-                                     "Drop images or folders here, or add them.")
+            self.model_label.set_full_text(f"Model: {self.source}")
+            self.hint.setText("Drop images or folders here, or add them.")
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
@@ -230,8 +258,22 @@ class TryImagesView(QWidget):
             self.add_paths([folder])
 
 
-def _local_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+def dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
     mime = event.mimeData()
     if not mime.hasUrls():
         return []
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
+def window_drop(paths: list[str], on_this_tab: bool,
+                folder_is_data: bool) -> tuple[str, list[str]] | None:
+    """Where a drop on the window goes: ("try", paths to predict) for image files, or for
+    anything while this tab shows; ("data", [folder]) for a folder taken as training data
+    when `folder_is_data`; None when the drop is not for the window."""
+    if paths and on_this_tab:
+        return "try", paths
+    files = [p for p in paths if os.path.isfile(p)]
+    if files:
+        return "try", files
+    folders = [p for p in paths if os.path.isdir(p)]
+    return ("data", folders[:1]) if folders and folder_is_data else None
