@@ -61,7 +61,7 @@ def test_head_trains_alone_then_the_chosen_stages_unfreeze(colour_data, tmp_path
     assert snapshots.changed("backbone.stage1", 1, 2)
     assert snapshots.changed("backbone.stage2", 1, 2)
     assert not snapshots.changed("backbone.stem", 1, 2)
-    assert any(t.startswith("Phase 1 (epoch 1): the head trains alone") for t in logs)
+    assert any(t.startswith("Phase 1 (epoch 1): only the new classifier trains,") for t in logs)
     assert ("Phase 2 from epoch 2: unfreezing stage1, stage2; learning rates stage1 0.0025, "
             "stage2 0.005, classifier 0.01") in logs
 
@@ -103,7 +103,7 @@ def test_phase_plan_describes_both_phases_for_the_freeze_tree(tmp_path):
     assert main_phase.trainable == ("stage1", "stage2", "classifier")
     assert main_phase.lrs == pytest.approx({"stage1": 0.0025, "stage2": 0.005,
                                             "classifier": 0.01})
-    assert head.describe() == ("Phase 1, epochs 1-2: the head trains alone (lr 0.01), the "
+    assert head.describe() == ("Phase 1, epochs 1-2: only the new classifier trains (lr 0.01), the "
                                "backbone is frozen")
     assert main_phase.describe().startswith("Phase 2, epochs 3-5: 3 stage(s) train")
     # One phase without head epochs, or when only the head trains anyway.

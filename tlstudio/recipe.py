@@ -69,7 +69,7 @@ class Recipe:
     # stage before it lr*lr_decay**2, ...; the head gets lr. 1.0 = the same lr everywhere.
     lr_decay: float = 1.0
     precision: str = "auto"  # auto, fp32, bf16 or fp16 (autocast); see training/precision.py
-    channels_last: bool | None = None  # NHWC memory layout; None = auto (on for CUDA)
+    channels_last: bool | None = None  # NHWC layout; None = auto (CUDA, and CPU bf16)
     extra: dict[str, Any] = field(default_factory=dict)  # settings added by later versions
 
     def __post_init__(self) -> None:

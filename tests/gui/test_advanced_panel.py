@@ -314,7 +314,7 @@ def test_freeze_tree_shows_both_phases(qtbot, window: MainWindow) -> None:
     child(window, QSpinBox, "headEpochs").setValue(2)
     child(window, QDoubleSpinBox, "lrDecaySpin").setValue(0.5)
     assert not label.isHidden()
-    assert "Phase 1, epochs 1-2: the head trains alone" in label.text()
+    assert "Phase 1, epochs 1-2: only the new classifier trains" in label.text()
     assert "Phase 2, epochs 3-5" in label.text()
     assert tree.columnCount() == 3
     stages = window.freeze_panel.stage_names()

@@ -300,7 +300,7 @@ def test_resume_shows_the_resumed_recipe_in_the_sidebar(qtbot, window: MainWindo
         assert [getattr(shown, f) for f in fields] == [getattr(saved, f) for f in fields]
         assert shown.epochs == 4
         assert not window.freeze_panel.phase_label.isHidden()  # head epoch, then lr decay
-        assert axis.labelText == "head learning rate"
+        assert axis.labelText == "classifier lr"
     window.settings_panel.epochs.setValue(1)
     window.advanced_panel.set_from_recipe(saved.replace(lr_decay=1.0, head_epochs=0))
     qtbot.waitUntil(lambda: window.data_panel.data is not None

@@ -89,3 +89,16 @@ def test_hovering_near_a_point_shows_its_values(qtbot, plots):
 
     hover.on_mouse_moved(view.mapViewToScene(QPointF(0.2, 5.0)))  # far from every point
     assert not hover.text.isVisible()
+
+
+def test_small_losses_are_labelled_in_plain_units(qtbot, plots):
+    """A loss near 0.7 must read 0.7 on the axis, not "loss (x0.001)" with ticks at 700."""
+    for step in range(1, 21):
+        plots.on_batch(snapshot(step, 0.7 + 0.05 * np.sin(step)))
+    plots.on_epoch(EpochEnded(1, 2, 0.72, 0.5, 0.75, 0.4, 1e-3, 1.0))
+    plots.on_epoch(EpochEnded(2, 2, 0.70, 0.6, 0.74, 0.5, 1e-3, 1.0))
+    qtbot.waitUntil(lambda: plots.redraws >= 1, timeout=2_000)
+    plots.loss_plot.getPlotItem().getViewBox().autoRange()
+    for plot in (plots.loss_plot, plots.accuracy_plot, plots.lr_plot):
+        label = plot.getAxis("left").labelString()
+        assert "x0.001" not in label and "(x" not in label, label

@@ -161,7 +161,7 @@ class AdvancedPanel(QWidget):
         self.precision = _combo("precisionMode", [("Auto (fastest measured)", "auto"),
                                                   ("fp32", "fp32"), ("bf16", "bf16"),
                                                   ("fp16", "fp16")])
-        self.channels_last = _combo("channelsLastCombo", [("Auto (on for CUDA)", None),
+        self.channels_last = _combo("channelsLastCombo", [("Auto (on where faster)", None),
                                                           ("On", True), ("Off", False)])
         self.precision_in_use = QLabel("", objectName="precisionInUse", wordWrap=True)
         self.precision_in_use.hide()  # until a run says what it uses

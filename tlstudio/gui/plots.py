@@ -55,6 +55,8 @@ def _plot(name: str, left: str, parent: QWidget,
         axis = item.getAxis(side)
         axis.setPen(pg.mkPen("#666"))
         axis.setTextPen(pg.mkPen("#333"))
+        # Else a loss of 0.7 reads "loss (x0.001)" with ticks at 700: users read the ticks.
+        axis.enableAutoSIPrefix(False)
     item.getAxis("left").setWidth(64)  # equal widths keep x-linked plots aligned by pixel
     item.setLabel("left", left)
     item.setLabel("bottom", "epoch")
@@ -133,7 +135,6 @@ class TrainingPlots(QWidget):
         self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)", self, legend_offset=(-8, -8))
         self.lr_plot = _plot("learningRatePlot", "learning rate", self)
         self.lr_plot.getPlotItem().legend.hide()
-        self.lr_plot.getAxis("left").enableAutoSIPrefix(False)
         self.lr_plot.getPlotItem().enableAutoRange(y=False)  # from 0, see redraw()
         self.lr_plot.setMaximumHeight(150)
         self.lr_plot.setXLink(self.loss_plot)
@@ -180,8 +181,9 @@ class TrainingPlots(QWidget):
 
     def set_head_rate(self, several_rates: bool) -> None:
         """With discriminative rates (lr_decay != 1) the stages train at lower rates than the
-        head; the curve is the head's (the engine's first parameter group), and says so."""
-        label = "head learning rate" if several_rates else "learning rate"
+        new classifier; the curve is the classifier's (the engine's first parameter group), and
+        says so."""
+        label = "classifier lr" if several_rates else "learning rate"  # fits the short plot
         self.lr_plot.getPlotItem().setLabel("left", label)
         self.lr.label = label
 

@@ -46,7 +46,7 @@ class Phase:
         span = (f"epoch {self.first_epoch}" if self.first_epoch == self.last_epoch
                 else f"epochs {self.first_epoch}-{self.last_epoch}")
         if self.head_only:
-            return (f"Phase {self.number}, {span}: the head trains alone "
+            return (f"Phase {self.number}, {span}: only the new classifier trains "
                     f"(lr {self.lrs[HEAD_STAGE]:.3g}), the backbone is frozen")
         rates = ", ".join(f"{name} {lr:.3g}" for name, lr in self.lrs.items())
         return f"Phase {self.number}, {span}: {len(self.trainable)} stage(s) train, lrs {rates}"
@@ -126,7 +126,7 @@ class PhaseSwitch:
         apply_freeze(self.model, self.stages, phase.trainable, unfreeze)
         if phase.head_only:
             span = "epoch 1" if phase.last_epoch == 1 else f"epochs 1-{phase.last_epoch}"
-            text = (f"Phase 1 ({span}): the head trains alone with the backbone frozen; "
+            text = (f"Phase 1 ({span}): only the new classifier trains, the backbone is frozen; "
                     f"stages unfreeze at epoch {phase.last_epoch + 1}")
         else:
             text = (f"Phase 2 from epoch {epoch}: unfreezing "
