@@ -46,6 +46,13 @@ class Session:
         self.window.show()
         self.code = 1
         self.window.controller.failed.connect(self.fail)
+        sys.excepthook = self._exception  # an error in a slot ends the shot instead of hanging
+
+    def _exception(self, kind, value, tb) -> None:
+        import traceback
+
+        traceback.print_exception(kind, value, tb)
+        self.fail(f"{kind.__name__}: {value}")
 
     def train_demo(self, epochs: int, image_size: int, batch_size: int) -> None:
         """Once the demo digits are scanned, train the head for ``epochs`` from the window."""
@@ -98,7 +105,7 @@ def shoot_window(s: Session, grab_after: int = 12) -> None:
 
     def grab_training() -> None:
         s.save("window-training.png")
-        w.stop_training()
+        w.stop_button.click()
 
     w.controller.epochEnded.connect(on_epoch)
     w.controller.finished.connect(lambda _result: w.close())
