@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_backbones)
 
     p = sub.add_parser("train", help="fine-tune a backbone on class folders")
-    p.add_argument("data", nargs="?", help="training folder: one subfolder per class")
+    p.add_argument("data", nargs="?", help="training folder: one subfolder per class (or a "
+                                           "folder holding train/ and val/ such folders)")
     p.add_argument("--recipe", help="a recipe.json to replay (other options override it)")
     p.add_argument("--resume", metavar="RUN",
                    help="continue RUN from its last finished epoch (--epochs N sets a new total)")
@@ -251,12 +252,30 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         changes["augment_options"] = {**(base.augment_options if base else {}), **options}
     if args.val_split is not None:
         changes["val_dir"] = None
+    if args.data is not None and args.val is None:
+        changes.update(_split_layout_changes(args.data, args.val_split))
     if base is not None:
         return base.replace(**changes)
     if "data_dir" not in changes:
         raise TlstudioError("give a training folder (tlstudio train DATA) or --recipe FILE")
-    changes.setdefault("out_dir", str(Path("runs") / Path(changes["data_dir"]).name))
+    changes.setdefault("out_dir", str(Path("runs") / Path(args.data).name))
     return Recipe(**changes)
+
+
+def _split_layout_changes(data: str, val_split: float | None) -> dict[str, str]:
+    """DATA holds train/ and val/: train on train/, validate on val/ (or hold out --val-split)."""
+    from tlstudio.data.layout import split_folders
+
+    layout = split_folders(data)
+    if layout is None:
+        return {}
+    if val_split is not None:
+        print(layout.held_out_note(val_split), file=sys.stderr)
+        return {"data_dir": layout.train_dir}
+    print(layout.note, file=sys.stderr)
+    if layout.val_dir is None:
+        return {"data_dir": layout.train_dir}
+    return {"data_dir": layout.train_dir, "val_dir": layout.val_dir}
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from tlstudio.data.dataset import ImageFolderDataset
 from tlstudio.data.demo import write_digits_demo
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
+from tlstudio.data.layout import SplitLayout, split_folders
 from tlstudio.data.scan import (
     DatasetScan,
     ScanCancelled,
@@ -43,6 +44,7 @@ __all__ = [
     "ImageFolderDataset",
     "ScanCancelled",
     "SkippedFile",
+    "SplitLayout",
     "UnreadableImage",
     "describe_augmentation",
     "describe_eval_transform",
@@ -51,6 +53,7 @@ __all__ = [
     "preview_augmentations",
     "resize_size",
     "scan_folder",
+    "split_folders",
     "stratified_split",
     "train_transform",
     "write_digits_demo",

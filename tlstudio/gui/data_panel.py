@@ -1,6 +1,7 @@
 """Step 1, the data: training and validation folders, scanned in the background.
 
 The scan is the core's `scan_folder`; a new folder cancels the scan of the previous one.
+A folder holding train/ and val/ folders (the core's `split_folders`) is used as those two.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.data import DatasetScan, scan_folder
+from tlstudio.data import DatasetScan, SplitLayout, scan_folder, split_folders
 from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
 
 
@@ -35,16 +36,23 @@ class ScannedData:
 
     train: DatasetScan
     val: DatasetScan | None
+    layout: SplitLayout | None = None  # the chosen folder held train/ (and val/): scanned those
 
 
 def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedData:
-    """Scan both folders; validation labels follow the training classes."""
+    """Scan both folders; validation labels follow the training classes.
+
+    A training folder holding train/ and val/ folders is scanned as those two instead.
+    """
+    layout = split_folders(train_dir)
+    if layout is not None:
+        train_dir, val_dir = layout.train_dir, layout.val_dir
     train = scan_folder(train_dir, progress=state.progress, cancel=state.cancelled)
     val = None
     if val_dir:
         val = scan_folder(val_dir, classes=train.classes, progress=state.progress,
                           cancel=state.cancelled)
-    return ScannedData(train, val)
+    return ScannedData(train, val, layout)
 
 
 class FolderEdit(QWidget):
@@ -93,6 +101,7 @@ class DataPanel(QWidget):
     scanStarted = Signal()
     scanned = Signal(object)  # ScannedData
     scanFailed = Signal(str)  # a message for the user
+    splitFound = Signal(str)  # the chosen folder held train/ and val/: what is used instead
     cleared = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -161,6 +170,11 @@ class DataPanel(QWidget):
                     val_split: float = 0.2) -> None:
         """Fill every field at once (recipe, settings, demo) and scan once."""
         self.split_spin.setValue(round(val_split * 100))
+        self._show_folders(train_dir, val_dir)
+        self.rescan()
+
+    def _show_folders(self, train_dir: str, val_dir: str | None) -> None:
+        """Show these folders without scanning them."""
         self.folder_radio.blockSignals(True)
         self.folder_radio.setChecked(bool(val_dir))
         self.split_radio.setChecked(not val_dir)
@@ -170,7 +184,6 @@ class DataPanel(QWidget):
         self.val_folder._last = val_dir or ""
         self.train_folder.edit.setText(train_dir)
         self.train_folder._last = train_dir
-        self.rescan()
 
     # ---- scanning -----------------------------------------------------------------------
 
@@ -214,6 +227,11 @@ class DataPanel(QWidget):
         self.data = data
         self.scan_progress.hide()
         self.summary.setText(describe(data))
+        if data.layout is not None:
+            # The fields say what is trained from now on; a rescan scans train/ directly.
+            self._show_folders(data.layout.train_dir, data.layout.val_dir)
+            self.summary.setText(f"{data.layout.note}.\n{describe(data)}")
+            self.splitFound.emit(f"{data.layout.note}.")
         self.scanned.emit(data)
 
     def _on_failed(self, message: str) -> None:

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.image_size.valueChanged.connect(
             self.advanced_panel.preview.set_image_size)
         self.data_panel.scanFailed.connect(self._on_scan_failed)
+        self.data_panel.splitFound.connect(self.show_info)
         self.data_panel.cleared.connect(self.dataset_view.show_empty)
         for signal in (self.data_panel.scanStarted, self.data_panel.scanFailed,
                        self.data_panel.cleared):
