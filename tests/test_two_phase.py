@@ -163,3 +163,15 @@ def test_cli_flags_reach_the_recipe(colour_data, tmp_path, capsys):
     assert main(["train", str(colour_data), "--out", str(run), "--epochs", "2",
                  "--head-epochs", "2"]) == 2
     assert "head epochs (2) must be fewer than the epochs (2)" in capsys.readouterr().err
+
+
+def test_resume_inside_phase_two_says_when_phase_two_began(colour_data, tmp_path):
+    control, run = RunControl(), tmp_path / "run"
+    fit(_recipe(colour_data, run, epochs=3),
+        [lambda e: isinstance(e, EpochEnded) and e.epoch == 2 and control.stop()], control)
+    logs: list[str] = []
+    resume_run(run, callbacks=[lambda e: isinstance(e, LogMessage) and logs.append(e.text)])
+
+    assert ("Continuing phase 2 (since epoch 2): stage1, stage2 train; learning rates "
+            "stage1 0.0025, stage2 0.005, classifier 0.01") in logs
+    assert not any(t.startswith("Phase 2 from epoch") for t in logs)

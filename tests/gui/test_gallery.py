@@ -378,3 +378,59 @@ def test_a_newer_epoch_and_a_move_keep_the_scroll_position(qtbot, tmp_path: Path
     gallery.select_paths([gallery.model.record(row).path])
     assert len(gallery.quarantine_selected()) == 1
     assert bar.value() == place
+
+
+def test_after_a_quarantine_the_next_image_is_shown_with_its_saliency(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, _ = own_run
+    gallery = open_gallery(qtbot, run)
+    first, second, third = gallery.shown_records()[1:4]
+    gallery.select_paths([first.path])
+    with qtbot.waitSignal(gallery.detail.saliencyShown, timeout=5000):
+        gallery.detail.saliency_toggle.setChecked(True)
+    # The tile that took the quarantined one's place is selected and shown, saliency too.
+    with qtbot.waitSignal(gallery.detail.saliencyShown, timeout=5000):
+        gallery.detail.quarantine_button.click()
+    assert gallery.shown_records()[1] == second
+    assert [r.path for r in gallery.selected_records()] == [second.path]
+    assert gallery.detail.record == second
+    assert gallery.detail.bars.values == list(second.top5)
+    assert gallery.detail.overlay_shown()
+    assert "Grad-CAM of" in gallery.detail.saliency_status.text()
+    # At once ready for the next fix, without a click.
+    gallery.detail.quarantine_button.click()
+    assert gallery.detail.record == third
+
+
+def test_fixing_a_cell_image_after_image_needs_no_click_between(
+        qtbot, own_run: tuple[Path, Path]) -> None:
+    run, _ = own_run
+    gallery = open_gallery(qtbot, run)
+    gallery.show_misclassified()
+    wrong = gallery.shown_records()
+    assert len(wrong) >= 2, "the tiny run is expected to make mistakes after 2 epochs"
+    # The last tile moved: the one before it is shown.
+    gallery.select_paths([wrong[-1].path])
+    gallery.detail.saliency_toggle.setChecked(True)
+    gallery.move_selected(wrong[-1].predicted)
+    assert gallery.detail.record == wrong[-2]
+    assert [r.path for r in gallery.selected_records()] == [wrong[-2].path]
+    # Each Move click fixes the shown image (to its predicted class) and shows the next one.
+    fixed = 1
+    while gallery.shown_records():
+        shown = gallery.detail.record
+        assert shown is not None and shown.path == gallery.selected_records()[0].path
+        gallery.detail.move_button.click()
+        assert not Path(shown.path).exists()
+        fixed += 1
+    assert fixed == len(wrong)
+    # No mistake left: the last fixed image is shown at its new place.
+    last = gallery.detail.record
+    assert last is not None and last.correct and Path(last.path).is_file()
+    assert gallery.detail.bars.values == list(last.top5)
+    # Put back and quarantined: nothing left to show, saliency no longer asked for.
+    gallery.undo_last_move()
+    assert len(gallery.shown_records()) == 1 and gallery.detail.record is not None
+    gallery.detail.quarantine_button.click()
+    assert gallery.detail.record is None and gallery.detail.bars.values == []
+    assert not gallery.detail.saliency_toggle.isChecked()

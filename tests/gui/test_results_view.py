@@ -3,6 +3,7 @@ following a training run, another labelled folder, the report, and opening a run
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QWidget
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from tlstudio.evaluation.epochs import epoch_evaluation
+from tlstudio.evaluation.epochs import epoch_evaluation, model_epoch
 from tlstudio.gui import results_jobs
 from tlstudio.gui.metrics_table import COLUMNS
 from tlstudio.gui.results_jobs import EvaluationCancelled, ProgressPredictor
@@ -68,7 +69,7 @@ def test_matrix_counts_equal_sklearn_on_the_stored_predictions(qtbot, view, run)
     expected = confusion_matrix(true, predicted, labels=range(len(classes)))
     assert view.matrix.classes == classes
     assert np.array_equal(np.array(view.matrix.counts), expected)
-    assert view.epoch_label.text() == "Epoch 2 of 2"
+    assert view.epoch_label.text() == "Epoch 2 of 2 · the saved model"
     assert view.objectName() == "resultsView"
     assert view.matrix.objectName() == "confusionMatrixView"
 
@@ -355,10 +356,13 @@ def test_a_real_training_run_is_followed_epoch_by_epoch(qtbot, view, tiny_run,
         controller.start(Recipe(data_dir=str(tiny_run[1]), out_dir=str(out),
                                 backbone="tiny_cnn", epochs=3, image_size=16, batch_size=8,
                                 freeze="none", val_split=0.25))
-    qtbot.waitUntil(lambda: view.shown_epoch == 3, timeout=WAIT)
-    assert view.epoch_label.text() == "Epoch 3 of 3"
-    assert shown[-1] == 3 and shown == sorted(shown)  # never an older epoch after a newer one
-    assert view.matrix.counts == epoch_evaluation(out, 3).evaluation.confusion
+    saved = model_epoch(out, 3)  # the best epoch's: "Keep the best epoch's model" is on
+    qtbot.waitUntil(lambda: view.shown_epoch == saved, timeout=WAIT)
+    assert view.epoch_label.text() == f"Epoch {saved} of 3 · the saved model"
+    followed = shown[:-1] if saved != 3 else shown
+    assert followed[-1] == 3 and followed == sorted(followed)  # never older after newer
+    assert shown[-1] == saved
+    assert view.matrix.counts == epoch_evaluation(out, saved).evaluation.confusion
     assert view.report_button.isEnabled()
 
 
@@ -415,3 +419,50 @@ def test_counts_stay_readable_in_a_990_pixel_window(qtbot, tmp_path, monkeypatch
     assert not results.matrix_area.horizontalScrollBar().isVisible()  # the whole grid shows
     assert results.table_area.width() < results.table.minimumWidth()  # the table gave way
     window.close()
+
+
+def keep_best_epoch(run: Path, epoch: int) -> None:
+    """Make the run's saved model the one of `epoch` (as "Keep the best epoch's model")."""
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    (run / "metrics.json").write_text(json.dumps({**metrics, "best_epoch": epoch}),
+                                      encoding="utf-8")
+
+
+def test_an_opened_run_shows_the_epoch_of_its_saved_model(qtbot, view, run) -> None:
+    control_epoch_one(run)
+    keep_best_epoch(run, 1)
+    open_and_wait(qtbot, view, run)
+    assert (view.shown_epoch, view.epoch_slider.value(), view.epoch_slider.maximum()) == (
+        1, 1, 2)
+    assert view.epoch_label.text() == "Epoch 1 of 2 · the saved model"
+    assert "saved model is" not in view.summary.text()
+    # The last epoch, which is not the saved model, says which one is and how it did.
+    with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+        view.show_epoch(2)
+    assert view.epoch_label.text() == "Epoch 2 of 2"
+    saved = epoch_evaluation(run, 1).evaluation.accuracy
+    assert f"The saved model is epoch 1's ({saved:.1%} on these images)." in \
+        view.summary.text()
+    assert "saved model is epoch 1's" in view.epoch_slider.toolTip()
+
+
+def test_a_finished_run_shows_its_saved_model_after_following_the_latest(qtbot, view,
+                                                                          run) -> None:
+    control_epoch_one(run)
+    view.on_fit_started(fit_started(run, epochs=2))
+    for epoch in (1, 2):
+        with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+            view.on_epoch(epoch_event(epoch, epochs=2))
+    # While training the latest epoch is followed, whatever the best so far.
+    assert view.shown_epoch == 2 and view.epoch_label.text() == "Epoch 2 of 2"
+    keep_best_epoch(run, 1)  # what the engine writes when the run ends
+    with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+        view.on_training_finished(object())
+    assert view.shown_epoch == 1 and view.epoch_slider.value() == 1
+    assert view.epoch_label.text() == "Epoch 1 of 2 · the saved model"
+    assert view.matrix.counts == epoch_evaluation(run, 1).evaluation.confusion
+    with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+        view.show_epoch(2)
+    saved = epoch_evaluation(run, 1).evaluation.accuracy
+    assert f"The saved model is epoch 1's ({saved:.1%} on these images)." in \
+        view.summary.text()

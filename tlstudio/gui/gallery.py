@@ -241,6 +241,7 @@ class PredictionGallery(QWidget):
         records = self.selected_records()
         if not records and self.detail.record is not None:
             records = [self.detail.record]
+        order = [r.path for r in self.model.shown()]  # before the moves reorder the tiles
         moves, errors = [], []
         for record in records:
             try:
@@ -259,13 +260,28 @@ class PredictionGallery(QWidget):
             more = f" and {len(moves) - 3} more" if len(moves) > 3 else ""
             self._say(f"{names}{more} {what}. Undo with Ctrl+Z.")
         if moves:
-            after = moves[-1].after
-            if after is not None and self.model.row_of(after.path) is not None:
-                self.select_paths([after.path])
-            else:
-                self.detail.show_record(after)
+            self._show_next(order, {m.before.path for m in moves}, moves[-1].after)
             self._after_moves()
         return moves
+
+    def _show_next(self, order: list[str], moved: set[str], after: ImageRecord | None) -> None:
+        """Select the tile that took the first moved tile's place (the one before it if it
+        was last) and show it, so that fixing image after image needs no click between.
+        `order`: the tiles' paths before the moves."""
+        rows = [i for i, path in enumerate(order) if path in moved]
+        if rows:
+            following = order[rows[0] + 1:] + order[:rows[0]][::-1]
+            nearest = next((p for p in following if p not in moved
+                            and self.model.row_of(p) is not None), None)
+            if nearest is not None:
+                self.select_paths([nearest])  # the detail follows, saliency included
+                return
+        if after is not None and self.model.row_of(after.path) is not None:
+            self.select_paths([after.path])
+            return
+        self.detail.show_record(after)  # a moved image no tile showed: its new place
+        if after is None:
+            self.detail.saliency_toggle.setChecked(False)  # nothing left to explain
 
     def _after_moves(self) -> None:
         self._update_undo()

@@ -13,6 +13,7 @@ from pathlib import Path
 from tlstudio.data import SkippedFile
 from tlstudio.errors import TlstudioError
 from tlstudio.evaluation import RunEvaluation, epoch_evaluation, evaluate_run, stored_epochs
+from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.evaluation.report import write_report
 from tlstudio.gui.background import TaskState
 from tlstudio.inference import Prediction, Predictor, load_predictor
@@ -31,6 +32,7 @@ class ShownResults:
     evaluation: RunEvaluation
     epoch: int | None  # the epoch of stored predictions shown; None: the model was run
     epochs: int  # last stored epoch of the run (0: none stored), as read by the job
+    model_epoch: int | None = None  # the epoch of the run's saved model, when the job read it
 
 
 def run_folder_problem(path: str | os.PathLike[str]) -> str | None:
@@ -78,11 +80,13 @@ def epoch_job(state: TaskState, run_dir: str, epoch: int) -> ShownResults:
 
 
 def open_run_job(state: TaskState, run_dir: str) -> ShownResults:
-    """A run's last stored epoch; for a run that stored none, its model on its validation
-    images."""
+    """A run's stored epoch of its saved model (the best epoch's with "Keep the best epoch's
+    model", else the last); for a run that stored none, its model on its validation images."""
     epochs = stored_epochs(run_dir)
     if epochs:
-        return ShownResults(epoch_evaluation(run_dir, epochs[-1]), epochs[-1], epochs[-1])
+        saved = model_epoch(run_dir, epochs[-1])
+        saved = saved if saved in epochs else epochs[-1]
+        return ShownResults(epoch_evaluation(run_dir, saved), saved, epochs[-1], saved)
     return model_job(state, run_dir, None)
 
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.evaluation import RunEvaluation
+from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.gui.background import BackgroundTask, TaskRunner
 from tlstudio.gui.confusion_matrix import ConfusionMatrixView
 from tlstudio.gui.metrics_table import MetricsTable
@@ -63,6 +64,9 @@ class ResultsView(QWidget):
         self.training = False  # the shown run is training: epochs keep arriving
         self.shown: RunEvaluation | None = None
         self.shown_epoch: int | None = None
+        # The epoch of the run's saved model, known once the run has finished (None while
+        # training): export, Try images and the report use it, not always the last epoch.
+        self.model_epoch: int | None = None
         self._folder: str | None = None  # the labelled folder asked for instead of validation
         self._shown_folder: str | None = None  # the folder of what is on screen
         self._runner = TaskRunner(self)
@@ -163,7 +167,8 @@ class ResultsView(QWidget):
             self.open_run(path)
 
     def open_run(self, path: str) -> bool:
-        """Show the run in `path` (its last epoch); False, with a message, if it is not one."""
+        """Show the run in `path` (its saved model's epoch); False, with a message, if it is
+        not one."""
         problem = run_folder_problem(path)
         if problem is not None:
             self.show_message(problem)
@@ -177,7 +182,7 @@ class ResultsView(QWidget):
     def _reset(self, run_dir: str, training: bool) -> None:
         self.cancel()
         self.run_dir, self.training = run_dir, training
-        self.shown, self.shown_epoch = None, None
+        self.shown, self.shown_epoch, self.model_epoch = None, None, None
         self._folder = self._shown_folder = None
         self._epoch_cache.clear()
         while self.source.count() > 2:  # folders chosen for the previous run
@@ -211,7 +216,15 @@ class ResultsView(QWidget):
 
     @Slot(object)
     def on_training_finished(self, result: object) -> None:
+        """Training ended: show the epoch of the run's saved model (the best epoch's with
+        "Keep the best epoch's model"), the one export, Try images and the report use."""
         self.training = False
+        if result is not None and self.run_dir is not None and self.epochs():
+            self.model_epoch = model_epoch(self.run_dir, self.epochs())
+            if self._folder is None:
+                self.show_epoch(self.model_epoch)
+            self._update_epoch_label()
+            self._update_summary()  # names the saved model if another epoch is still shown
         self._update_controls()
 
     # ---- epochs -------------------------------------------------------------------------
@@ -219,13 +232,13 @@ class ResultsView(QWidget):
     def epochs(self) -> int:
         return self.epoch_slider.maximum() if self.epoch_slider.isEnabled() else 0
 
-    def _set_epochs(self, last: int, keep: bool = False) -> None:
-        """Slider range 1..last; the handle moves to `last` unless `keep`."""
+    def _set_epochs(self, last: int, keep: bool = False, at: int | None = None) -> None:
+        """Slider range 1..last; the handle moves to `at` (default `last`) unless `keep`."""
         slider = self.epoch_slider
         slider.blockSignals(True)
         slider.setRange(1, max(1, last))
         if not keep:
-            slider.setValue(max(1, last))
+            slider.setValue(max(1, last if at is None else at))
         slider.blockSignals(False)
         slider.setEnabled(last > 0)
         self._update_epoch_label()
@@ -236,7 +249,11 @@ class ResultsView(QWidget):
         if not slider.isEnabled():
             self.epoch_label.setText("No epoch yet")
         else:
-            self.epoch_label.setText(f"Epoch {slider.value()} of {slider.maximum()}")
+            saved = " · the saved model" if slider.value() == self.model_epoch else ""
+            self.epoch_label.setText(f"Epoch {slider.value()} of {slider.maximum()}{saved}")
+        self.epoch_slider.setToolTip(
+            "The matrix and the table as they were after this epoch"
+            + (f". The saved model is epoch {self.model_epoch}'s" if self.model_epoch else ""))
 
     def show_epoch(self, epoch: int) -> None:
         self.epoch_slider.setValue(epoch)
@@ -331,8 +348,12 @@ class ResultsView(QWidget):
     def _on_results(self, results: ShownResults) -> None:
         if not self._is_current():
             return  # an older request, overtaken by a newer one
-        if results.epoch is not None and results.epochs > self.epochs() and not self.training:
-            self._set_epochs(results.epochs)  # an opened run: now we know its epochs
+        if results.model_epoch is not None and not self.training:
+            # An opened run: now we know its epochs, and shows its saved model's.
+            self.model_epoch = results.model_epoch
+            self._set_epochs(results.epochs, at=results.epoch)
+        elif results.epoch is not None and results.epochs > self.epochs() and not self.training:
+            self._set_epochs(results.epochs)
         self._shown_folder = self._folder
         if results.epoch is not None:
             self._epoch_cache[results.epoch] = results.evaluation
@@ -369,15 +390,31 @@ class ResultsView(QWidget):
         ev = evaluation.evaluation
         self.show_matrix(ev.classes, ev.confusion)
         self.table.show_evaluation(ev)
-        skipped = f" ({len(evaluation.skipped)} unreadable files left out)" \
-            if evaluation.skipped else ""
-        note = ev.absent_note()
-        self.summary.setText(f"<b>Accuracy {ev.accuracy:.1%}</b> on {ev.total} images: "
-                             f"{escape(evaluation.images)}{skipped}."
-                             + (f"<br>{escape(note)}" if note else ""))
+        self._update_summary()
         self.message.hide()
         self._update_controls()
         self.evaluationShown.emit(evaluation)
+
+    def _update_summary(self) -> None:
+        if self.shown is None:
+            return
+        ev = self.shown.evaluation
+        skipped = f" ({len(self.shown.skipped)} unreadable files left out)" \
+            if self.shown.skipped else ""
+        note = ev.absent_note()
+        self.summary.setText(f"<b>Accuracy {ev.accuracy:.1%}</b> on {ev.total} images: "
+                             f"{escape(self.shown.images)}{skipped}."
+                             + (f"<br>{escape(note)}" if note else "")
+                             + self._saved_model_note())
+
+    def _saved_model_note(self) -> str:
+        """Where the shown epoch is not the saved model's: which one is, and how it did."""
+        epoch = self.shown_epoch
+        if epoch is None or self.model_epoch is None or epoch == self.model_epoch:
+            return ""
+        saved = self._epoch_cache.get(self.model_epoch)
+        score = f" ({saved.evaluation.accuracy:.1%} on these images)" if saved else ""
+        return f"<br>The saved model is epoch {self.model_epoch}'s{score}."
 
     def show_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
         """The matrix gets the width its smallest readable cells need (up to MATRIX_FIRST)

@@ -128,6 +128,10 @@ class PhaseSwitch:
             span = "epoch 1" if phase.last_epoch == 1 else f"epochs 1-{phase.last_epoch}"
             text = (f"Phase 1 ({span}): only the new classifier trains, the backbone is frozen; "
                     f"stages unfreeze at epoch {phase.last_epoch + 1}")
+        elif epoch > phase.first_epoch:  # a resume inside phase 2: it began earlier
+            text = (f"Continuing phase 2 (since epoch {phase.first_epoch}): "
+                    f"{', '.join(n for n in phase.trainable if n != HEAD_STAGE)} train; "
+                    f"learning rates {_rates(phase)}")
         else:
             text = (f"Phase 2 from epoch {epoch}: unfreezing "
                     f"{', '.join(n for n in phase.trainable if n != HEAD_STAGE)}; "
