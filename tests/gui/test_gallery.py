@@ -434,3 +434,23 @@ def test_fixing_a_cell_image_after_image_needs_no_click_between(
     gallery.detail.quarantine_button.click()
     assert gallery.detail.record is None and gallery.detail.bars.values == []
     assert not gallery.detail.saliency_toggle.isChecked()
+
+
+def test_a_finished_run_shows_the_saved_models_epoch(tmp_path: Path) -> None:
+    """With "keep the best epoch" the gallery shows the predictions of the epoch that was
+    saved (the one moves, Grad-CAM and exports are about), not simply the last one."""
+    import json
+
+    from tlstudio.gui.evaluation_feed import evaluation_job
+
+    run, _ = train_tiny_run(tmp_path, CLASSES)
+    metrics = json.loads((run / "metrics.json").read_text())
+    for best in (1, 2):
+        metrics["best_epoch"] = best
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        _, shown = evaluation_job(None, str(run))
+        expected = epoch_evaluation(run, best)
+        assert [r.confidence for r in shown.records] == [r.confidence for r in expected.records]
+    other = epoch_evaluation(run, 1)
+    assert [r.confidence for r in other.records] != [
+        r.confidence for r in epoch_evaluation(run, 2).records]  # the epochs do differ

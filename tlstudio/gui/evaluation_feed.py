@@ -1,6 +1,7 @@
 """Keeps the inspection views current while a run trains: after each epoch (the engine has
-stored that epoch's validation predictions) and at the end, the run's latest evaluation is
-loaded off the GUI thread and handed out with `evaluated`.
+stored that epoch's validation predictions) and at the end, the run's evaluation is loaded off
+the GUI thread and handed out with `evaluated`: the latest epoch's while training, the saved
+model's epoch once the run has one (what moves, Grad-CAM and exports are about).
 """
 
 from __future__ import annotations
@@ -8,11 +9,14 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from tlstudio.evaluation import epoch_evaluation
+from tlstudio.evaluation.epochs import model_epoch, stored_epochs
 from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
 
 
 def evaluation_job(state: TaskState, run_dir: str):
-    return run_dir, epoch_evaluation(run_dir)
+    epochs = stored_epochs(run_dir)
+    epoch = model_epoch(run_dir, epochs[-1]) if epochs else None  # None: the core explains
+    return run_dir, epoch_evaluation(run_dir, epoch)
 
 
 class EvaluationFeed(QObject):
