@@ -184,8 +184,8 @@ def open_window(demo: bool = False) -> int:
         return 1
     try:
         from tlstudio.gui import run_app
-    except ImportError:
-        print("The window is not available yet: use the commands (tlstudio --help).",
+    except ImportError as e:
+        print(f"The window cannot open: {e}. The commands work without it (tlstudio --help).",
               file=sys.stderr)
         return 1
     return run_app(demo=demo)

@@ -6,6 +6,7 @@ remembered (weakly); a thread still running when its test ends fails that test.
 
 from __future__ import annotations
 
+import gc
 import os
 import traceback
 import weakref
@@ -21,6 +22,16 @@ def _is_running(thread: QThread) -> bool:
         return thread.isRunning()
     except RuntimeError:  # the C++ thread was already deleted: it is not running
         return False
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_in_the_gui_thread():
+    """As the app does (gui_garbage): no automatic collection while a test's threads run, so
+    an earlier test's Qt objects are never destroyed in a training thread; collect here."""
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)
