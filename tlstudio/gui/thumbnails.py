@@ -94,10 +94,6 @@ class ThumbnailLoader(QObject):
         """Thumbnails are queued or being decoded."""
         return bool(self._pending or self._jobs)
 
-    def forget(self, path: str) -> None:
-        """Drop a cached thumbnail (the file moved or changed)."""
-        self._cache.pop(path, None)
-
     def cancel(self) -> None:
         self._pending.clear()
         self._runner.cancel_all()
