@@ -30,9 +30,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tlstudio.evaluation import RunEvaluation, evaluate_predictions  # noqa: E402
 from tlstudio.evaluation.run_eval import image_record  # noqa: E402
-from tlstudio.gui.background import wait_for_background_tasks  # noqa: E402
-from tlstudio.gui.gallery import PredictionGallery  # noqa: E402
-from tlstudio.gui.thumbnails import MAX_PENDING, ThumbnailLoader, thumbnail_image  # noqa: E402
+from tlstudio.gui.gallery.gallery import PredictionGallery  # noqa: E402
+from tlstudio.gui.shared.background import wait_for_background_tasks  # noqa: E402
+from tlstudio.gui.shared.thumbnails import MAX_PENDING, ThumbnailLoader, thumbnail_image  # noqa: E402
 
 CLASSES = tuple(f"class{i}" for i in range(10))
 

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tlstudio.data import write_digits_demo  # noqa: E402
 from tlstudio.gui import MainWindow  # noqa: E402
-from tlstudio.gui.gui_garbage import collect_garbage_in_gui_thread  # noqa: E402
-from tlstudio.gui.worker import gui_thread_count  # noqa: E402
+from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread  # noqa: E402
+from tlstudio.gui.training.worker import gui_thread_count  # noqa: E402
 from tlstudio.recipe import Recipe  # noqa: E402
 from tlstudio.training import BatchEnded, fit  # noqa: E402
 

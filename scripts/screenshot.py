@@ -38,7 +38,7 @@ class Session:
         from PySide6.QtWidgets import QApplication
 
         from tlstudio.gui import MainWindow
-        from tlstudio.gui.gui_garbage import collect_garbage_in_gui_thread
+        from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread
 
         self.app = QApplication(sys.argv[:1])
         self.collector = collect_garbage_in_gui_thread()  # as the app does (run_app)

@@ -10,8 +10,10 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QToolButton
 
 from tests.imagefolders import write_class_folders
-from tlstudio.gui import MainWindow, augment_preview, resume
-from tlstudio.gui.advanced_panel import AdvancedPanel, recipe_default
+from tlstudio.gui import MainWindow
+from tlstudio.gui.sidebar import augment_preview
+from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, recipe_default
+from tlstudio.gui.training import resume
 from tlstudio.models import HEAD_STAGE
 from tlstudio.recipe import Recipe
 from tlstudio.training import EpochEnded, RunControl, fit

@@ -18,11 +18,11 @@ from tlstudio.evaluation import (
     epoch_evaluation,
     evaluate_predictions,
 )
+from tlstudio.evaluation.relabel_history import RelabelHistory
 from tlstudio.evaluation.run_eval import image_record
-from tlstudio.gui.dataset_fixes import DatasetFixes
-from tlstudio.gui.gallery import PredictionGallery
-from tlstudio.gui.gallery_model import RECORD_ROLE
-from tlstudio.gui.thumbnails import ThumbnailLoader
+from tlstudio.gui.gallery.gallery import PredictionGallery
+from tlstudio.gui.gallery.gallery_model import RECORD_ROLE
+from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 
 CLASSES = {"red": 8, "green": 8, "blue": 8}
 
@@ -236,14 +236,14 @@ def test_a_file_put_back_under_a_free_name_is_followed_there(tmp_path: Path) -> 
     data = write_class_folders(tmp_path / "data", {"red": 2, "blue": 2}, size=8)
     image = str(data / "red" / "000.png")
     record = image_record(image, "red", {"red": 0.4, "blue": 0.6})
-    fixes = DatasetFixes([data])
-    fixes.relabel(record, "blue")
+    history = RelabelHistory([data])
+    history.relabel(record, "blue")
     Path(image).write_bytes(b"a new file took the old name")
-    back = fixes.undo()
+    back = history.undo()
     assert back.dst == str(data / "red" / "000 (1).png")
-    (followed,) = fixes.follow([record])
+    (followed,) = history.follow([record])
     assert followed.path == back.dst and followed.true == "red"
-    assert not fixes.can_undo()
+    assert not history.can_undo()
 
 
 def test_a_refused_move_is_a_clear_message_and_nothing_is_lost(
@@ -441,7 +441,7 @@ def test_a_finished_run_shows_the_saved_models_epoch(tmp_path: Path) -> None:
     saved (the one moves, Grad-CAM and exports are about), not simply the last one."""
     import json
 
-    from tlstudio.gui.evaluation_feed import evaluation_job
+    from tlstudio.gui.results.evaluation_feed import evaluation_job
 
     run, _ = train_tiny_run(tmp_path, CLASSES)
     metrics = json.loads((run / "metrics.json").read_text())

@@ -9,7 +9,7 @@ import threading
 
 from PySide6.QtCore import QObject
 
-from tlstudio.gui.gui_garbage import collect_garbage_in_gui_thread, stop_collecting
+from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread, stop_collecting
 
 
 def _qt_garbage(destroyed_in: list[str]) -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
 
-from tlstudio.gui.plots import REDRAW_MS, TrainingPlots
-from tlstudio.gui.worker import BatchSnapshot
+from tlstudio.gui.training.plots import REDRAW_MS, TrainingPlots
+from tlstudio.gui.training.worker import BatchSnapshot
 from tlstudio.training import EpochEnded
 
 BATCHES = 10

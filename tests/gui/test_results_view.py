@@ -16,10 +16,10 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from tlstudio.evaluation.epochs import epoch_evaluation, model_epoch
-from tlstudio.gui import results_jobs
-from tlstudio.gui.metrics_table import COLUMNS
-from tlstudio.gui.results_jobs import EvaluationCancelled, ProgressPredictor
-from tlstudio.gui.results_view import ResultsView
+from tlstudio.gui.results import results_jobs
+from tlstudio.gui.results.metrics_table import COLUMNS
+from tlstudio.gui.results.results_jobs import EvaluationCancelled, ProgressPredictor
+from tlstudio.gui.results.results_view import ResultsView
 from tlstudio.training.events import EpochEnded, FitStarted
 from tlstudio.training.predictions import PREDICTIONS, load_predictions, save_epoch_predictions
 
@@ -342,7 +342,7 @@ def test_a_folder_without_the_runs_classes_is_refused_with_a_message(qtbot, view
 def test_a_real_training_run_is_followed_epoch_by_epoch(qtbot, view, tiny_run,
                                                         tmp_path) -> None:
     from tlstudio.evaluation import epoch_evaluation
-    from tlstudio.gui.worker import TrainingController
+    from tlstudio.gui.training.worker import TrainingController
     from tlstudio.recipe import Recipe
 
     controller = TrainingController()
@@ -396,7 +396,7 @@ def test_counts_stay_readable_in_a_990_pixel_window(qtbot, tmp_path, monkeypatch
     """Ten classes at 990x700: the matrix keeps readable cells; the metrics table scrolls."""
     from tlstudio.evaluation.metrics import evaluate_predictions
     from tlstudio.gui import MainWindow
-    from tlstudio.gui.confusion_matrix import MIN_CELL
+    from tlstudio.gui.results.confusion_matrix import MIN_CELL
 
     monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
     window = MainWindow(restore=False)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from tlstudio.export import export_run
-from tlstudio.gui.try_images import TryImagesView
+from tlstudio.gui.try_images.try_images import TryImagesView
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from tlstudio.data import write_digits_demo
-from tlstudio.gui.worker import (
+from tlstudio.gui.training.worker import (
     OUT_OF_MEMORY,
     BatchSnapshot,
     BatchThrottle,

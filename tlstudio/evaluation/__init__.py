@@ -1,5 +1,5 @@
 """What a trained model gets right and wrong, and why: metrics, per-image results, saliency,
-data fixes on disk and a shareable report. Qt-free."""
+relabelling on disk and a shareable report. Qt-free."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ def run_app(demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("tlstudio")
     app.setOrganizationName("tlstudio")
-    from tlstudio.gui.gui_garbage import collect_garbage_in_gui_thread
+    from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread
 
     collector = collect_garbage_in_gui_thread()  # noqa: F841 - kept alive while the app runs
     window = MainWindow()

@@ -22,24 +22,24 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.errors import TlstudioError
-from tlstudio.gui.advanced_panel import AdvancedPanel, AdvancedSection
-from tlstudio.gui.backbone_panel import BackbonePanel
-from tlstudio.gui.background import wait_for_background_tasks
-from tlstudio.gui.banner import Banner
-from tlstudio.gui.data_panel import DataPanel, ScannedData
-from tlstudio.gui.dataset_view import DatasetView
-from tlstudio.gui.evaluation_feed import EvaluationFeed
-from tlstudio.gui.export_dialog import Exporter, describe_result
-from tlstudio.gui.freeze_panel import FreezePanel
-from tlstudio.gui.gallery import PredictionGallery
-from tlstudio.gui.lr_finder_view import LRFinderView
-from tlstudio.gui.recipe_form import RecipeForm
-from tlstudio.gui.results_view import ResultsView
-from tlstudio.gui.run_buttons import RunButtons
-from tlstudio.gui.settings_panel import SettingsPanel
-from tlstudio.gui.training_view import TrainingView
-from tlstudio.gui.try_images import TryImagesView, dropped_paths, window_drop
-from tlstudio.gui.worker import TrainingController
+from tlstudio.gui.dataset.dataset_view import DatasetView
+from tlstudio.gui.export.export_dialog import Exporter, describe_result
+from tlstudio.gui.gallery.gallery import PredictionGallery
+from tlstudio.gui.results.evaluation_feed import EvaluationFeed
+from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.shared.background import wait_for_background_tasks
+from tlstudio.gui.shared.banner import Banner
+from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
+from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
+from tlstudio.gui.sidebar.data_panel import DataPanel, ScannedData
+from tlstudio.gui.sidebar.freeze_panel import FreezePanel
+from tlstudio.gui.sidebar.lr_finder_view import LRFinderView
+from tlstudio.gui.sidebar.recipe_form import RecipeForm
+from tlstudio.gui.sidebar.settings_panel import SettingsPanel
+from tlstudio.gui.training.run_buttons import RunButtons
+from tlstudio.gui.training.training_view import TrainingView
+from tlstudio.gui.training.worker import TrainingController
+from tlstudio.gui.try_images.try_images import TryImagesView, dropped_paths, window_drop
 from tlstudio.recipe import Recipe
 
 DEMO_BACKBONE = "tf_efficientnet_lite0"

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.evaluation import ImageRecord
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
-from tlstudio.gui.gallery import ERROR_STYLE, gallery_list, tiles_and_detail
-from tlstudio.gui.gallery_model import GalleryModel
-from tlstudio.gui.image_detail import ImageDetail
-from tlstudio.gui.thumbnails import ThumbnailLoader
+from tlstudio.gui.gallery.gallery import ERROR_STYLE, gallery_list, tiles_and_detail
+from tlstudio.gui.gallery.gallery_model import GalleryModel
+from tlstudio.gui.gallery.image_detail import ImageDetail
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
 from tlstudio.training.artifacts import MODEL_WEIGHTS
 
@@ -92,7 +92,7 @@ class TryImagesView(QWidget):
         self.thumbnails = ThumbnailLoader(self)
         self.model = GalleryModel(self.thumbnails, self)
         self.view = gallery_list(self.model, "tryImagesList")
-        self.detail = ImageDetail(fixes=False)
+        self.detail = ImageDetail(relabel=False)
         self.model_label = ElidedLabel("tryModelLabel")
         self.hint = QLabel(objectName="tryHint", wordWrap=True)
         self.status = QLabel(objectName="tryStatus", wordWrap=True)

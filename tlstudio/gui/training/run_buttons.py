@@ -10,9 +10,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from tlstudio.errors import TlstudioError
-from tlstudio.gui.resume import ask_resume, resume_recipe
-from tlstudio.gui.training_view import TrainingView
-from tlstudio.gui.worker import TrainingController
+from tlstudio.gui.training.resume import ask_resume, resume_recipe
+from tlstudio.gui.training.training_view import TrainingView
+from tlstudio.gui.training.worker import TrainingController
 from tlstudio.recipe import Recipe
 from tlstudio.training.artifacts import MODEL_WEIGHTS
 

@@ -29,10 +29,9 @@ from PySide6.QtWidgets import (
 
 from tlstudio.evaluation import RunEvaluation
 from tlstudio.evaluation.epochs import model_epoch
-from tlstudio.gui.background import BackgroundTask, TaskRunner
-from tlstudio.gui.confusion_matrix import ConfusionMatrixView
-from tlstudio.gui.metrics_table import MetricsTable
-from tlstudio.gui.results_jobs import (
+from tlstudio.gui.results.confusion_matrix import ConfusionMatrixView
+from tlstudio.gui.results.metrics_table import MetricsTable
+from tlstudio.gui.results.results_jobs import (
     ShownResults,
     epoch_job,
     has_model,
@@ -40,7 +39,8 @@ from tlstudio.gui.results_jobs import (
     open_run_job,
     run_folder_problem,
 )
-from tlstudio.gui.results_report import ReportBar
+from tlstudio.gui.results.results_report import ReportBar
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
 from tlstudio.training.events import EpochEnded, FitStarted
 
 VALIDATION = "Validation images of the run"

@@ -15,7 +15,7 @@ from tlstudio.errors import TlstudioError
 from tlstudio.evaluation import RunEvaluation, epoch_evaluation, evaluate_run, stored_epochs
 from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.evaluation.report import write_report
-from tlstudio.gui.background import TaskState
+from tlstudio.gui.shared.background import TaskState
 from tlstudio.inference import Prediction, Predictor, load_predictor
 from tlstudio.training.artifacts import MODEL_WEIGHTS
 from tlstudio.training.predictions import PREDICTIONS

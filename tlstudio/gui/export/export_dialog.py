@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from tlstudio.export import ExportResult, export_run
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 
 FILTERS = {  # file dialog filter -> export format
     "ONNX model (*.onnx)": "onnx",

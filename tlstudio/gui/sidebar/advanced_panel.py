@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from tlstudio.data.augment import PRESETS, augments
 from tlstudio.errors import TlstudioError
-from tlstudio.gui.augment_preview import AugmentPreview
+from tlstudio.gui.sidebar.augment_preview import AugmentPreview
 from tlstudio.recipe import Recipe
 from tlstudio.training.phases import phase_plan
 

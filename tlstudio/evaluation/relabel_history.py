@@ -17,7 +17,7 @@ from tlstudio.evaluation.run_eval import MIN_PROBABILITY, run_recipe
 
 
 @dataclass(frozen=True)
-class GalleryMove:
+class RelabelMove:
     editor: DatasetEditor  # the editor of the dataset folder the image was in
     move: Move  # what the log recorded
     before: ImageRecord  # the record as it was
@@ -56,7 +56,7 @@ def moved_files(moves: list[Move]) -> dict[str, str]:
     return {origin: now for now, origin in origin_at.items() if origin != now}
 
 
-class DatasetFixes:
+class RelabelHistory:
     """Moves images of the datasets under `roots`; undo pops the datasets' move logs."""
 
     def __init__(self, roots: list[Path] | None = None) -> None:
@@ -76,15 +76,15 @@ class DatasetFixes:
         raise RelabelError(f"'{image.name}' is not inside the run's dataset folder, so it "
                            "cannot be moved from here")
 
-    def relabel(self, record: ImageRecord, new_class: str) -> GalleryMove:
+    def relabel(self, record: ImageRecord, new_class: str) -> RelabelMove:
         editor = self.editor_for(record.path)
         move = editor.relabel(record.path, new_class)
-        return self._remember(GalleryMove(editor, move, record,
+        return self._remember(RelabelMove(editor, move, record,
                                           relabelled(record, new_class, move.dst)))
 
-    def quarantine(self, record: ImageRecord) -> GalleryMove:
+    def quarantine(self, record: ImageRecord) -> RelabelMove:
         editor = self.editor_for(record.path)
-        return self._remember(GalleryMove(editor, editor.quarantine(record.path), record, None))
+        return self._remember(RelabelMove(editor, editor.quarantine(record.path), record, None))
 
     def can_undo(self) -> bool:
         return self._latest() is not None
@@ -142,6 +142,6 @@ class DatasetFixes:
                 continue
         return editors
 
-    def _remember(self, move: GalleryMove) -> GalleryMove:
+    def _remember(self, move: RelabelMove) -> RelabelMove:
         self._order[(move.editor.root, move.move.id)] = len(self._order) + 1
         return move

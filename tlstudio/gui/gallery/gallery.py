@@ -24,16 +24,16 @@ from PySide6.QtWidgets import (
 
 from tlstudio.errors import TlstudioError
 from tlstudio.evaluation import ImageRecord, RunEvaluation
-from tlstudio.gui.dataset_fixes import DatasetFixes, GalleryMove, dataset_roots
-from tlstudio.gui.gallery_model import (
+from tlstudio.evaluation.relabel_history import RelabelHistory, RelabelMove, dataset_roots
+from tlstudio.gui.gallery.gallery_model import (
     SORTS,
     TILE,
     GalleryDelegate,
     GalleryFilter,
     GalleryModel,
 )
-from tlstudio.gui.image_detail import ImageDetail
-from tlstudio.gui.thumbnails import ThumbnailLoader
+from tlstudio.gui.gallery.image_detail import ImageDetail
+from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.training.artifacts import MODEL_WEIGHTS
 
 TRAINING_LOCK = ("Images can be moved once training ends: the run is still reading these "
@@ -82,7 +82,7 @@ class PredictionGallery(QWidget):
         super().__init__(parent, objectName="predictionGallery")
         self.run_dir: str | None = None
         self.evaluation: RunEvaluation | None = None
-        self.fixes = DatasetFixes()
+        self.relabel_history = RelabelHistory()
         self.training = False  # moves wait: a running fit would fail on a moved file
         self.thumbnails = ThumbnailLoader(self)
         self.model = GalleryModel(self.thumbnails, self)
@@ -137,13 +137,14 @@ class PredictionGallery(QWidget):
         """Show an evaluation; a newer one of the same run keeps the selection and scroll."""
         same_run = self.run_dir == str(run_dir)
         self.run_dir, self.evaluation = str(run_dir), evaluation
-        self.fixes.set_roots([Path(dataset_root)] if dataset_root else dataset_roots(run_dir))
+        roots = [Path(dataset_root)] if dataset_root else dataset_roots(run_dir)
+        self.relabel_history.set_roots(roots)
         has_model = (Path(run_dir) / MODEL_WEIGHTS).is_file()
         self.detail.set_model_source(
             self.run_dir if has_model else None,
             "Saliency needs the run's saved model: it is there once training ends")
         self.detail.set_classes(evaluation.classes)
-        records = self.fixes.follow(evaluation.records)  # moves logged since, any session's
+        records = self.relabel_history.follow(evaluation.records)  # moves since, any session
         if same_run:
             self._keeping_place(lambda: self.model.set_records(records))
         else:
@@ -207,26 +208,26 @@ class PredictionGallery(QWidget):
 
     # ---- fixing the data -----------------------------------------------------------------
 
-    def move_selected(self, new_class: str) -> list[GalleryMove]:
+    def move_selected(self, new_class: str) -> list[RelabelMove]:
         """Move the selected images into the folder of `new_class` (wrong labels)."""
-        return self._apply(lambda r: self.fixes.relabel(r, new_class),
+        return self._apply(lambda r: self.relabel_history.relabel(r, new_class),
                            f"moved to '{new_class}'")
 
-    def quarantine_selected(self) -> list[GalleryMove]:
+    def quarantine_selected(self) -> list[RelabelMove]:
         """Move the selected images out of the dataset into its quarantine folder."""
-        return self._apply(self.fixes.quarantine, "moved to the quarantine folder")
+        return self._apply(self.relabel_history.quarantine, "moved to the quarantine folder")
 
     def undo_last_move(self) -> bool:
         if self.training:
             self._say(TRAINING_LOCK, error=True)
             return False
         try:
-            back = self.fixes.undo()
+            back = self.relabel_history.undo()
         except TlstudioError as e:
             self._say(str(e), error=True)
             return False
         if self.evaluation is not None:
-            records = self.fixes.follow(self.evaluation.records)
+            records = self.relabel_history.follow(self.evaluation.records)
             self._keeping_place(lambda: self.model.set_records(records))
         if self.model.row_of(back.dst) is not None:
             self.select_paths([back.dst])
@@ -234,7 +235,7 @@ class PredictionGallery(QWidget):
         self._after_moves()
         return True
 
-    def _apply(self, make_move, what: str) -> list[GalleryMove]:
+    def _apply(self, make_move, what: str) -> list[RelabelMove]:
         if self.training:
             self._say(TRAINING_LOCK, error=True)
             return []
@@ -335,10 +336,10 @@ class PredictionGallery(QWidget):
                                  if self.evaluation else "No run evaluated yet")
 
     def _update_undo(self) -> None:
-        can = not self.training and self.fixes.can_undo()
+        can = not self.training and self.relabel_history.can_undo()
         self.undo_action.setEnabled(can)
         self.detail.set_undo_enabled(can)
-        self.detail.set_fixes_enabled(not self.training, TRAINING_LOCK)
+        self.detail.set_relabel_enabled(not self.training, TRAINING_LOCK)
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.data import DatasetScan, load_rgb
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
-from tlstudio.gui.data_panel import ScannedData
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.sidebar.data_panel import ScannedData
 
 THUMBS_PER_CLASS = 8
 THUMB_PX = 64

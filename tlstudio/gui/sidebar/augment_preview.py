@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from tlstudio.data.augment import preview_augmentations
 from tlstudio.data.images import load_rgb
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 
 COLUMNS, ROWS = 4, 2
 TILE = 76  # px on screen; the images are made at the training size and scaled down

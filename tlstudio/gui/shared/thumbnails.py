@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 
 THUMB_PX = 96  # the longer side of a gallery thumbnail
 CACHE_SIZE = 1500  # thumbnails kept (~55 MB at 96 px), several screens of any gallery

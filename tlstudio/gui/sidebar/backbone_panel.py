@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 from tlstudio.models import get_spec
 from tlstudio.models.catalog import backbone_rows
 from tlstudio.models.weights import download_weights

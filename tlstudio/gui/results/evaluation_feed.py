@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from tlstudio.evaluation import epoch_evaluation
 from tlstudio.evaluation.epochs import model_epoch, stored_epochs
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 
 
 def evaluation_job(state: TaskState, run_dir: str):

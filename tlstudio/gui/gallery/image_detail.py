@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.errors import TlstudioError
 from tlstudio.evaluation import ImageRecord, saliency_views
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
-from tlstudio.gui.gallery_model import describe, is_labelled
-from tlstudio.gui.thumbnails import thumbnail_image, to_qimage
+from tlstudio.gui.gallery.gallery_model import describe, is_labelled
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.thumbnails import thumbnail_image, to_qimage
 from tlstudio.training.artifacts import MODEL_WEIGHTS, load_model
 
 PICTURE_PX = 384  # the longer side of the picture in the detail view
@@ -117,7 +117,7 @@ class ImageDetail(QWidget):
     undoRequested = Signal()
     saliencyShown = Signal()  # the overlay is on screen (tests, screenshots)
 
-    def __init__(self, parent: QWidget | None = None, fixes: bool = True) -> None:
+    def __init__(self, parent: QWidget | None = None, relabel: bool = True) -> None:
         super().__init__(parent, objectName="imageDetail")
         self._runner = TaskRunner(self)
         self.record: ImageRecord | None = None
@@ -127,7 +127,7 @@ class ImageDetail(QWidget):
         self._overlay: QPixmap | None = None
         self._picture_task: BackgroundTask | None = None
         self._saliency_task: BackgroundTask | None = None
-        self._fixes_allowed = True
+        self._relabel_allowed = True
 
         self.picture = QLabel(objectName="detailPicture", alignment=Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(240, 240)
@@ -152,15 +152,15 @@ class ImageDetail(QWidget):
                                           "into a quarantine folder beside it")
         self.undo_button = QPushButton("Undo move", objectName="undoButton")
         self.undo_button.setToolTip("Put back the last moved image (Ctrl+Z)")
-        self.fixes = QWidget(objectName="fixBox")
-        fix_layout = QGridLayout(self.fixes)
-        fix_layout.setContentsMargins(0, 6, 0, 0)
-        fix_layout.addWidget(QLabel("<b>Fix the data</b>"), 0, 0, 1, 3)
-        fix_layout.addWidget(self.move_target, 1, 0, 1, 2)
-        fix_layout.addWidget(self.move_button, 1, 2)
-        fix_layout.addWidget(self.quarantine_button, 2, 0)
-        fix_layout.addWidget(self.undo_button, 2, 2)
-        self.fixes.setVisible(fixes)
+        self.relabel_box = QWidget(objectName="relabelBox")
+        relabel_layout = QGridLayout(self.relabel_box)
+        relabel_layout.setContentsMargins(0, 6, 0, 0)
+        relabel_layout.addWidget(QLabel("<b>Fix the data</b>"), 0, 0, 1, 3)
+        relabel_layout.addWidget(self.move_target, 1, 0, 1, 2)
+        relabel_layout.addWidget(self.move_button, 1, 2)
+        relabel_layout.addWidget(self.quarantine_button, 2, 0)
+        relabel_layout.addWidget(self.undo_button, 2, 2)
+        self.relabel_box.setVisible(relabel)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.picture, 1)
@@ -172,7 +172,7 @@ class ImageDetail(QWidget):
         toggle_row.addStretch(1)
         layout.addLayout(toggle_row)
         layout.addWidget(self.saliency_status)
-        layout.addWidget(self.fixes)
+        layout.addWidget(self.relabel_box)
 
         self.saliency_toggle.toggled.connect(self._on_toggle)
         self.move_button.clicked.connect(self._on_move_clicked)
@@ -201,15 +201,15 @@ class ImageDetail(QWidget):
     def set_undo_enabled(self, enabled: bool) -> None:
         self.undo_button.setEnabled(enabled)
 
-    def set_fixes_enabled(self, enabled: bool, why_not: str = "") -> None:
+    def set_relabel_enabled(self, enabled: bool, why_not: str = "") -> None:
         """Allow moves or not (while training), saying why in the tooltip."""
         self.move_target.setEnabled(enabled)
-        self.fixes.setToolTip("" if enabled else why_not)
-        self._fixes_allowed = enabled
+        self.relabel_box.setToolTip("" if enabled else why_not)
+        self._relabel_allowed = enabled
         self._update_move_buttons()
 
     def _update_move_buttons(self) -> None:
-        movable = self._fixes_allowed and self.record is not None and is_labelled(self.record)
+        movable = self._relabel_allowed and self.record is not None and is_labelled(self.record)
         self.move_button.setEnabled(movable)
         self.quarantine_button.setEnabled(movable)
 

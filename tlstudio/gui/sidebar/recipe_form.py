@@ -11,11 +11,11 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
-from tlstudio.gui.advanced_panel import AdvancedPanel
-from tlstudio.gui.backbone_panel import BackbonePanel
-from tlstudio.gui.data_panel import DataPanel
-from tlstudio.gui.freeze_panel import FreezePanel
-from tlstudio.gui.settings_panel import SettingsPanel
+from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel
+from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
+from tlstudio.gui.sidebar.data_panel import DataPanel
+from tlstudio.gui.sidebar.freeze_panel import FreezePanel
+from tlstudio.gui.sidebar.settings_panel import SettingsPanel
 from tlstudio.models.freezing import preview_stages
 from tlstudio.recipe import Recipe
 

@@ -8,8 +8,8 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from tlstudio.evaluation import RunEvaluation
-from tlstudio.gui.background import BackgroundTask, TaskRunner
-from tlstudio.gui.results_jobs import report_job
+from tlstudio.gui.results.results_jobs import report_job
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
 
 
 class ReportBar(QWidget):

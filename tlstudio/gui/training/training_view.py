@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.gui.plots import TrainingPlots
+from tlstudio.gui.training.plots import TrainingPlots
 from tlstudio.training.events import per_class_line
 
 LOG_COLOURS = {"warning": "#9a5b00", "error": "#b3261e"}

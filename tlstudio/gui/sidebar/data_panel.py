@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.data import DatasetScan, SplitLayout, scan_folder, split_folders
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from tlstudio.evaluation import ImageRecord
-from tlstudio.gui.thumbnails import THUMB_PX, ThumbnailLoader
+from tlstudio.gui.shared.thumbnails import THUMB_PX, ThumbnailLoader
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 RIGHT, WRONG, UNLABELLED = QColor("#2e9e4f"), QColor("#d13b3b"), QColor("#8a8a8a")

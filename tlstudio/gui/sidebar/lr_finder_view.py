@@ -12,8 +12,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from tlstudio.errors import TlstudioError
-from tlstudio.gui.background import BackgroundTask, TaskRunner, TaskState
-from tlstudio.gui.worker import PhaseThrottle
+from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.training.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
 from tlstudio.training import PhaseProgress, RunControl
 from tlstudio.training.lr_finder import lr_find
