@@ -131,3 +131,21 @@ def test_two_trainings_started_together_write_two_whole_runs(colour_data, tmp_pa
         assert not (run / ".tlstudio-claim").exists()
         seeds.add(recipe["seed"])
     assert seeds == {1, 2} and time.monotonic() - started < 300
+
+
+def test_a_run_in_progress_is_neither_resumed_nor_overwritten_by_another(colour_data,
+                                                                          tmp_path) -> None:
+    from tlstudio.training import resume_run
+
+    run = tmp_path / "run"
+    fit(Recipe(data_dir=str(colour_data), out_dir=str(run), backbone="tiny_cnn", epochs=1,
+               image_size=16, batch_size=8))
+    model = RunFolder(run).model_weights.read_bytes()
+    with claim_run_folder(run, resume=True):  # as the training in progress holds it
+        with pytest.raises(RunFolderBusy):
+            resume_run(run, epochs=2)
+        with pytest.raises(RunFolderBusy):
+            fit(Recipe(data_dir=str(colour_data), out_dir=str(run), backbone="tiny_cnn",
+                       epochs=1, image_size=16), overwrite=True)
+    assert RunFolder(run).model_weights.read_bytes() == model
+    assert resume_run(run, epochs=2).epochs[-1].epoch == 2  # released: resumable again
