@@ -149,3 +149,24 @@ def test_a_run_in_progress_is_neither_resumed_nor_overwritten_by_another(colour_
                        epochs=1, image_size=16), overwrite=True)
     assert RunFolder(run).model_weights.read_bytes() == model
     assert resume_run(run, epochs=2).epochs[-1].epoch == 2  # released: resumable again
+
+
+def test_a_file_system_that_cannot_lock_still_trains(tmp_path, monkeypatch) -> None:
+    """Some network shares refuse locks: the run goes ahead (as before claims existed)."""
+    import errno
+
+    from tlstudio.runs import claim as claim_module
+
+    def no_locks(fd: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(claim_module, "_lock_fd", no_locks)
+    with claim_run_folder(tmp_path / "run") as claim:
+        assert claim.path == tmp_path / "run"
+
+    def held(fd: int) -> None:
+        raise BlockingIOError(errno.EWOULDBLOCK, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(claim_module, "_lock_fd", held)
+    with pytest.raises(RunFolderBusy):
+        claim_run_folder(tmp_path / "run")

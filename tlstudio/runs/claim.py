@@ -12,6 +12,7 @@ folder never mixes two runs) or resumed; `claim_free_run_folder` numbers a sibli
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -20,24 +21,28 @@ from pathlib import Path
 from tlstudio.errors import RecipeError
 from tlstudio.runs.folder import CLEARED_TOO, HEADLINE, OTHER_OUTPUTS, RunFolder
 
+# errno values that mean "another process holds the lock"; any other failure means the file
+# system cannot lock (some network shares): the run goes ahead as before claims existed.
+_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
+
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _try_lock(fd: int) -> bool:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
+    def _lock_fd(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 else:
     import fcntl
 
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
+    def _lock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        _lock_fd(fd)
+    except OSError as e:
+        return e.errno not in _HELD
+    return True
 
 
 class RunFolderBusy(RecipeError):
@@ -61,9 +66,9 @@ class RunClaim:
             return
         if os.name == "nt":  # pragma: no cover - Windows cannot remove an open file
             os.close(self._fd)
-            self.folder.claim_marker.unlink(missing_ok=True)
+            _remove(self.folder.claim_marker)  # fails harmlessly if a new claimant has it
         else:  # unlinked while still locked: a waiting claimant re-checks the path (_lock)
-            self.folder.claim_marker.unlink(missing_ok=True)
+            _remove(self.folder.claim_marker)
             os.close(self._fd)
         self._fd = None
         if self._made_folder:
@@ -151,6 +156,11 @@ def _lock(folder: RunFolder) -> RunClaim | None:
             os.write(fd, f"{os.getpid()}\n".encode())
             return RunClaim(folder, fd, made)
         os.close(fd)  # the holder released (and unlinked) it meanwhile: lock the new one
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):  # a marker left behind is only a stale claim
+        path.unlink(missing_ok=True)
 
 
 def _holder(run_dir: str | os.PathLike[str]) -> str:
