@@ -20,7 +20,7 @@ from tlstudio.data import ImageFolderDataset, eval_transform, scan_folder, write
 from tlstudio.models import apply_freeze, build_classifier, trainable_stage_names
 from tlstudio.recipe import Recipe
 from tlstudio.training import BatchEnded, fit
-from tlstudio.training.engine import seed_everything
+from tlstudio.training.stages import seed_everything
 
 
 def get_args_parser() -> argparse.ArgumentParser:

@@ -25,9 +25,9 @@ from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from tlstudio.data import write_digits_demo  # noqa: E402
+from tlstudio.devices import default_threads  # noqa: E402
 from tlstudio.gui import MainWindow  # noqa: E402
 from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread  # noqa: E402
-from tlstudio.gui.training.worker import gui_thread_count  # noqa: E402
 from tlstudio.recipe import Recipe  # noqa: E402
 from tlstudio.training import BatchEnded, fit  # noqa: E402
 
@@ -126,7 +126,7 @@ def main() -> None:
     os.environ.setdefault("TLSTUDIO_SETTINGS_DIR", tempfile.mkdtemp(prefix="tlstudio-bench-"))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     collector = collect_garbage_in_gui_thread()  # noqa: F841 - as the app does (run_app)
-    threads = args.threads or gui_thread_count()
+    threads = args.threads or default_threads()
     heartbeat = Heartbeat()
     with tempfile.TemporaryDirectory() as tmp:
         data = write_digits_demo(Path(tmp) / "digits")

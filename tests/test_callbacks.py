@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from tlstudio.recipe import Recipe
-from tlstudio.training import BatchEnded, EpochEnded, FitEnded, LogMessage, engine, fit
+from tlstudio.training import BatchEnded, EpochEnded, FitEnded, LogMessage, epoch_loop, fit, stages
 from tlstudio.training.callbacks import LoopCallback
 
 
@@ -25,12 +25,12 @@ def _recipe(data: Path, out: Path, **changes) -> Recipe:
 
 def _script_val_loss(monkeypatch: pytest.MonkeyPatch, losses: list[float]) -> None:
     """Real evaluation, but the val loss of epoch i is losses[i-1]."""
-    scripted, real = iter(losses), engine.evaluate
+    scripted, real = iter(losses), epoch_loop.evaluate
 
     def evaluate(*args, **kwargs):
         return dataclasses.replace(real(*args, **kwargs), loss=next(scripted))
 
-    monkeypatch.setattr(engine, "evaluate", evaluate)
+    monkeypatch.setattr(epoch_loop, "evaluate", evaluate)
 
 
 def _logs(events: list) -> list[str]:
@@ -119,7 +119,7 @@ class NanAfter(torch.nn.Module):
 
 
 def test_nan_loss_stops_with_a_clear_message(colour_data, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(engine, "build_loss", lambda recipe, counts=None: NanAfter(first_nan=5))
+    monkeypatch.setattr(stages, "build_loss", lambda recipe, counts=None: NanAfter(first_nan=5))
     events: list = []
     result = fit(_recipe(colour_data, tmp_path / "run"), callbacks=[events.append])
     assert result.stopped and [e.epoch for e in result.epochs] == [1]

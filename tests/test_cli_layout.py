@@ -60,3 +60,35 @@ def test_an_explicit_val_folder_is_kept(split_root: Path, tmp_path: Path, capsys
 def test_lr_find_on_a_split_root_uses_train(split_root: Path, capsys) -> None:
     main(["lr-find", str(split_root), *TINY, "--steps", "5"])
     assert "using train/ for training and val/ for validation" in capsys.readouterr().err
+
+
+def test_fit_given_a_split_root_trains_on_train_and_validates_on_val(split_root: Path,
+                                                                     tmp_path: Path) -> None:
+    """The core resolves the layout: `fit` alone does what the CLI and the window do."""
+    from tlstudio.recipe import Recipe
+    from tlstudio.training import FitStarted, LogMessage, fit
+
+    events: list = []
+    recipe = Recipe(data_dir=str(split_root), out_dir=str(tmp_path / "run"), backbone="tiny_cnn",
+                    epochs=1, image_size=16, batch_size=8)
+    result = fit(recipe, callbacks=[events.append])
+    assert result.classes == ("blue", "green", "red")  # not "train" and "val"
+    started = next(e for e in events if isinstance(e, FitStarted))
+    assert (started.train_images, started.val_images) == (18, 6)  # all of train/, all of val/
+    notes = [e.text for e in events if isinstance(e, LogMessage)]
+    assert any("using train/ for training and val/ for validation" in n for n in notes)
+    saved = json.loads((tmp_path / "run" / "recipe.json").read_text())
+    assert (saved["data_dir"], saved["val_dir"]) == (str(split_root / "train"),
+                                                     str(split_root / "val"))
+
+
+def test_lr_find_given_a_split_root_sees_the_classes_inside(split_root: Path) -> None:
+    from tlstudio.recipe import Recipe
+    from tlstudio.training import LogMessage
+    from tlstudio.training.lr_finder import lr_find
+
+    events: list = []
+    recipe = Recipe(data_dir=str(split_root), backbone="tiny_cnn", image_size=16, batch_size=8)
+    assert len(lr_find(recipe, emit=events.append, steps=5).lrs) == 5
+    assert any(isinstance(e, LogMessage) and "using train/ for training" in e.text
+               for e in events)

@@ -146,3 +146,17 @@ def test_choosing_a_missing_gpu_is_explained(colour_data, tmp_path, monkeypatch)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(RecipeError, match="no CUDA GPU"):
         fit(_recipe(colour_data, tmp_path / "run", device="cuda"))
+
+
+def test_fit_trains_on_scans_handed_in(colour_data, tmp_path) -> None:
+    """A procedure with its own split (cross-validation, comparisons) hands fit the scans."""
+    from tlstudio.data import scan_folder, stratified_split
+
+    train, val = stratified_split(scan_folder(colour_data), 0.5, seed=3)
+    events: list = []
+    result = fit(_recipe(colour_data, tmp_path / "run", epochs=1), callbacks=[events.append],
+                 scans=(train, val))
+    started = next(e for e in events if isinstance(e, FitStarted))
+    assert (started.train_images, started.val_images) == (12, 12)  # the recipe says 0.25
+    stored = json.loads((Path(result.run_dir) / "metrics.json").read_text())
+    assert stored["classes"] == list(train.classes) and len(stored["epochs"]) == 1

@@ -11,13 +11,13 @@ from imagefolders import write_class_folders
 
 from tlstudio.evaluation import epoch_evaluation, evaluate_run, stored_epochs
 from tlstudio.recipe import Recipe
-from tlstudio.training import fit, resume_run
-from tlstudio.training.predictions import (
-    PREDICTIONS,
+from tlstudio.runs.folder import PREDICTIONS
+from tlstudio.runs.predictions import (
     PredictionsError,
     load_predictions,
     save_epoch_predictions,
 )
+from tlstudio.training import fit, resume_run
 
 CLASSES = {"red": 6, "green": 6, "blue": 6}
 

@@ -19,7 +19,7 @@ from tlstudio.export import ExportResult, export_run
 from tlstudio.export.check import PARITY_TOLERANCE
 from tlstudio.inference import TORCHSCRIPT_INFO, load_predictor
 from tlstudio.models.classifier import build_classifier
-from tlstudio.training.artifacts import ModelInfo, save_model
+from tlstudio.runs import ModelInfo, save_model
 
 CLASSES = ("red", "green", "blue")
 

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from tlstudio.errors import TlstudioError
 from tlstudio.recipe import Recipe
-from tlstudio.training import LogMessage, RunControl, engine, fit, lr_finder
+from tlstudio.training import LogMessage, RunControl, fit, lr_finder, stages
 from tlstudio.training.feature_cache import extract_features
 from tlstudio.training.loops import evaluate, train_one_epoch
 from tlstudio.training.micro_batch import MicroBatch
@@ -116,7 +116,7 @@ def test_out_of_memory_in_feature_extraction_splits_the_batch() -> None:
 @pytest.mark.parametrize("freeze", ["none", "backbone"])  # images / the feature cache
 def test_run_keeps_the_reduced_size_across_epochs_and_evaluation(colour_data: Path, tmp_path: Path,
                                                                  monkeypatch, freeze) -> None:
-    _limit_backbone(monkeypatch, engine, limit=3)
+    _limit_backbone(monkeypatch, limit=3)
     logs: list[str] = []
     recipe = Recipe(data_dir=str(colour_data), out_dir=str(tmp_path / "run"), backbone="tiny_cnn",
                     epochs=2, batch_size=8, image_size=16, freeze=freeze)
@@ -132,7 +132,7 @@ def test_run_keeps_the_reduced_size_across_epochs_and_evaluation(colour_data: Pa
 @pytest.mark.parametrize("freeze", ["none", "backbone"])
 def test_lr_finder_splits_batches_that_run_out_of_memory(colour_data: Path, tmp_path: Path,
                                                          monkeypatch, freeze) -> None:
-    _limit_backbone(monkeypatch, lr_finder, limit=3)
+    _limit_backbone(monkeypatch, limit=3)
     events: list = []
     recipe = Recipe(data_dir=str(colour_data), out_dir=str(tmp_path / "run"), backbone="tiny_cnn",
                     batch_size=8, image_size=16, freeze=freeze)
@@ -141,17 +141,18 @@ def test_lr_finder_splits_batches_that_run_out_of_memory(colour_data: Path, tmp_
     assert len([text for text in _warnings(events) if "Out of memory" in text]) == 2
 
 
-def _limit_backbone(monkeypatch, module, limit: int) -> None:
-    """``module``'s prepare_model builds the recipe's model, out of memory above ``limit``."""
-    prepare_model = module.prepare_model
+def _limit_backbone(monkeypatch, limit: int) -> None:
+    """The fit's stages (the engine's and the LR finder's) build the recipe's model, out of
+    memory above ``limit``."""
+    build_classifier = stages.build_classifier
 
     def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
         if len(args[0]) > limit:
             raise torch.OutOfMemoryError("CUDA out of memory (injected by the test)")
 
     def limited_model(*args, **kwargs):
-        built = prepare_model(*args, **kwargs)
+        built = build_classifier(*args, **kwargs)
         built.model.backbone.register_forward_pre_hook(hook)
         return built
 
-    monkeypatch.setattr(module, "prepare_model", limited_model)
+    monkeypatch.setattr(stages, "build_classifier", limited_model)

@@ -17,6 +17,8 @@ from imagefolders import write_class_folders
 from tlstudio.cli import main
 from tlstudio.errors import RecipeError, TlstudioError
 from tlstudio.recipe import Recipe
+from tlstudio.runs.checkpoint import PAUSE_BEFORE_RENAME
+from tlstudio.runs.folder import CHECKPOINT
 from tlstudio.training import (
     BatchEnded,
     LogMessage,
@@ -25,7 +27,6 @@ from tlstudio.training import (
     resume_recipe,
     resume_run,
 )
-from tlstudio.training.checkpoint import CHECKPOINT, PAUSE_BEFORE_RENAME
 
 
 def _recipe(data: Path, out: Path, **changes) -> Recipe:
@@ -127,7 +128,7 @@ import os, signal, sys
 from tlstudio import cli_progress
 from tlstudio.cli import main
 from tlstudio.training import BatchEnded, EpochEnded
-from tlstudio.training.checkpoint import PAUSE_BEFORE_RENAME
+from tlstudio.runs.checkpoint import PAUSE_BEFORE_RENAME
 
 epoch, batch = int(sys.argv[1]), int(sys.argv[2])
 show = cli_progress.ProgressPrinter.__call__

@@ -12,7 +12,8 @@ from tlstudio.cli import main
 from tlstudio.errors import RecipeError
 from tlstudio.export import EXPORT_FOLDER
 from tlstudio.recipe import Recipe
-from tlstudio.training import engine, fit, resume_run, run_folder
+from tlstudio.runs import folder
+from tlstudio.training import fit, resume_run
 
 
 def _recipe(data: Path, out: Path, **changes) -> Recipe:
@@ -107,6 +108,13 @@ def test_a_recipe_whose_folder_holds_no_run_writes_there(colour_data, tmp_path) 
     assert (out / "model.safetensors").is_file() and not (tmp_path / "planned-2").exists()
 
 
-def test_the_run_file_names_are_the_engines() -> None:
-    names = (*run_folder._HEADLINE, *run_folder._OTHER_OUTPUTS, *run_folder._CLEARED_TOO)
-    assert {engine.METRICS, engine.RECIPE, EXPORT_FOLDER} <= set(names)
+def test_a_replaced_run_leaves_none_of_its_files(colour_data, tmp_path) -> None:
+    """Every file the run folder's owner names is cleared when a run is replaced."""
+    run = tmp_path / "r1"
+    fit(_recipe(colour_data, run, epochs=2, keep_best=True))
+    for name in (folder.EXPORT_FOLDER, folder.REPORT):
+        (run / name).write_text("old")
+    assert set(folder.HEADLINE + folder.OTHER_OUTPUTS + folder.CLEARED_TOO) <= {
+        p.name for p in run.iterdir()}
+    fit(_recipe(colour_data, run, epochs=1, keep_best=False), overwrite=True)
+    assert not (run / folder.BEST_WEIGHTS).exists() and not (run / folder.REPORT).exists()

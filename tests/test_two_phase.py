@@ -12,8 +12,8 @@ from tlstudio.cli import main
 from tlstudio.errors import RecipeError
 from tlstudio.models.freezing import preview_stages, stage_learning_rates
 from tlstudio.recipe import Recipe
+from tlstudio.runs.folder import CHECKPOINT
 from tlstudio.training import EpochEnded, LogMessage, LoopCallback, RunControl, fit, resume_run
-from tlstudio.training.checkpoint import CHECKPOINT
 from tlstudio.training.phases import phase_plan
 
 BACKBONE_STAGES = ("stem", "stage1", "stage2")  # tiny_cnn's, before the head ("classifier")

@@ -20,6 +20,7 @@ from tlstudio.recipe import (
     SCHEDULES,
     Recipe,
 )
+from tlstudio.runs.folder import RECIPE, REPORT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="fine-tune a backbone on class folders")
     p.add_argument("data", nargs="?", help="training folder: one subfolder per class (or a "
                                            "folder holding train/ and val/ such folders)")
-    p.add_argument("--recipe", help="a recipe.json to replay (other options override it)")
+    p.add_argument("--recipe", help=f"a {RECIPE} to replay (other options override it)")
     p.add_argument("--resume", metavar="RUN",
                    help="continue RUN from its last finished epoch (--epochs N sets a new total)")
     p.add_argument("--backbone", help="backbone name (see `tlstudio backbones`)")
@@ -133,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run folder written by `tlstudio train`")
     p.add_argument("--data", help="labelled folder to evaluate on (default: the run's "
                                   "validation images)")
-    p.add_argument("--out", default="report.html", help="HTML file to write")
+    p.add_argument("--out", default=REPORT, help="HTML file to write")
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("demo", help="train the bundled backbone on bundled digits and export it")
@@ -264,18 +265,14 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
 
 def _split_layout_changes(data: str, val_split: float | None) -> dict[str, str]:
     """DATA holds train/ and val/: train on train/, validate on val/ (or hold out --val-split)."""
-    from tlstudio.data.layout import split_folders
+    from tlstudio.data.layout import resolve_data_folders
 
-    layout = split_folders(data)
-    if layout is None:
+    folders = resolve_data_folders(data, hold_out=val_split)
+    if folders.note is None:
         return {}
-    if val_split is not None:
-        print(layout.held_out_note(val_split), file=sys.stderr)
-        return {"data_dir": layout.train_dir}
-    print(layout.note, file=sys.stderr)
-    if layout.val_dir is None:
-        return {"data_dir": layout.train_dir}
-    return {"data_dir": layout.train_dir, "val_dir": layout.val_dir}
+    print(folders.note, file=sys.stderr)
+    changes = {"data_dir": folders.train_dir}
+    return changes if folders.val_dir is None else {**changes, "val_dir": folders.val_dir}
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -288,24 +285,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = resume_run(args.resume, args.epochs, callbacks=[printer])
     else:
         recipe = recipe_from_args(args)
-        if args.out is None and not args.overwrite:
-            recipe = _fresh_out_dir(recipe)
+        fresh = args.out is None and not args.overwrite  # never replace a run unasked
         with ProgressPrinter() as printer:
-            result = fit(recipe, callbacks=[printer], overwrite=args.overwrite)
+            result = fit(recipe, callbacks=[printer], overwrite=args.overwrite,
+                         fresh_folder=fresh)
     print(f"run written to {result.run_dir}")
     return 1 if result.stopped else 0
-
-
-def _fresh_out_dir(recipe: Recipe) -> Recipe:
-    """No --out given: never replace a run (a replayed recipe names the run it came from)."""
-    from tlstudio.training.run_folder import free_run_folder
-
-    out_dir = free_run_folder(recipe.out_dir)
-    if out_dir == Path(recipe.out_dir):
-        return recipe
-    print(f"'{recipe.out_dir}' already holds a run; writing this one to '{out_dir}'",
-          file=sys.stderr)
-    return recipe.replace(out_dir=str(out_dir))
 
 
 def _check_resume_options(args: argparse.Namespace) -> None:

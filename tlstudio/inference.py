@@ -24,7 +24,7 @@ from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.scan import SkippedFile
 from tlstudio.data.transforms import eval_transform
 from tlstudio.errors import ModelFileError
-from tlstudio.training.artifacts import ModelInfo, load_model
+from tlstudio.runs.model_files import ModelInfo, load_model
 
 TORCHSCRIPT_INFO = "tlstudio.json"  # the TorchScript extra file describing the model
 # Metadata values are strings; these keys hold JSON (lists, numbers, objects).

@@ -20,8 +20,9 @@ from tlstudio.gui.results import results_jobs
 from tlstudio.gui.results.metrics_table import COLUMNS
 from tlstudio.gui.results.results_jobs import EvaluationCancelled, ProgressPredictor
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.runs import load_predictions, save_epoch_predictions
+from tlstudio.runs.folder import PREDICTIONS
 from tlstudio.training.events import EpochEnded, FitStarted
-from tlstudio.training.predictions import PREDICTIONS, load_predictions, save_epoch_predictions
 
 CLASSES = {"red": 8, "green": 8, "blue": 8}
 WAIT = 10_000

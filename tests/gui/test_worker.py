@@ -11,13 +11,13 @@ import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from tlstudio.data import write_digits_demo
+from tlstudio.devices import default_threads
 from tlstudio.gui.training.worker import (
     OUT_OF_MEMORY,
     BatchSnapshot,
     BatchThrottle,
     PhaseThrottle,
     TrainingController,
-    gui_thread_count,
     leave_core_to_gui,
 )
 from tlstudio.recipe import Recipe
@@ -28,7 +28,7 @@ from tlstudio.training import (
     LogMessage,
     PhaseProgress,
     RunResult,
-    engine,
+    epoch_loop,
 )
 
 RUN_TIMEOUT = 120_000
@@ -152,7 +152,7 @@ def test_exception_inside_fit_reaches_failed_and_log(qtbot, controller, digits, 
     def train_one_epoch(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(engine, "train_one_epoch", train_one_epoch)
+    monkeypatch.setattr(epoch_loop, "train_one_epoch", train_one_epoch)
     seen = Recorder(controller)
     assert run_to_end(qtbot, controller, tiny_recipe(digits, tmp_path / "run")) is None
     assert seen.failures == [message]
@@ -232,7 +232,7 @@ def test_phase_progress_passes_only_when_its_percent_changes():
 
 def test_a_cpu_run_leaves_one_core_to_the_window():
     recipe, note = leave_core_to_gui(Recipe(data_dir="d", device="cpu"))
-    assert recipe.threads == gui_thread_count() >= 1 and "leaving one core" in note
+    assert recipe.threads == default_threads() >= 1 and "leaving one core" in note
     chosen = Recipe(data_dir="d", device="cpu", threads=3)
     assert leave_core_to_gui(chosen) == (chosen, None)
 

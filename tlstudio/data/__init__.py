@@ -15,7 +15,7 @@ from tlstudio.data.dataset import ImageFolderDataset
 from tlstudio.data.demo import write_digits_demo
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
-from tlstudio.data.layout import SplitLayout, split_folders
+from tlstudio.data.layout import DataFolders, SplitLayout, resolve_data_folders, split_folders
 from tlstudio.data.scan import (
     DatasetScan,
     ScanCancelled,
@@ -44,6 +44,7 @@ __all__ = [
     "ImageFolderDataset",
     "ScanCancelled",
     "SkippedFile",
+    "DataFolders",
     "SplitLayout",
     "UnreadableImage",
     "describe_augmentation",
@@ -53,6 +54,7 @@ __all__ = [
     "preview_augmentations",
     "resize_size",
     "scan_folder",
+    "resolve_data_folders",
     "split_folders",
     "stratified_split",
     "train_transform",

@@ -1,7 +1,7 @@
 """Recognise a data set root that holds train/ and val/ (and test/) folders of class folders.
 
-Scanning such a root as class folders would train two classes, "train" and "val"; the window
-and the CLI ask `split_folders` first and use its folders instead.
+Scanning such a root as class folders would train two classes, "train" and "val"; `fit`, the
+window and the CLI ask `resolve_data_folders` first and use the folders it names instead.
 """
 
 from __future__ import annotations
@@ -54,6 +54,28 @@ def split_folders(folder: str | os.PathLike[str]) -> SplitLayout | None:
     test = _first_split(subfolders, TEST_NAMES)
     return SplitLayout(str(root), str(train), str(val) if val else None,
                        _note(train, val, test))
+
+
+@dataclass(frozen=True)
+class DataFolders:
+    """The folders a run trains and validates on, after the layout was recognised."""
+
+    train_dir: str  # class subfolders inside
+    val_dir: str | None  # class subfolders inside; None: hold out part of train_dir
+    note: str | None  # what was found and what is used, when the layout changed anything
+
+
+def resolve_data_folders(data_dir: str | os.PathLike[str], val_dir: str | None = None,
+                         hold_out: float | None = None) -> DataFolders:
+    """The folders to use for `data_dir` (and `val_dir`): a root holding train/ and val/ gives
+    those two; with `hold_out` (a fraction asked for explicitly) only its train/ is used.
+    A given `val_dir`, or a `data_dir` whose subfolders are classes, is used as is."""
+    layout = None if val_dir else split_folders(data_dir)
+    if layout is None:
+        return DataFolders(str(data_dir), val_dir, None)
+    if hold_out is not None:
+        return DataFolders(layout.train_dir, None, layout.held_out_note(hold_out))
+    return DataFolders(layout.train_dir, layout.val_dir, layout.note)
 
 
 def _first_split(subfolders: dict[str, Path], names: tuple[str, ...]) -> Path | None:

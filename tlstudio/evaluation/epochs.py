@@ -3,13 +3,12 @@ no model is loaded, so views can follow a run that is still training."""
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from tlstudio.evaluation.metrics import evaluate_predictions
 from tlstudio.evaluation.run_eval import RunEvaluation, image_record
-from tlstudio.training.predictions import PredictionsError, load_predictions
+from tlstudio.runs import PredictionsError, RunFolder, load_predictions
+from tlstudio.runs.info import saved_epoch
 
 
 def stored_epochs(run_dir: str | os.PathLike[str]) -> list[int]:
@@ -22,14 +21,9 @@ def stored_epochs(run_dir: str | os.PathLike[str]) -> list[int]:
 
 def model_epoch(run_dir: str | os.PathLike[str], last: int) -> int:
     """The epoch whose weights are the run's model (what export, Try images and the report
-    use): metrics.json's best_epoch ("Keep the best epoch's model") when it names one of
-    epochs 1..`last`, else `last`."""
-    try:
-        best = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8")).get(
-            "best_epoch")
-    except (OSError, ValueError, AttributeError):
-        return last
-    return best if isinstance(best, int) and 1 <= best <= last else last
+    use): the best epoch ("Keep the best epoch's model") when it is one of epochs 1..`last`,
+    else `last`. Read from the metrics alone: the run may still be training."""
+    return saved_epoch(RunFolder.at(run_dir).read_metrics(), last) or last
 
 
 def epoch_evaluation(run_dir: str | os.PathLike[str], epoch: int | None = None) -> RunEvaluation:

@@ -21,7 +21,8 @@ from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
 from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import saliency_views
-from tlstudio.training.artifacts import load_model
+from tlstudio.runs import RunFolder, load_model
+from tlstudio.runs.folder import read_json_or_empty
 
 MISTAKES = 8  # most confident mistakes shown
 THUMBNAIL = 160  # px, the side of each embedded picture
@@ -59,8 +60,8 @@ def write_report(
 
 
 def render_report(run_dir: str | os.PathLike[str], result: RunEvaluation) -> str:
-    metrics = _read_json(Path(run_dir) / "metrics.json")
-    recipe = _read_json(Path(run_dir) / "recipe.json")
+    folder = RunFolder.at(run_dir)
+    metrics, recipe = folder.read_metrics(), read_json_or_empty(folder.recipe)
     title = f"tlstudio report: {Path(os.path.abspath(run_dir)).name}"
     sections = [
         f"<h1>{escape(title)}</h1>",
@@ -84,13 +85,6 @@ def render_report(run_dir: str | os.PathLike[str], result: RunEvaluation) -> str
         f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
         f"<body>\n{body}\n</body></html>\n"
     )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
 
 
 def _summary(

@@ -15,7 +15,7 @@ from tlstudio.errors import TlstudioError
 from tlstudio.evaluation.metrics import Evaluation, evaluate_predictions
 from tlstudio.inference import Predictor, load_predictor
 from tlstudio.recipe import Recipe
-from tlstudio.training.artifacts import read_model_info
+from tlstudio.runs import RunFolder, RunInfo, read_run_info
 
 TOP_K = 5
 # -log of this is the loss reported for an image given probability 0 (float32 underflow).
@@ -93,15 +93,17 @@ def evaluate_run(
     The validation split is rebuilt from the run's recipe; if the training folder changed
     since (images added, moved or relabelled), the split is rebuilt from what is there now.
     """
-    info = read_model_info(run_dir)
+    run = read_run_info(run_dir)
+    info = run.require_model()
     if data_dir is not None:
         scan = scan_labelled_folder(data_dir, info.classes)
         images = f"the folder {scan.root}"
     else:
-        scan, images = validation_scan(run_dir, info.classes)
+        scan, images = validation_scan(run)
     predictor = predictor or load_predictor(run_dir)
     if tuple(predictor.classes) != tuple(info.classes):
-        raise EvaluationError("The model's classes differ from the run's model.json")
+        raise EvaluationError("The model's classes differ from the run's "
+                              f"{RunFolder.at(run_dir).model_info.name}")
     records, skipped = predict_records(predictor, scan)
     if not records:
         raise EvaluationError(f"None of the images of {images} could be read")
@@ -128,11 +130,9 @@ def scan_labelled_folder(data_dir: str | os.PathLike[str], classes: tuple[str, .
     return scan_folder(root, classes=classes)
 
 
-def validation_scan(
-    run_dir: str | os.PathLike[str], classes: tuple[str, ...]
-) -> tuple[DatasetScan, str]:
+def validation_scan(run: RunInfo) -> tuple[DatasetScan, str]:
     """The run's validation images, rebuilt from its recipe, and how to name them."""
-    recipe = run_recipe(run_dir)
+    recipe, classes = _recipe_of(run), run.classes
     if recipe.val_dir:
         if not Path(recipe.val_dir).is_dir():
             raise EvaluationError(
@@ -157,14 +157,17 @@ def validation_scan(
 
 
 def run_recipe(run_dir: str | os.PathLike[str]) -> Recipe:
-    """The run's recipe.json, or the copy inside model.json for a run folder without one."""
-    path = Path(run_dir) / "recipe.json"
-    if path.is_file():
-        return Recipe.load(path)
-    recipe = read_model_info(run_dir).recipe
-    if not recipe:
-        raise EvaluationError(f"'{run_dir}' has no recipe: choose a labelled folder to evaluate on")
-    return Recipe.from_dict(recipe)
+    """The run's own recipe, or the copy inside its model's description for a run folder
+    without one."""
+    return _recipe_of(read_run_info(run_dir))
+
+
+def _recipe_of(run: RunInfo) -> Recipe:
+    if run.recipe is None:
+        run.require_model()  # no model either: says the folder is not a run
+        raise EvaluationError(f"'{run.path}' has no recipe: choose a labelled folder to "
+                              "evaluate on")
+    return run.recipe
 
 
 def predict_records(

@@ -23,9 +23,8 @@ from tlstudio.inference import (
     open_safetensors,
     open_torchscript,
 )
-from tlstudio.training.artifacts import ModelInfo, load_model
-
-EXPORT_FOLDER = "export"  # default destination inside the run folder
+from tlstudio.runs import ModelInfo, RunFolder, load_model
+from tlstudio.runs.folder import EXPORT_FOLDER  # default destination inside the run folder
 
 
 @dataclass(frozen=True)
@@ -88,9 +87,9 @@ def export_run(
 
 def _destination(run_dir: Path, suffix: str, out: str | os.PathLike[str] | None) -> Path:
     if out is None:
-        return run_dir / EXPORT_FOLDER / f"model{suffix}"
+        return RunFolder(run_dir).export_file(suffix)
     out = Path(out)
     return out / f"model{suffix}" if out.is_dir() else out
 
 
-__all__ = ["FORMATS", "ExportError", "ExportResult", "export_run"]
+__all__ = ["EXPORT_FOLDER", "FORMATS", "ExportError", "ExportResult", "export_run"]

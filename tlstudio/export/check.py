@@ -14,7 +14,7 @@ from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.transforms import eval_transform
 from tlstudio.errors import ExportError, ModelFileError
 from tlstudio.inference import Predictor, ProbabilityModel
-from tlstudio.training.artifacts import ModelInfo
+from tlstudio.runs.model_files import ModelInfo
 
 PARITY_TOLERANCE = 1e-4  # max absolute difference of any class probability
 FOUND_IMAGES = 4  # images taken from the recipe's folders when none are given

@@ -13,7 +13,7 @@ import torch
 
 from tlstudio import __version__
 from tlstudio.inference import JSON_METADATA_KEYS
-from tlstudio.training.artifacts import ModelInfo
+from tlstudio.runs.model_files import ModelInfo
 
 PROBABILITY_OUTPUT = "probabilities (softmax applied), one per class in the order of 'classes'"
 

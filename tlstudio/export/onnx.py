@@ -15,7 +15,7 @@ import torch
 from tlstudio.errors import ExportError
 from tlstudio.export.metadata import describe, example_input, string_metadata
 from tlstudio.inference import ProbabilityModel
-from tlstudio.training.artifacts import ModelInfo
+from tlstudio.runs.model_files import ModelInfo
 
 OPSET = 17
 INPUT_NAME = "image"

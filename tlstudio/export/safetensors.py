@@ -10,7 +10,7 @@ from tlstudio import atomic
 from tlstudio.errors import ExportError
 from tlstudio.export.metadata import describe, string_metadata
 from tlstudio.inference import ProbabilityModel
-from tlstudio.training.artifacts import ModelInfo
+from tlstudio.runs.model_files import ModelInfo
 
 
 def write_safetensors(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:

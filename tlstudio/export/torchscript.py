@@ -11,7 +11,7 @@ import torch
 from tlstudio.errors import ExportError
 from tlstudio.export.metadata import describe, example_input
 from tlstudio.inference import TORCHSCRIPT_INFO, ProbabilityModel
-from tlstudio.training.artifacts import ModelInfo
+from tlstudio.runs.model_files import ModelInfo
 
 
 def write_torchscript(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:

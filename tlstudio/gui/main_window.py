@@ -41,6 +41,8 @@ from tlstudio.gui.training.training_view import TrainingView
 from tlstudio.gui.training.worker import TrainingController
 from tlstudio.gui.try_images.try_images import TryImagesView, dropped_paths, window_drop
 from tlstudio.recipe import Recipe
+from tlstudio.runs import RunFolder
+from tlstudio.runs.folder import RECIPE
 
 DEMO_BACKBONE = "tf_efficientnet_lite0"
 
@@ -281,7 +283,7 @@ class MainWindow(QMainWindow):
         return True
 
     def save_recipe_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", "recipe.json",
+        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", RECIPE,
                                               "Recipe (*.json)")
         if path:
             self.save_recipe(path)
@@ -368,7 +370,7 @@ class MainWindow(QMainWindow):
     def _on_run_opened(self, run_dir: str) -> None:
         self.tabs.setCurrentWidget(self.results_view)
         self.evaluations.load(run_dir)  # the gallery shows the opened run's last epoch
-        if (Path(run_dir) / "model.safetensors").is_file():
+        if RunFolder.at(run_dir).has_model():
             self._use_run_model(run_dir)
             self.try_images.set_run(run_dir)
 

@@ -1,7 +1,8 @@
-"""The training engine: the fit loop, its events, the feature cache and the run's files."""
+"""The training engine: the fit and its stages, its events and callbacks, the feature cache."""
 
+from tlstudio.devices import resolve_device
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop
-from tlstudio.training.engine import RunResult, fit, resolve_device, resume_recipe, resume_run
+from tlstudio.training.engine import RunResult, fit, resumable_run, resume_recipe, resume_run
 from tlstudio.training.events import (
     BatchEnded,
     Callback,
@@ -29,6 +30,7 @@ __all__ = [
     "TrainingLoop",
     "fit",
     "resolve_device",
+    "resumable_run",
     "resume_recipe",
     "resume_run",
 ]

@@ -15,11 +15,10 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from tlstudio.recipe import Recipe
-from tlstudio.training import artifacts
+from tlstudio.runs import RunFolder, save_weights
 from tlstudio.training.events import BatchEnded, EpochEnded, Event, LogMessage, RunControl
 from tlstudio.training.optim import scale_lr
 
-BEST_WEIGHTS = "best_model.safetensors"
 MIN_DELTA = 1e-4  # a change smaller than this is not progress (float noise at a tiny lr)
 MIN_LR = 1e-12  # a learning rate below this already trains nothing; lowering it is no news
 
@@ -38,7 +37,7 @@ class TrainingLoop:
         self.emit = emit
         self.stop_reason: str | None = None
         self.failed = False  # the stop was a failure (NaN), not a finished run
-        self.best_epoch: int | None = None  # set by BestCheckpoint with BEST_WEIGHTS written
+        self.best_epoch: int | None = None  # set by BestCheckpoint with its weights written
 
     def request_stop(self, reason: str, *, failed: bool = False) -> None:
         """End the run after the current batch; the first reason given is kept."""
@@ -132,7 +131,7 @@ class PlateauCallback(LoopCallback):
 
 
 class BestCheckpoint(PlateauCallback):
-    """Write the weights of each new best epoch to best_model.safetensors; the engine makes
+    """Write the weights of each new best epoch to the run folder; the engine makes
     them the run's model at the end."""
 
     def __init__(self, monitor: str) -> None:
@@ -141,9 +140,10 @@ class BestCheckpoint(PlateauCallback):
     def after_epoch(self, event: EpochEnded) -> None:
         if not self.plateau.update(event):
             return
-        artifacts.save_weights(self.loop.run_dir / BEST_WEIGHTS, self.loop.model)
+        path = RunFolder.at(self.loop.run_dir).best_weights
+        save_weights(path, self.loop.model)
         self.loop.best_epoch = event.epoch
-        self.loop.log(f"Best so far: {self.plateau.describe()}; saved {BEST_WEIGHTS}")
+        self.loop.log(f"Best so far: {self.plateau.describe()}; saved {path.name}")
 
 
 class EarlyStopping(PlateauCallback):

@@ -1,6 +1,7 @@
 """The learning-rate range test (Leslie Smith 2015, fastai's ``lr_find``): train a fresh copy of
 the recipe's model for a few batches while the lr rises exponentially, record the smoothed loss,
-and suggest an lr. The model and optimizer are thrown away; nothing is written to disk.
+and suggest an lr. Set up by the fit's own stages (data, model, feature cache, optimizer); the
+model and optimizer are thrown away; nothing is written to disk.
 
 The suggestion is the lr where the smoothed loss falls fastest (the steepest negative slope
 against log lr, looking only up to the loss minimum); when the curve never falls, it is the lr
@@ -20,16 +21,12 @@ from torch.utils.data import DataLoader
 
 from tlstudio.data import ImageFolderDataset, eval_transform
 from tlstudio.errors import RecipeError
-from tlstudio.models.freezing import only_head_trains
 from tlstudio.recipe import Recipe
-from tlstudio.training.engine import load_datasets, prepare_model, resolve_device, seed_everything
+from tlstudio.training import stages
 from tlstudio.training.events import Event, LogMessage, PhaseProgress, RunControl
-from tlstudio.training.feature_cache import FeatureBatches, extract_features
+from tlstudio.training.feature_cache import FeatureBatches
 from tlstudio.training.loops import train_step
-from tlstudio.training.micro_batch import MicroBatch
-from tlstudio.training.optim import build_loss, build_optimizer
-from tlstudio.training.phases import stage_param_groups
-from tlstudio.training.precision import resolve_precision
+from tlstudio.training.optim import build_loss
 
 SMOOTHING = 0.98  # exponential moving average of the loss, bias-corrected (as fastai)
 DIVERGENCE = 4.0  # stop once the smoothed loss exceeds this multiple of its minimum
@@ -73,40 +70,28 @@ def lr_find(
         raise RecipeError("the LR finder needs at least 5 steps")
     if not 0 < start_lr < end_lr:
         raise RecipeError("the LR finder's start lr must be positive and below its end lr")
-    control = control or RunControl()
-    emit = emit or (lambda event: None)
-    seed_everything(recipe.seed)
-    if recipe.threads:
-        torch.set_num_threads(recipe.threads)
-    device = resolve_device(recipe.device)
-    train_scan, _ = load_datasets(recipe, emit, control)
-    built = prepare_model(recipe, len(train_scan.classes), emit, control)
-    model = built.model.to(device)
-    precision = resolve_precision(recipe, device)
-    precision.prepare_model(model)
-    image_size = recipe.image_size or built.spec.input_size
-    dataset = ImageFolderDataset(train_scan, eval_transform(image_size))
-    generator = torch.Generator().manual_seed(recipe.seed)
-    loader = DataLoader(dataset, batch_size=recipe.batch_size, shuffle=True,
-                        generator=generator, num_workers=recipe.num_workers)
-    micro_batch = MicroBatch(device, emit)  # out of memory: smaller chunks, same steps
-    step_model, batches = model, loader
-    if recipe.feature_cache and only_head_trains(model):
-        emit(LogMessage("Only the head trains: the LR finder uses cached backbone features"))
-        plain = DataLoader(dataset, batch_size=recipe.batch_size, num_workers=recipe.num_workers)
-        progress = lambda done, total: emit(  # noqa: E731
-            PhaseProgress("extracting features", done, total))
-        features, labels = extract_features(model, plain, device, progress, control, precision,
-                                            micro_batch)
-        step_model, batches = model.head, FeatureBatches(features, labels, recipe.batch_size,
-                                                          generator)
-    optimizer = build_optimizer(stage_param_groups(model, built.stages, recipe), recipe)
+    state = stages.start(recipe, [emit] if emit else (), control, recipe_callbacks_too=False)
+    stages.prepare_data(state)
+    stages.build_model(state)
+    for note in state.notes:  # a train/ + val/ root: trains on train/
+        state.emit(note)
+    dataset = ImageFolderDataset(state.train_scan, eval_transform(state.image_size))
+    step_model, batches = state.model, DataLoader(
+        dataset, batch_size=recipe.batch_size, shuffle=True, generator=state.generator,
+        num_workers=recipe.num_workers)
+    if stages.wants_feature_cache(state):
+        state.emit(LogMessage("Only the head trains: the LR finder uses cached backbone "
+                              "features"))
+        features, labels = stages.cached_features(state, dataset, "extracting features")
+        step_model = state.model.head
+        batches = FeatureBatches(features, labels, recipe.batch_size, state.generator)
+    optimizer = stages.make_optimizer(state)
     ratios = [group["lr"] / recipe.lr for group in optimizer.param_groups]
-    lrs, losses = _ramp(step_model, batches, optimizer, ratios, recipe, device, precision,
-                        control, emit, _ramp_rates(start_lr, end_lr, steps), micro_batch)
+    lrs, losses = _ramp(step_model, batches, optimizer, ratios, state,
+                        _ramp_rates(start_lr, end_lr, steps))
     suggestion = suggest_lr(lrs, losses)
     if suggestion is not None:
-        emit(LogMessage(f"LR finder: suggested learning rate {suggestion:.3g}"))
+        state.emit(LogMessage(f"LR finder: suggested learning rate {suggestion:.3g}"))
     return LRFinderResult(tuple(lrs), tuple(losses), suggestion)
 
 
@@ -114,10 +99,11 @@ def _ramp_rates(start_lr: float, end_lr: float, steps: int) -> list[float]:
     return [start_lr * (end_lr / start_lr) ** (i / (steps - 1)) for i in range(steps)]
 
 
-def _ramp(model, batches, optimizer, ratios, recipe, device, precision, control, emit,
-          rates, micro_batch) -> tuple[list[float], list[float]]:
+def _ramp(model, batches, optimizer, ratios, state: stages.FitState,
+          rates) -> tuple[list[float], list[float]]:
     """One optimizer step per rate; the smoothed losses until the loss diverges."""
-    loss_fn = build_loss(recipe)
+    control, device, precision = state.control, state.device, state.precision
+    loss_fn = build_loss(state.recipe)
     scaler = precision.make_scaler()
     model.train()
     lrs: list[float] = []
@@ -130,7 +116,8 @@ def _ramp(model, batches, optimizer, ratios, recipe, device, precision, control,
         for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
             group["lr"] = lr * ratio
         x, y = precision.inputs(x.to(device)), y.to(device)
-        _, loss = train_step(model, x, y, optimizer, loss_fn, micro_batch, precision, scaler)
+        _, loss = train_step(model, x, y, optimizer, loss_fn, state.micro_batch, precision,
+                             scaler)
         value = loss.item()
         if not math.isfinite(value):
             break
@@ -139,7 +126,7 @@ def _ramp(model, batches, optimizer, ratios, recipe, device, precision, control,
         lrs.append(lr)
         losses.append(smoothed)
         lowest = min(lowest, smoothed)
-        emit(PhaseProgress("finding the learning rate", i + 1, len(rates)))
+        state.emit(PhaseProgress("finding the learning rate", i + 1, len(rates)))
         if smoothed > DIVERGENCE * lowest:
             break
     return lrs, losses

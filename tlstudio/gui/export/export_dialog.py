@@ -10,8 +10,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from tlstudio.export import ExportResult, export_run
+from tlstudio.export import FORMATS, ExportResult, export_run
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.runs import RunFolder
 
 FILTERS = {  # file dialog filter -> export format
     "ONNX model (*.onnx)": "onnx",
@@ -79,7 +80,7 @@ class Exporter(QObject):
         if run_dir is None:
             self.failed.emit(NO_RUN)
             return
-        default = str(Path(run_dir) / "export" / "model.onnx")
+        default = str(RunFolder.at(run_dir).export_file(FORMATS["onnx"].suffix))
         path, chosen = QFileDialog.getSaveFileName(parent, "Export model", default,
                                                    ";;".join(FILTERS))
         if not path:

@@ -34,7 +34,7 @@ from tlstudio.gui.gallery.gallery_model import (
 )
 from tlstudio.gui.gallery.image_detail import ImageDetail
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
-from tlstudio.training.artifacts import MODEL_WEIGHTS
+from tlstudio.runs import RunFolder
 
 TRAINING_LOCK = ("Images can be moved once training ends: the run is still reading these "
                  "files.")
@@ -139,7 +139,7 @@ class PredictionGallery(QWidget):
         self.run_dir, self.evaluation = str(run_dir), evaluation
         roots = [Path(dataset_root)] if dataset_root else dataset_roots(run_dir)
         self.relabel_history.set_roots(roots)
-        has_model = (Path(run_dir) / MODEL_WEIGHTS).is_file()
+        has_model = RunFolder.at(run_dir).has_model()
         self.detail.set_model_source(
             self.run_dir if has_model else None,
             "Saliency needs the run's saved model: it is there once training ends")

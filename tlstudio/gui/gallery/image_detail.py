@@ -28,7 +28,7 @@ from tlstudio.evaluation import ImageRecord, saliency_views
 from tlstudio.gui.gallery.gallery_model import describe, is_labelled
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 from tlstudio.gui.shared.thumbnails import thumbnail_image, to_qimage
-from tlstudio.training.artifacts import MODEL_WEIGHTS, load_model
+from tlstudio.runs import RunFolder, load_model
 
 PICTURE_PX = 384  # the longer side of the picture in the detail view
 BAR_COLOUR, TRUE_COLOUR = QColor("#3b82c4"), QColor("#2e9e4f")
@@ -43,7 +43,7 @@ _model_cache: dict[tuple[str, float], tuple] = {}
 
 def run_model(run_dir: str):
     """The run's model and info, loaded once per saved weights file (call under the lock)."""
-    weights = Path(run_dir) / MODEL_WEIGHTS
+    weights = RunFolder.at(run_dir).model_weights
     key = (str(Path(run_dir).resolve()), weights.stat().st_mtime if weights.exists() else 0.0)
     if key not in _model_cache:
         _model_cache.clear()  # one run's model at a time is enough for a detail view

@@ -17,8 +17,7 @@ from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.evaluation.report import write_report
 from tlstudio.gui.shared.background import TaskState
 from tlstudio.inference import Prediction, Predictor, load_predictor
-from tlstudio.training.artifacts import MODEL_WEIGHTS
-from tlstudio.training.predictions import PREDICTIONS
+from tlstudio.runs import RunFolder
 
 CHUNK = 32  # images predicted between two progress reports / cancel checks
 
@@ -40,15 +39,18 @@ def run_folder_problem(path: str | os.PathLike[str]) -> str | None:
     folder = Path(path)
     if not folder.is_dir():
         return f"'{path}' is not a folder."
-    if not (folder / "model.json").is_file() and not (folder / PREDICTIONS).is_file():
+    run = RunFolder(folder)
+    if not run.looks_like_run():
+        info, metrics = run.model_info.name, run.metrics.name
         return (f"'{folder}' is not a tlstudio run folder: it has no trained model "
-                "(model.json) and no stored validation results. Choose a folder that a "
-                "training run wrote; it holds model.json and metrics.json.")
+                f"({info}) and no stored validation results. Choose a folder that a "
+                f"training run wrote; it holds {info} and {metrics}.")
     return None
 
 
 def has_model(run_dir: str | os.PathLike[str]) -> bool:
-    return all((Path(run_dir) / name).is_file() for name in ("model.json", MODEL_WEIGHTS))
+    run = RunFolder.at(run_dir)
+    return run.model_info.is_file() and run.has_model()
 
 
 class ProgressPredictor:

@@ -41,6 +41,7 @@ from tlstudio.gui.results.results_jobs import (
 )
 from tlstudio.gui.results.results_report import ReportBar
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
+from tlstudio.runs import RunFolder
 from tlstudio.training.events import EpochEnded, FitStarted
 
 VALIDATION = "Validation images of the run"
@@ -431,7 +432,7 @@ class ResultsView(QWidget):
     def ask_report(self) -> None:
         if self.run_dir is None:
             return
-        default = str(Path(self.run_dir) / "report.html")
+        default = str(RunFolder.at(self.run_dir).report)
         path, _ = QFileDialog.getSaveFileName(self, "Save the report", default,
                                               "HTML report (*.html)")
         if path:

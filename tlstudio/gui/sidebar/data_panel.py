@@ -1,7 +1,8 @@
 """Step 1, the data: training and validation folders, scanned in the background.
 
 The scan is the core's `scan_folder`; a new folder cancels the scan of the previous one.
-A folder holding train/ and val/ folders (the core's `split_folders`) is used as those two.
+A folder holding train/ and val/ folders (the core's `resolve_data_folders`) is used as those
+two.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.data import DatasetScan, SplitLayout, scan_folder, split_folders
+from tlstudio.data import DataFolders, DatasetScan, resolve_data_folders, scan_folder
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 
 
@@ -36,17 +37,18 @@ class ScannedData:
 
     train: DatasetScan
     val: DatasetScan | None
-    layout: SplitLayout | None = None  # the chosen folder held train/ (and val/): scanned those
+    layout: DataFolders | None = None  # the chosen folder held train/ (and val/): scanned those
 
 
 def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedData:
     """Scan both folders; validation labels follow the training classes.
 
-    A training folder holding train/ and val/ folders is scanned as those two instead.
+    A training folder holding train/ and val/ folders is scanned as those two instead (the
+    core's `resolve_data_folders`, as `fit` and the CLI do).
     """
-    layout = split_folders(train_dir)
-    if layout is not None:
-        train_dir, val_dir = layout.train_dir, layout.val_dir
+    folders = resolve_data_folders(train_dir, val_dir)
+    layout = folders if folders.note is not None else None
+    train_dir, val_dir = folders.train_dir, folders.val_dir
     train = scan_folder(train_dir, progress=state.progress, cancel=state.cancelled)
     val = None
     if val_dir:

@@ -22,24 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tlstudio.devices import available_devices, default_threads
+
 DEFAULT_RUNS_DIR = str(Path.home() / "tlstudio" / "runs")
-
-
-def available_devices() -> list[tuple[str, str]]:
-    """(recipe value, label) for auto, cpu and the accelerators present."""
-    import torch
-
-    devices = [("auto", "Auto (best available)"), ("cpu", "CPU")]
-    if torch.cuda.is_available():
-        devices.append(("cuda", f"CUDA: {torch.cuda.get_device_name(0)}"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append(("mps", "Apple GPU (MPS)"))
-    return devices
-
-
-def default_threads() -> int:
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def _spin(name: str, low: int, high: int, value: int, suffix: str = "") -> QSpinBox:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
 
-from tlstudio.training.engine import resumable_run, resume_recipe
+from tlstudio.training import resumable_run, resume_recipe
 
 __all__ = ["ask_resume", "resume_recipe"]
 

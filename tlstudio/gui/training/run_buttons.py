@@ -4,8 +4,6 @@ through the TrainingController, pause, stop, and what its end (finished, stopped
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
@@ -14,7 +12,7 @@ from tlstudio.gui.training.resume import ask_resume, resume_recipe
 from tlstudio.gui.training.training_view import TrainingView
 from tlstudio.gui.training.worker import TrainingController
 from tlstudio.recipe import Recipe
-from tlstudio.training.artifacts import MODEL_WEIGHTS
+from tlstudio.runs import RunFolder
 
 START_STYLE = ("QPushButton#startButton:enabled { background:#2f6fb0; color:white; "
                "font-weight:bold; border-radius:4px; padding: 0 16px; }")
@@ -124,7 +122,7 @@ class RunButtons(QWidget):
         self._show_running(False)
         if result is None:  # failed: _on_failed said why
             return
-        if (Path(result.run_dir) / MODEL_WEIGHTS).is_file():
+        if RunFolder.at(result.run_dir).has_model():
             self.modelSaved.emit(result.run_dir)
         if result.stopped:
             self.view.on_finished("Stopped")

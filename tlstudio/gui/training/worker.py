@@ -7,7 +7,6 @@ pause are the engine's RunControl flags, and the thread is always joined, never 
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 import traceback
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
 
+from tlstudio.devices import default_threads, resolve_device
 from tlstudio.errors import TlstudioError
 from tlstudio.recipe import Recipe
 from tlstudio.training import (
@@ -30,7 +30,6 @@ from tlstudio.training import (
     RunControl,
     RunResult,
     fit,
-    resolve_device,
 )
 
 MAX_EMISSIONS_PER_SECOND = 25  # batch snapshots; the plots redraw at 20 Hz anyway
@@ -125,25 +124,11 @@ class PhaseThrottle:
             self._emit(event)
 
 
-def cores_available() -> int:
-    if hasattr(os, "sched_getaffinity"):  # honours container and taskset limits
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def gui_thread_count() -> int:
-    """Torch threads when training on CPU from the window: all cores but one, for the GUI.
-
-    Never more than torch's own default, which counts physical cores only.
-    """
-    return max(1, min(torch.get_num_threads(), cores_available() - 1))
-
-
 def leave_core_to_gui(recipe: Recipe) -> tuple[Recipe, str | None]:
     """The recipe with `threads` set for a CPU run that did not choose it, and why, or as is."""
     if recipe.threads is not None or resolve_device(recipe.device).type != "cpu":
         return recipe, None
-    threads = gui_thread_count()
+    threads = default_threads(leave_one_core=True)
     note = (f"Training on CPU with {threads} thread(s), leaving one core to the window "
             "(set threads in the recipe to change this)")
     return recipe.replace(threads=threads), note

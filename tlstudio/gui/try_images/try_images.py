@@ -28,7 +28,7 @@ from tlstudio.gui.gallery.image_detail import ImageDetail
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
-from tlstudio.training.artifacts import MODEL_WEIGHTS
+from tlstudio.runs import RunFolder
 
 MODEL_FILTER = "Exported models (*.onnx *.pt *.pth *.torchscript *.safetensors)"
 NO_SALIENCY = ("Saliency needs a run folder: an exported model does not keep the layers "
@@ -132,7 +132,7 @@ class TryImagesView(QWidget):
             self._task.cancel()
             self._task = None
         self.source, self._chosen, self._predictor = str(source), chosen, None
-        is_run = Path(source).is_dir() and (Path(source) / MODEL_WEIGHTS).is_file()
+        is_run = Path(source).is_dir() and RunFolder.at(source).has_model()
         self.detail.set_model_source(str(source) if is_run else None, NO_SALIENCY)
         self._show_source()
         done = [r.path for r in self.model.records]

@@ -1,6 +1,7 @@
-"""The trained model as files: ``model.safetensors`` + ``model.json``, written atomically.
+"""The trained model as files (weights as safetensors, and a JSON description), written
+atomically; `runs.folder` names them.
 
-``model.json`` says everything a client needs to reproduce the preprocessing without tlstudio.
+The description says everything a client needs to reproduce the preprocessing without tlstudio.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from tlstudio import atomic
 from tlstudio.data.transforms import describe_eval_transform
 from tlstudio.errors import ModelFileError
 from tlstudio.models.classifier import Classifier, build_classifier
+from tlstudio.runs.folder import MODEL_INFO, RunFolder
 
-MODEL_WEIGHTS = "model.safetensors"
-MODEL_INFO = "model.json"
 FORMAT = "tlstudio-model"
 
 
@@ -62,7 +62,7 @@ class ModelInfo:
                 recipe=d.get("recipe", {}),
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"model.json is incomplete or invalid: {e}") from None
+            raise ModelFileError(f"{MODEL_INFO} is incomplete or invalid: {e}") from None
 
 
 def save_weights(path: str | Path, model: torch.nn.Module) -> None:
@@ -76,13 +76,13 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def save_model(run_dir: str | Path, model: Classifier, info: ModelInfo) -> None:
-    run_dir = Path(run_dir)
-    save_weights(run_dir / MODEL_WEIGHTS, model)
-    atomic.write_json(run_dir / MODEL_INFO, info.to_dict())
+    folder = RunFolder.at(run_dir)
+    save_weights(folder.model_weights, model)
+    atomic.write_json(folder.model_info, info.to_dict())
 
 
 def read_model_info(run_dir: str | Path) -> ModelInfo:
-    path = Path(run_dir) / MODEL_INFO
+    path = RunFolder.at(run_dir).model_info
     try:
         return ModelInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -94,9 +94,9 @@ def read_model_info(run_dir: str | Path) -> ModelInfo:
 def load_model(run_dir: str | Path) -> tuple[Classifier, ModelInfo]:
     """The trained classifier of a run folder, in eval mode on the CPU."""
     info = read_model_info(run_dir)
-    weights = Path(run_dir) / MODEL_WEIGHTS
+    weights = RunFolder.at(run_dir).model_weights
     if not weights.is_file():
-        raise ModelFileError(f"'{run_dir}' has no {MODEL_WEIGHTS}: did training finish?")
+        raise ModelFileError(f"'{run_dir}' has no {weights.name}: did training finish?")
     built = build_classifier(info.backbone, len(info.classes), pretrained=False)
     try:
         built.model.load_state_dict(load_file(str(weights)))

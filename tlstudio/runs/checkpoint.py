@@ -1,6 +1,6 @@
 """The resume checkpoint: everything needed to continue a run from its last finished epoch.
 
-``checkpoint.pt`` is written atomically after every epoch and read with ``weights_only=True``,
+The checkpoint is written atomically after every epoch and read with ``weights_only=True``,
 so it holds only tensors and plain Python values (random-number states included).
 
 For tests only: with ``TLSTUDIO_TEST_PAUSE_BEFORE_RENAME=SECONDS`` set, the writer waits that long
@@ -21,8 +21,8 @@ import torch
 
 from tlstudio import atomic
 from tlstudio.errors import TlstudioError
+from tlstudio.runs.folder import CHECKPOINT, RunFolder
 
-CHECKPOINT = "checkpoint.pt"
 VERSION = 1
 PAUSE_BEFORE_RENAME = "TLSTUDIO_TEST_PAUSE_BEFORE_RENAME"  # tests: see the module docstring
 
@@ -54,7 +54,7 @@ def finished_epochs(run_dir: str | Path) -> int:
 
     Memory-mapped, so a large model's checkpoint is not read whole just to count its epochs.
     """
-    path = _existing(Path(run_dir) / CHECKPOINT)
+    path = _existing(RunFolder.at(run_dir).checkpoint)
     try:
         return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["epoch"])
     except Exception:  # noqa: BLE001 - corrupt or foreign: load_checkpoint's message says which

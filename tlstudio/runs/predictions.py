@@ -1,5 +1,5 @@
-"""The validation probabilities of every epoch, kept in the run folder (val_predictions.safetensors)
-so that views and reports can show any epoch's confusion matrix without running the model.
+"""The validation probabilities of every epoch, kept in the run folder (as safetensors) so that
+views and reports can show any epoch's confusion matrix without running the model.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from safetensors.torch import save_file
 
 from tlstudio import atomic
 from tlstudio.errors import TlstudioError
+from tlstudio.runs.folder import RunFolder
 
-PREDICTIONS = "val_predictions.safetensors"
 _EPOCH_KEY = "epoch_{:04d}"
 
 
@@ -53,7 +53,7 @@ def save_epoch_predictions(
 ) -> None:
     """Add (or replace) one epoch's probabilities; epochs after it are dropped, since a resumed
     run retrains them. The file is rewritten atomically."""
-    path = Path(run_dir) / PREDICTIONS
+    path = RunFolder.at(run_dir).predictions
     kept = _read(path) if path.is_file() else None
     by_epoch = {} if kept is None or kept.files != tuple(files) else {
         e: p for e, p in kept.by_epoch.items() if e < epoch}
@@ -66,7 +66,7 @@ def save_epoch_predictions(
 
 
 def load_predictions(run_dir: str | os.PathLike[str]) -> StoredPredictions:
-    path = Path(run_dir) / PREDICTIONS
+    path = RunFolder.at(run_dir).predictions
     if not path.is_file():
         raise PredictionsError(f"'{run_dir}' has no stored validation predictions yet "
                                "(they are written after each epoch)")

@@ -1,0 +1,87 @@
+"""A run folder's one owner: the names of its files, their writers and readers, the value a
+finished run is (`RunInfo`), and the claim a training process holds on its folder.
+
+Names load on first use, so `runs.folder` (file names only) costs the CLI no torch import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "finished_epochs": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "save_checkpoint": "checkpoint",
+    "RunClaim": "claim",
+    "RunFolderBusy": "claim",
+    "claim_free_run_folder": "claim",
+    "claim_run_folder": "claim",
+    "RunFolder": "folder",
+    "RunInfo": "info",
+    "read_run_info": "info",
+    "ModelInfo": "model_files",
+    "load_model": "model_files",
+    "load_weights": "model_files",
+    "read_model_info": "model_files",
+    "save_model": "model_files",
+    "save_weights": "model_files",
+    "PredictionsError": "predictions",
+    "StoredPredictions": "predictions",
+    "load_predictions": "predictions",
+    "save_epoch_predictions": "predictions",
+}
+
+__all__ = [
+    "ModelInfo",
+    "PredictionsError",
+    "RunClaim",
+    "RunFolder",
+    "RunFolderBusy",
+    "RunInfo",
+    "StoredPredictions",
+    "claim_free_run_folder",
+    "claim_run_folder",
+    "finished_epochs",
+    "load_checkpoint",
+    "load_model",
+    "load_predictions",
+    "load_weights",
+    "read_model_info",
+    "read_run_info",
+    "save_checkpoint",
+    "save_epoch_predictions",
+    "save_model",
+    "save_weights",
+]
+
+if TYPE_CHECKING:
+    from tlstudio.runs.checkpoint import finished_epochs, load_checkpoint, save_checkpoint
+    from tlstudio.runs.claim import (
+        RunClaim,
+        RunFolderBusy,
+        claim_free_run_folder,
+        claim_run_folder,
+    )
+    from tlstudio.runs.folder import RunFolder
+    from tlstudio.runs.info import RunInfo, read_run_info
+    from tlstudio.runs.model_files import (
+        ModelInfo,
+        load_model,
+        load_weights,
+        read_model_info,
+        save_model,
+        save_weights,
+    )
+    from tlstudio.runs.predictions import (
+        PredictionsError,
+        StoredPredictions,
+        load_predictions,
+        save_epoch_predictions,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'tlstudio.runs' has no attribute '{name}'")
+    return getattr(importlib.import_module(f"tlstudio.runs.{_WHERE[name]}"), name)

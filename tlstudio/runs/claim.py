@@ -1,0 +1,171 @@
+"""Claiming a run folder: one training process at a time, never one that holds another run.
+
+A claim is an exclusive lock on the folder's marker file (`.tlstudio-claim`, holding the pid),
+kept by the training process until the run ends. The operating system drops the lock when the
+process dies however it dies, so a claim left by a killed run is taken over, and two processes
+started together can never both hold one (no pid is trusted: pids are reused).
+
+A folder holding a run is refused unless it is overwritten (its old run's files go first, so a
+folder never mixes two runs) or resumed; `claim_free_run_folder` numbers a sibling instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tlstudio.errors import RecipeError
+from tlstudio.runs.folder import CLEARED_TOO, HEADLINE, OTHER_OUTPUTS, RunFolder
+
+# errno values that mean "another process holds the lock"; any other failure means the file
+# system cannot lock (some network shares): the run goes ahead as before claims existed.
+_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
+
+if os.name == "nt":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _lock_fd(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+else:
+    import fcntl
+
+    def _lock_fd(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        _lock_fd(fd)
+    except OSError as e:
+        return e.errno not in _HELD
+    return True
+
+
+class RunFolderBusy(RecipeError):
+    """Another process is training into the folder right now."""
+
+
+@dataclass
+class RunClaim:
+    """This process's hold on a run folder; `release` (or leaving a `with`) lets it go."""
+
+    folder: RunFolder
+    _fd: int | None = field(default=None, repr=False)
+    _made_folder: bool = field(default=False, repr=False)  # removed again if left empty
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        if os.name == "nt":  # pragma: no cover - Windows cannot remove an open file
+            os.close(self._fd)
+            _remove(self.folder.claim_marker)  # fails harmlessly if a new claimant has it
+        else:  # unlinked while still locked: a waiting claimant re-checks the path (_lock)
+            _remove(self.folder.claim_marker)
+            os.close(self._fd)
+        self._fd = None
+        if self._made_folder:
+            with contextlib.suppress(OSError):  # not empty: the run wrote something
+                self.folder.path.rmdir()
+
+    def __enter__(self) -> RunClaim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def claim_run_folder(run_dir: str | os.PathLike[str], overwrite: bool = False,
+                     resume: bool = False) -> RunClaim:
+    """Hold `run_dir` for a new run (or, with `resume`, for continuing the run in it).
+
+    Raises RunFolderBusy while another process trains into it, and RecipeError when it holds
+    a run and neither `overwrite` (which clears the old run's files) nor `resume` is given.
+    Files that are not a run's (the user's own) are left alone.
+    """
+    claim = _lock(RunFolder.at(run_dir))
+    if claim is None:
+        raise RunFolderBusy(f"'{run_dir}' is in use: another training{_holder(run_dir)} is "
+                            "writing into it; wait for it to end or choose another --out")
+    try:
+        if not resume:
+            _make_room(claim.folder, overwrite)
+    except BaseException:
+        claim.release()
+        raise
+    return claim
+
+
+def claim_free_run_folder(out_dir: str | os.PathLike[str]) -> RunClaim:
+    """Hold `out_dir` if it is free and holds no run, else the first free one of `out_dir-2`,
+    `-3`, ...: where a run writes when the user named no folder (never replacing one)."""
+    out_dir = Path(out_dir)
+    if out_dir.name in ("", ".", ".."):  # no name to number
+        out_dir = out_dir.resolve()
+    candidate, n = out_dir, 1
+    while True:
+        if not RunFolder(candidate).run_files():
+            claim = _lock(RunFolder(candidate))
+            if claim is not None:
+                if not claim.folder.run_files():  # none appeared before the lock was ours
+                    return claim
+                claim.release()
+        n += 1
+        candidate = out_dir.with_name(f"{out_dir.name}-{n}")
+
+
+def _make_room(folder: RunFolder, overwrite: bool) -> None:
+    present = folder.run_files()
+    if not present:
+        return
+    if not overwrite:
+        shown = [name for name in present if name in HEADLINE] or list(present)
+        raise RecipeError(f"'{folder.path}' already holds a run ({', '.join(shown)}); choose "
+                          "another --out, add --overwrite, or continue it with --resume")
+    for name in (*HEADLINE, *OTHER_OUTPUTS, *CLEARED_TOO):
+        path = folder.path / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _lock(folder: RunFolder) -> RunClaim | None:
+    """Lock the folder's marker, or None while another process holds it."""
+    made = not folder.path.is_dir()
+    folder.path.mkdir(parents=True, exist_ok=True)
+    marker = folder.claim_marker
+    while True:
+        fd = os.open(marker, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_lock(fd):
+            os.close(fd)
+            return None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(marker))
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return RunClaim(folder, fd, made)
+        os.close(fd)  # the holder released (and unlinked) it meanwhile: lock the new one
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):  # a marker left behind is only a stale claim
+        path.unlink(missing_ok=True)
+
+
+def _holder(run_dir: str | os.PathLike[str]) -> str:
+    try:
+        pid = int(RunFolder.at(run_dir).claim_marker.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return ""
+    return f" (process {pid})"

@@ -1,0 +1,88 @@
+"""The names of a run folder's files, in one place: every module reaches them through `RunFolder`.
+
+A run folder holds what training wrote (recipe, metrics, checkpoint, model, best epoch's weights,
+validation predictions), what export and the report write beside it, and the claim marker of
+the process training into it. The JSON files are written atomically and read back here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tlstudio import atomic
+
+METRICS = "metrics.json"
+RECIPE = "recipe.json"
+MODEL_WEIGHTS = "model.safetensors"
+MODEL_INFO = "model.json"
+CHECKPOINT = "checkpoint.pt"
+BEST_WEIGHTS = "best_model.safetensors"
+PREDICTIONS = "val_predictions.safetensors"
+EXPORT_FOLDER = "export"
+EXPORT_STEM = "model"  # export/model.onnx, export/model.pt, export/model.safetensors
+REPORT = "report.html"
+CLAIM = ".tlstudio-claim"  # held by the process training into the folder (see runs.claim)
+
+# The names users recognise first; a refusal to replace a run lists those present.
+HEADLINE = (METRICS, MODEL_WEIGHTS, CHECKPOINT)
+# Any of these also says the folder holds (part of) a run.
+OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, EXPORT_FOLDER)
+# Cleared with a replaced run, but no sign of a run alone (rewritten, or the user's report).
+CLEARED_TOO = (RECIPE, REPORT)
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The paths of one run's files; nothing is read until asked."""
+
+    path: Path
+
+    @classmethod
+    def at(cls, run_dir: str | os.PathLike[str]) -> RunFolder:
+        return cls(Path(run_dir))
+
+    metrics = property(lambda self: self.path / METRICS)
+    recipe = property(lambda self: self.path / RECIPE)
+    model_weights = property(lambda self: self.path / MODEL_WEIGHTS)
+    model_info = property(lambda self: self.path / MODEL_INFO)
+    checkpoint = property(lambda self: self.path / CHECKPOINT)
+    best_weights = property(lambda self: self.path / BEST_WEIGHTS)
+    predictions = property(lambda self: self.path / PREDICTIONS)
+    export_folder = property(lambda self: self.path / EXPORT_FOLDER)
+    report = property(lambda self: self.path / REPORT)
+    claim_marker = property(lambda self: self.path / CLAIM)
+
+    def export_file(self, suffix: str) -> Path:
+        """Where an export in the format with file extension `suffix` goes by default."""
+        return self.export_folder / f"{EXPORT_STEM}{suffix}"
+
+    def has_model(self) -> bool:
+        """Training finished at least one epoch and saved the run's model."""
+        return self.model_weights.is_file()
+
+    def looks_like_run(self) -> bool:
+        """The folder holds a trained model or the stored predictions of a run in progress."""
+        return self.model_info.is_file() or self.predictions.is_file()
+
+    def run_files(self) -> tuple[str, ...]:
+        """The names of a finished or interrupted run's files present in the folder."""
+        return tuple(n for n in (*HEADLINE, *OTHER_OUTPUTS) if (self.path / n).exists())
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        atomic.write_json(self.metrics, metrics)
+
+    def read_metrics(self) -> dict[str, Any]:
+        """metrics.json as a dict; empty when it is missing or unreadable (a run just begun)."""
+        return read_json_or_empty(self.metrics)
+
+
+def read_json_or_empty(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,108 @@
+"""The last two stages of a fit: train the epochs (each: train, validate, store the predictions,
+let the callbacks act, checkpoint), then finish (the saved model, the final metrics).
+
+A run's files are written through `runs`: the checkpoint before metrics.json, so every epoch
+listed in the metrics can be resumed from.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tlstudio.errors import TrainingStopped
+from tlstudio.runs import ModelInfo, RunFolder, load_weights, save_checkpoint, save_model
+from tlstudio.runs.checkpoint import rng_state
+from tlstudio.runs.predictions import save_epoch_predictions
+from tlstudio.training import stages
+from tlstudio.training.events import EpochEnded, FitEnded, LogMessage
+from tlstudio.training.loops import evaluate, per_class_accuracy, train_one_epoch
+from tlstudio.training.stages import FitState
+
+
+def train_epochs(state: FitState, folder: RunFolder, restore_rng=None) -> bool:
+    """Extract the batches (the feature cache), then train the epochs not yet in
+    `state.history`. Returns whether the run stopped short (a stop request or a NaN; early
+    stopping is a finished run). `restore_rng` puts back a checkpoint's random state once the
+    features are extracted."""
+    loop = state.loop
+    try:
+        stages.extract_batches(state)
+        if restore_rng is not None:
+            restore_rng(state.generator)
+        for epoch in range(len(state.history) + 1, state.recipe.epochs + 1):
+            state.phases.start_epoch(epoch)
+            ended = run_epoch(state, epoch, folder)
+            if ended is None:
+                return True
+            state.history.append(ended)
+            state.metrics["epochs"].append(ended.to_dict())
+            state.emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
+            save_checkpoint(folder.checkpoint, training_state(state, epoch))
+            folder.write_metrics(state.metrics)  # after the checkpoint (see the docstring)
+            if loop.stop_reason is not None:
+                return loop.failed  # early stopping is a finished run, a NaN is not
+    except TrainingStopped:
+        return True
+    return False
+
+
+def run_epoch(state: FitState, epoch: int, folder: RunFolder) -> EpochEnded | None:
+    """Train one epoch and validate; None when a stop request ended it early."""
+    recipe, model = state.recipe, state.step_model
+    begun = time.perf_counter()
+    stats = train_one_epoch(model, state.train_batches, state.optimizer, state.loss_fn,
+                            state.device, epoch, state.emit, state.loop, state.scheduler,
+                            state.precision, state.scaler, state.micro_batch)
+    if not stats.completed:
+        return None
+    val = evaluate(model, state.val_batches, stages.val_loss(), state.device, state.precision,
+                   state.micro_batch)
+    seconds = time.perf_counter() - begun + (state.extra_seconds if epoch == 1 else 0.0)
+    ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
+                       val.accuracy, state.optimizer.param_groups[0]["lr"], seconds,
+                       per_class_accuracy(val, len(state.classes)))
+    # Before the event: a view that reacts to it can read this epoch's predictions.
+    save_epoch_predictions(folder.path, epoch, val.probabilities, val.targets,
+                           stages.val_files(state), state.classes)
+    return ended
+
+
+def training_state(state: FitState, epoch: int) -> dict[str, Any]:
+    """What the checkpoint holds after `epoch`."""
+    return {
+        "epoch": epoch,
+        "total_epochs": state.recipe.epochs,
+        "model": state.model.state_dict(),
+        "optimizer": state.optimizer.state_dict(),
+        "scheduler": state.scheduler.state_dict(),
+        "best_epoch": state.loop.best_epoch,
+        "callbacks": [callback.state_dict() for callback in state.own_callbacks],
+        "epochs": state.metrics["epochs"],
+        "rng": rng_state(state.generator),
+        "phase": state.phases.current.number,
+        "scaler": state.scaler.state_dict() if state.scaler is not None else {},
+    }
+
+
+def finish(state: FitState, folder: RunFolder, stopped: bool) -> None:
+    """The run's model (the best epoch's weights when the recipe keeps them) and final
+    metrics; then FitEnded."""
+    loop, history, metrics = state.loop, state.history, state.metrics
+    metrics["stopped"] = stopped
+    metrics["stop_reason"] = loop.stop_reason
+    if history and loop.best_epoch is not None:
+        metrics["best_epoch"] = loop.best_epoch
+        # Always reload: a stop mid-epoch (or a NaN) leaves weights past the last epoch's.
+        state.model.load_state_dict(load_weights(folder.best_weights))
+        if loop.best_epoch != history[-1].epoch:
+            state.emit(LogMessage(f"The run's model is epoch {loop.best_epoch}'s, the best by "
+                                  f"{state.recipe.monitor}, not the last epoch's"))
+    folder.write_metrics(metrics)
+    if history:
+        spec = state.built.spec
+        info = ModelInfo(state.recipe.backbone, state.classes, state.image_size, spec.mean,
+                         spec.std, state.recipe.to_dict())
+        save_model(folder.path, state.model.cpu(), info)
+    last = history[-1].val_accuracy if history else None
+    state.emit(FitEnded(str(folder.path), stopped, len(history), last))

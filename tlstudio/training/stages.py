@@ -1,0 +1,265 @@
+"""The stages of a fit, each a short function over one `FitState`: start, prepare the data, build
+the model, make the loaders, set up training, extract features, train the epochs, finish.
+
+`fit` runs them in order; `lr_find` runs the first few and its own ramp; a procedure that trains
+on scans of its own (cross-validation, comparisons) hands them to `prepare_data`. The order of
+the stages is also the order in which they draw random numbers, so a resumed run repeats it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from tlstudio.data import (
+    DatasetScan,
+    ImageFolderDataset,
+    eval_transform,
+    resolve_data_folders,
+    scan_folder,
+    stratified_split,
+    train_transform,
+)
+from tlstudio.devices import resolve_device
+from tlstudio.models import BuiltModel, apply_freeze, build_classifier, trainable_stage_names
+from tlstudio.models.freezing import only_head_trains
+from tlstudio.recipe import Recipe
+from tlstudio.runs import RunFolder
+from tlstudio.training import data_controls
+from tlstudio.training.callbacks import LoopCallback, TrainingLoop, recipe_callbacks
+from tlstudio.training.events import (
+    Callback,
+    EpochEnded,
+    Event,
+    LogMessage,
+    PhaseProgress,
+    RunControl,
+)
+from tlstudio.training.feature_cache import FeatureBatches, extract_features
+from tlstudio.training.micro_batch import MicroBatch
+from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
+from tlstudio.training.phases import PhaseSwitch, stage_param_groups
+from tlstudio.training.precision import PrecisionPlan, resolve_precision
+
+
+@dataclass
+class FitState:
+    """Everything the stages share; each stage fills in its part."""
+
+    recipe: Recipe  # resolved: prepare_data replaces a train/+val/ root by its two folders
+    control: RunControl
+    callbacks: list[Callback]  # the caller's, then the recipe's own
+    own_callbacks: list[Callback]  # the recipe's (their state goes into the checkpoint)
+    device: torch.device
+    generator: torch.Generator  # the data order
+    micro_batch: MicroBatch | None = None  # out of memory: smaller chunks for the whole run
+    notes: list[LogMessage] = field(default_factory=list)  # said once the fit has started
+    train_scan: DatasetScan | None = None
+    val_scan: DatasetScan | None = None
+    built: BuiltModel | None = None
+    precision: PrecisionPlan | None = None
+    image_size: int = 0
+    train_loader: DataLoader | None = None
+    val_loader: DataLoader | None = None
+    use_cache: bool = False  # only the head trains, on backbone features computed once
+    train_batches: Iterable[Any] | None = None  # what an epoch iterates: images or features
+    val_batches: Iterable[Any] | None = None
+    step_model: nn.Module | None = None  # the model, or its head alone over cached features
+    extra_seconds: float = 0.0  # feature extraction, counted into the first epoch's time
+    optimizer: torch.optim.Optimizer | None = None
+    scheduler: Any = None
+    phases: PhaseSwitch | None = None
+    scaler: Any = None
+    loss_fn: nn.Module | None = None
+    loop: TrainingLoop | None = None
+    history: list[EpochEnded] = field(default_factory=list)  # finished epochs, resumed ones too
+    metrics: dict[str, Any] = field(default_factory=dict)  # what metrics.json says
+
+    @property
+    def model(self) -> nn.Module:
+        return self.built.model
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.train_scan.classes
+
+    def emit(self, event: Event) -> None:
+        for callback in self.callbacks:
+            callback(event)
+
+
+def start(recipe: Recipe, callbacks: Sequence[Callback] = (),
+          control: RunControl | None = None, recipe_callbacks_too: bool = True) -> FitState:
+    """Seed every generator, set the CPU threads and pick the device; the recipe's own
+    callbacks (best epoch, early stopping, ...) join the caller's unless told not to."""
+    own = recipe_callbacks(recipe) if recipe_callbacks_too else []
+    seed_everything(recipe.seed)
+    if recipe.threads:
+        torch.set_num_threads(recipe.threads)
+    device = resolve_device(recipe.device)
+    state = FitState(recipe, control or RunControl(), [*callbacks, *own], own, device,
+                     torch.Generator().manual_seed(recipe.seed))
+    state.micro_batch = MicroBatch(device, state.emit)
+    return state
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def prepare_data(state: FitState,
+                 scans: tuple[DatasetScan, DatasetScan] | None = None) -> None:
+    """The training and validation scans: `scans` as given, else the recipe's folders scanned
+    (a root holding train/ and val/ is those two) or a stratified part held out."""
+    if scans is None:
+        scans = _scan(state)
+    state.train_scan, state.val_scan = scans
+
+
+def _scan(state: FitState) -> tuple[DatasetScan, DatasetScan]:
+    recipe = state.recipe
+    folders = resolve_data_folders(recipe.data_dir, recipe.val_dir)
+    if folders.note is not None:
+        state.recipe = recipe = recipe.replace(data_dir=folders.train_dir,
+                                               val_dir=folders.val_dir)
+        state.notes.append(LogMessage(folders.note))
+
+    def progress(done: int, total: int) -> None:
+        state.emit(PhaseProgress("scanning images", done, total))
+
+    cancelled = lambda: state.control.stopped  # noqa: E731
+    train = scan_folder(recipe.data_dir, progress=progress, cancel=cancelled)
+    if recipe.val_dir:
+        return train, scan_folder(recipe.val_dir, classes=train.classes, progress=progress,
+                                  cancel=cancelled)
+    return stratified_split(train, recipe.val_split, recipe.seed)
+
+
+def skipped_files(state: FitState) -> tuple[Any, ...]:
+    """Files the scans passed over (a held-out part shares the training scan's list)."""
+    val = state.val_scan.skipped if state.recipe.val_dir else ()
+    return state.train_scan.skipped + val
+
+
+def build_model(state: FitState) -> None:
+    """The classifier with the recipe's freeze, on the device, in the recipe's precision."""
+    recipe = state.recipe
+
+    def progress(done: int, total: int) -> None:
+        state.emit(PhaseProgress("downloading weights", done, total))
+
+    built = build_classifier(recipe.backbone, len(state.classes), recipe.weights,
+                             progress=progress, cancelled=lambda: state.control.stopped)
+    stages = recipe.train_stages or trainable_stage_names(built.stages, recipe.freeze)
+    apply_freeze(built.model, built.stages, stages, recipe.unfreeze)
+    built.model.to(state.device)
+    state.built = built
+    state.precision = resolve_precision(recipe, state.device)
+    state.precision.prepare_model(built.model)
+    state.image_size = recipe.image_size or built.spec.input_size
+
+
+def make_loaders(state: FitState) -> None:
+    """Augmented training images (balanced if asked), plain validation images."""
+    recipe, scan = state.recipe, state.train_scan
+    train_ds = ImageFolderDataset(scan, train_transform(state.image_size, recipe.augment,
+                                                        recipe.augment_options))
+    val_ds = ImageFolderDataset(state.val_scan, eval_transform(state.image_size))
+    state.use_cache = wants_feature_cache(state) and data_controls.cache_off_note(recipe) is None
+    sampler = data_controls.train_sampler(recipe, [label for _, label in scan.samples],
+                                          len(scan.classes), state.generator)
+    state.train_loader = DataLoader(train_ds, shuffle=not state.use_cache and sampler is None,
+                                    sampler=sampler, generator=state.generator,
+                                    **_loader_args(state))
+    state.val_loader = DataLoader(val_ds, shuffle=False, **_loader_args(state))
+
+
+def wants_feature_cache(state: FitState) -> bool:
+    """The recipe asks for the feature cache and only the head trains."""
+    return state.recipe.feature_cache and only_head_trains(state.model)
+
+
+def _loader_args(state: FitState) -> dict[str, Any]:
+    return dict(batch_size=state.recipe.batch_size, num_workers=state.recipe.num_workers,
+                pin_memory=state.device.type == "cuda")
+
+
+def make_optimizer(state: FitState) -> torch.optim.Optimizer:
+    """The recipe's optimizer over the trainable stages, with their lr_decay ratios."""
+    return build_optimizer(stage_param_groups(state.model, state.built.stages, state.recipe),
+                           state.recipe)
+
+
+def set_up_training(state: FitState, run_dir: Path) -> None:
+    """Optimizer, phases, scaler, schedule, losses and the loop the callbacks act on."""
+    recipe = state.recipe
+    state.optimizer = make_optimizer(state)
+    state.phases = PhaseSwitch(state.model, state.built.stages, recipe, state.emit)
+    state.scaler = state.precision.make_scaler()
+    state.scheduler = build_scheduler(state.optimizer, recipe, len(state.train_loader))
+    counts = list(state.train_scan.counts().values())
+    state.loss_fn = build_loss(recipe, counts).to(state.device)
+    state.loop = TrainingLoop(recipe, run_dir, state.model, state.optimizer, state.scheduler,
+                              state.control, state.emit)
+    for callback in state.callbacks:
+        if isinstance(callback, LoopCallback):
+            callback.bind(state.loop)
+
+
+def cached_features(state: FitState, dataset: Dataset, phase: str
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The backbone's features of every image of `dataset`, in order, with their labels."""
+    loader = DataLoader(dataset, batch_size=state.recipe.batch_size,
+                        num_workers=state.recipe.num_workers)
+
+    def progress(done: int, total: int) -> None:
+        state.emit(PhaseProgress(phase, done, total))
+
+    return extract_features(state.model, loader, state.device, progress, state.control,
+                            state.precision, state.micro_batch)
+
+
+def extract_batches(state: FitState) -> None:
+    """What the epochs iterate: image loaders for fine-tuning, or cached-feature batches
+    through the head alone (features computed once, now); mixing on top."""
+    state.train_batches, state.val_batches, state.step_model = (
+        state.train_loader, state.val_loader, state.model)
+    if state.use_cache:
+        begun = time.perf_counter()
+        state.emit(LogMessage("Only the head trains: computing backbone features once "
+                              "(feature cache)"))
+        train_f, train_y = cached_features(state, state.train_loader.dataset,
+                                           "extracting training features")
+        val_f, val_y = cached_features(state, state.val_loader.dataset,
+                                       "extracting validation features")
+        weights = data_controls.feature_sample_weights(state.recipe, train_y, len(state.classes))
+        state.train_batches = FeatureBatches(train_f, train_y, state.recipe.batch_size,
+                                             state.generator, weights)
+        state.val_batches = FeatureBatches(val_f, val_y, state.recipe.batch_size)
+        state.step_model = state.model.head
+        state.extra_seconds = time.perf_counter() - begun
+    state.train_batches = data_controls.mixed_batches(state.train_batches, state.recipe,
+                                                      len(state.classes))
+
+
+def val_files(state: FitState) -> tuple[str, ...]:
+    return tuple(str(Path(path).resolve()) for path, _ in state.val_scan.samples)
+
+
+def run_folder(state: FitState) -> RunFolder:
+    return RunFolder.at(state.recipe.out_dir)
+
+
+def val_loss() -> Callable[..., torch.Tensor]:
+    return nn.CrossEntropyLoss()
