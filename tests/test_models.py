@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from tlstudio.errors import RecipeError, WeightsError
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.models import (
     HEAD_STAGE,
     apply_freeze,
@@ -117,8 +118,10 @@ def test_corrupt_download_is_refused_and_not_kept(hub_dir: Path, local_server) -
 
 def test_download_without_network_says_what_to_do(hub_dir: Path) -> None:
     spec = dataclasses.replace(get_spec("resnet18"), weights_url="http://127.0.0.1:9/r-1234abcd.pth")
-    with pytest.raises(WeightsError, match="bundled backbone"):
+    with pytest.raises(WeightsError, match="Could not download") as refused:
         weights_mod.download_weights(spec)
+    assert "bundled backbone" in describe_failure(refused.value, FrontEnd.CLI)
+    assert "bundled" in describe_failure(refused.value, FrontEnd.WINDOW)
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pth"])

@@ -12,7 +12,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from tlstudio.data import write_digits_demo
 from tlstudio.gui.training.worker import (
-    OUT_OF_MEMORY,
     BatchSnapshot,
     BatchThrottle,
     PhaseThrottle,
@@ -30,6 +29,8 @@ from tlstudio.training import (
     RunResult,
     engine,
 )
+
+OUT_OF_MEMORY = "Out of memory; try a smaller batch size or image size"  # the window's words
 
 RUN_TIMEOUT = 120_000
 

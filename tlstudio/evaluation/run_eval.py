@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tlstudio.data import DatasetScan, SkippedFile, scan_folder, stratified_split
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import EvaluationError
 from tlstudio.evaluation.metrics import Evaluation, evaluate_predictions
 from tlstudio.inference import Predictor, load_predictor
 from tlstudio.recipe import Recipe
@@ -20,10 +20,6 @@ from tlstudio.training.artifacts import read_model_info
 TOP_K = 5
 # -log of this is the loss reported for an image given probability 0 (float32 underflow).
 MIN_PROBABILITY = 1e-12
-
-
-class EvaluationError(TlstudioError):
-    """A run cannot be evaluated on the images given."""
 
 
 @dataclass(frozen=True)

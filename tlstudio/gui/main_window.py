@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.errors import TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
         try:
             self.recipe(out_dir=self.last_run_dir).save(path)
         except TlstudioError as e:
-            self.show_error(str(e))
+            self.show_error(describe_failure(e, FrontEnd.WINDOW))
             return False
         self.statusBar().showMessage(f"Recipe saved to {path}", 5000)
         return True
@@ -275,7 +276,7 @@ class MainWindow(QMainWindow):
         try:
             recipe = Recipe.load(path)
         except TlstudioError as e:
-            self.show_error(str(e))
+            self.show_error(describe_failure(e, FrontEnd.WINDOW))
             return False
         self.apply_recipe(recipe)
         return True
@@ -307,7 +308,7 @@ class MainWindow(QMainWindow):
         try:
             recipe = self.recipe()
         except TlstudioError as e:
-            self.show_error(str(e))
+            self.show_error(describe_failure(e, FrontEnd.WINDOW))
             return False
         return self.run_buttons.start(recipe)
 

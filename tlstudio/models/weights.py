@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from tlstudio import atomic
-from tlstudio.errors import TrainingStopped, WeightsError
+from tlstudio.errors import Remedy, TrainingStopped, WeightsError
 from tlstudio.models.registry import BackboneSpec
 
 # (done_bytes, total_bytes or 0 if unknown) -> None
@@ -83,8 +83,8 @@ def download_weights(
             _check_hash(dest.name, digest.hexdigest())
     except OSError as e:
         raise WeightsError(
-            f"Could not download the {spec.name} weights from {url}: {e}. "
-            "Connect to the internet once, or pick a bundled backbone, or give a weights file."
+            f"Could not download the {spec.name} weights from {url}: {e}",
+            remedies=(Remedy.GO_ONLINE, Remedy.BUNDLED_BACKBONE, Remedy.GIVE_WEIGHTS_FILE),
         ) from None
     return dest
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tlstudio.errors import RecipeError
+from tlstudio.errors import RecipeError, Remedy
 from tlstudio.training.artifacts import MODEL_INFO, MODEL_WEIGHTS
 from tlstudio.training.callbacks import BEST_WEIGHTS
 from tlstudio.training.checkpoint import CHECKPOINT
@@ -36,8 +36,8 @@ def claim_run_folder(run_dir: str | Path, overwrite: bool = False) -> None:
         return
     if not overwrite:
         shown = [name for name in present if name in _HEADLINE] or list(present)
-        raise RecipeError(f"'{run_dir}' already holds a run ({', '.join(shown)}); choose another "
-                          "--out, add --overwrite, or continue it with --resume")
+        raise RecipeError(f"'{run_dir}' already holds a run ({', '.join(shown)})",
+                          remedies=(Remedy.CHOOSE_OUT, Remedy.OVERWRITE, Remedy.RESUME))
     for name in (*_HEADLINE, *_OTHER_OUTPUTS, *_CLEARED_TOO):
         path = Path(run_dir) / name
         if path.is_dir() and not path.is_symlink():

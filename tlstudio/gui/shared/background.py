@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from tlstudio.errors import TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure
 
 
 class TaskState:
@@ -59,13 +60,11 @@ class BackgroundTask(QRunnable):
     def run(self) -> None:
         try:
             result = self._fn(self.state, *self._args)
-        except TlstudioError as e:
-            if not self.state.cancelled():
-                self.signals.errored.emit(str(e))
         except Exception as e:  # noqa: BLE001 - a job's crash becomes a message, not a dead app
-            traceback.print_exc()
+            if not isinstance(e, TlstudioError):
+                traceback.print_exc()  # the details of a bug, for whoever reads the console
             if not self.state.cancelled():
-                self.signals.errored.emit(f"Unexpected error: {type(e).__name__}: {e}")
+                self.signals.errored.emit(describe_failure(e, FrontEnd.WINDOW))
         else:
             if not self.state.cancelled():
                 self.signals.returned.emit(result)
