@@ -71,7 +71,7 @@ def test_torchvision_weights_load_from_the_hub_cache(hub_dir: Path) -> None:
 class _OneFile(http.server.BaseHTTPRequestHandler):
     payload = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", str(len(self.payload)))
         self.end_headers()

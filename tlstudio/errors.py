@@ -41,7 +41,7 @@ class DatasetError(TlstudioError):
     """The image folders cannot be used for training as they are."""
 
 
-class UnreadableImage(DatasetError):
+class UnreadableImage(DatasetError):  # noqa: N818 - an outcome, named as the user sees it
     """A file that cannot be decoded as an image; `reason` is short and human."""
 
     def __init__(self, reason: str) -> None:
@@ -81,7 +81,7 @@ class SaliencyError(TlstudioError):
     """A saliency map cannot be computed for this image."""
 
 
-class Cancelled(TlstudioError):
+class Cancelled(TlstudioError):  # noqa: N818 - a cancellation is not an error
     """The user stopped the work before it finished; nothing is shown as a failure for it."""
 
 
@@ -89,7 +89,7 @@ class TrainingStopped(Cancelled):
     """Training (or a download it needed) was stopped by the user before it finished."""
 
 
-class ScanCancelled(Cancelled, DatasetError):
+class ScanCancelled(Cancelled, DatasetError):  # noqa: N818 - a cancellation is not an error
     """The user cancelled a folder scan."""
 
 

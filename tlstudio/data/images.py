@@ -61,7 +61,7 @@ def _check_size(img: Image.Image) -> None:
 def _apply_orientation(img: Image.Image) -> Image.Image:
     try:
         return ImageOps.exif_transpose(img)
-    except Exception:  # broken EXIF should not lose an otherwise good image
+    except Exception:  # noqa: BLE001 - broken EXIF should not lose an otherwise good image
         return img
 
 
