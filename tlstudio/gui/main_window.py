@@ -28,6 +28,7 @@ from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
 from tlstudio.gui.shared.banner import Banner
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, restore: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("tlstudio: transfer learning studio")
+        self.setWindowIcon(app_icon())
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self.settings = settings or app_settings()
