@@ -14,6 +14,7 @@ from imagefolders import train_tiny_run, write_class_folders
 from PIL import Image
 
 from tlstudio.data import scan_folder, stratified_split
+from tlstudio.errors import SaliencyError
 from tlstudio.evaluation import (
     EvaluationError,
     evaluate_predictions,
@@ -283,3 +284,8 @@ def test_the_overlay_leaves_regions_without_evidence_as_they_are() -> None:
     blended = np.asarray(overlay(picture, cam))
     assert (blended[:, :8] == 200).all()  # left: untouched, not tinted blue
     assert (blended[:, 12:] != 200).any(axis=-1).all()  # right: coloured
+
+
+def test_a_model_without_convolutions_has_no_saliency_and_says_so() -> None:
+    with pytest.raises(SaliencyError, match="no convolutional layer"):
+        last_conv_layer(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)))

@@ -14,6 +14,7 @@ from tlstudio import cli, errors
 from tlstudio.cli_progress import ProgressPrinter
 from tlstudio.errors import (
     Cancelled,
+    DownloadCancelled,
     EvaluationCancelled,
     Remedy,
     ScanCancelled,
@@ -78,7 +79,7 @@ def test_cli_log_lines_word_remedies_as_flags() -> None:
 
 
 def test_every_way_of_cancelling_is_a_cancellation() -> None:
-    for stop in (TrainingStopped, ScanCancelled, EvaluationCancelled):
+    for stop in (TrainingStopped, DownloadCancelled, ScanCancelled, EvaluationCancelled):
         assert issubclass(stop, Cancelled)
     assert not issubclass(WeightsError, Cancelled)
 

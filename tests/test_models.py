@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from tlstudio.errors import RecipeError, WeightsError
+from tlstudio.errors import DownloadCancelled, RecipeError, WeightsError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.models import (
     HEAD_STAGE,
@@ -106,6 +106,16 @@ def test_download_reports_progress_and_lands_in_the_cache(hub_dir: Path, local_s
     assert path.parent == hub_dir / "checkpoints"
     assert seen[-1] == (300_000, 300_000) and len(seen) > 1
     assert weights_mod.weights_status(spec) == "cached"
+
+
+def test_a_cancelled_download_is_a_cancellation_and_keeps_nothing(hub_dir: Path,
+                                                                  local_server) -> None:
+    _OneFile.payload = b"x" * 300_000
+    spec = _spec_at(local_server, "weights-cancelled.pth")
+    with pytest.raises(DownloadCancelled):
+        weights_mod.download_weights(spec, cancelled=lambda: True)
+    assert not list((hub_dir / "checkpoints").glob("*"))
+    assert weights_mod.weights_status(spec) == "download"
 
 
 def test_corrupt_download_is_refused_and_not_kept(hub_dir: Path, local_server) -> None:

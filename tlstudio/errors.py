@@ -89,6 +89,10 @@ class TrainingStopped(Cancelled):
     """Training (or a download it needed) was stopped by the user before it finished."""
 
 
+class DownloadCancelled(TrainingStopped):
+    """A weights download was cancelled (a run that needed the weights stops with it)."""
+
+
 class ScanCancelled(Cancelled, DatasetError):  # noqa: N818 - a cancellation is not an error
     """The user cancelled a folder scan."""
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from tlstudio import atomic
-from tlstudio.errors import Remedy, TrainingStopped, WeightsError
+from tlstudio.errors import DownloadCancelled, Remedy, WeightsError
 from tlstudio.models.registry import BackboneSpec
 
 # (done_bytes, total_bytes or 0 if unknown) -> None
@@ -74,7 +74,7 @@ def download_weights(
             with open(tmp, "wb") as out:
                 while chunk := response.read(_CHUNK):
                     if cancelled is not None and cancelled():
-                        raise TrainingStopped(f"Download of {spec.name} weights cancelled")
+                        raise DownloadCancelled(f"Download of {spec.name} weights cancelled")
                     out.write(chunk)
                     digest.update(chunk)
                     done += len(chunk)
