@@ -143,7 +143,7 @@ def test_broken_folder_fails_readably_then_trains_again(qtbot, controller, digit
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        (ValueError("kaboom"), "Training failed: ValueError: kaboom"),
+        (ValueError("kaboom"), "Training failed: ValueError: kaboom (details in the training log)"),
         (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"), OUT_OF_MEMORY),
         (MemoryError(), OUT_OF_MEMORY),
     ],

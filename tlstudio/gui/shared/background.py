@@ -7,14 +7,13 @@ signals (Orange's TaskState, napari's worker signals). Training has its own cont
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from tlstudio.errors import TlstudioError
-from tlstudio.failures import FrontEnd, describe_failure
+from tlstudio.failures import FrontEnd, describe_failure, save_details
 
 
 class TaskState:
@@ -61,10 +60,9 @@ class BackgroundTask(QRunnable):
         try:
             result = self._fn(self.state, *self._args)
         except Exception as e:  # noqa: BLE001 - a job's crash becomes a message, not a dead app
-            if not isinstance(e, TlstudioError):
-                traceback.print_exc()  # the details of a bug, for whoever reads the console
+            details = None if isinstance(e, TlstudioError) else save_details(e)
             if not self.state.cancelled():
-                self.signals.errored.emit(describe_failure(e, FrontEnd.WINDOW))
+                self.signals.errored.emit(describe_failure(e, FrontEnd.WINDOW, details=details))
         else:
             if not self.state.cancelled():
                 self.signals.returned.emit(result)

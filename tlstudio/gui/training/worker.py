@@ -181,7 +181,8 @@ class TrainingWorker(QObject):
         except BaseException as e:  # noqa: BLE001 - a crash is a message, never a dead app
             if not isinstance(e, TlstudioError):
                 self.log.emit(traceback.format_exc(), "error")
-            self.failed.emit(describe_failure(e, FrontEnd.WINDOW, "Training failed"))
+            self.failed.emit(describe_failure(e, FrontEnd.WINDOW, "Training failed",
+                                              details="the training log"))
         finally:
             self._batches.flush()
             torch.set_num_threads(threads)  # fit sets it process-wide; the next run decides anew
