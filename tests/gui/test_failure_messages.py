@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tlstudio.errors import RecipeError, Remedy
+from tlstudio.errors import DownloadCancelled, RecipeError, Remedy
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
 
 
@@ -36,3 +36,16 @@ def test_a_jobs_crash_is_one_line_with_the_traceback_in_a_file(qtbot) -> None:
         assert "Traceback" in text and "raise error" in text
     finally:
         details.unlink()
+
+
+def test_a_cancelled_job_reports_no_failure(qtbot) -> None:
+    def job(state) -> None:
+        raise DownloadCancelled("Download of x weights cancelled")
+
+    runner = TaskRunner()
+    task = BackgroundTask(job)
+    failures: list[str] = []
+    task.signals.errored.connect(failures.append)
+    with qtbot.waitSignal(task.signals.done, timeout=10_000):
+        runner.start(task)
+    assert failures == []

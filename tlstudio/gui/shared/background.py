@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import Cancelled, TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure, save_details
 
 
@@ -61,7 +61,7 @@ class BackgroundTask(QRunnable):
             result = self._fn(self.state, *self._args)
         except Exception as e:  # noqa: BLE001 - a job's crash becomes a message, not a dead app
             details = None if isinstance(e, TlstudioError) else save_details(e)
-            if not self.state.cancelled():
+            if not (self.state.cancelled() or isinstance(e, Cancelled)):  # stopping is no failure
                 self.signals.errored.emit(describe_failure(e, FrontEnd.WINDOW, details=details))
         else:
             if not self.state.cancelled():
