@@ -22,6 +22,7 @@ class Remedy(Enum):
     GIVE_WEIGHTS_FILE = "give_weights_file"  # use a local weights file
     SMALLER_BATCH = "smaller_batch"  # lower the batch size or image size (out of memory)
     FIX_UNFREEZE = "fix_unfreeze"  # correct the parameter-name patterns to train
+    MORE_EPOCHS = "more_epochs"  # resume a finished run with a larger total of epochs
 
 
 class TlstudioError(Exception):

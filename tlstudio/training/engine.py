@@ -27,7 +27,7 @@ from tlstudio.data import (
     stratified_split,
     train_transform,
 )
-from tlstudio.errors import RecipeError, TlstudioError, TrainingStopped
+from tlstudio.errors import RecipeError, Remedy, TlstudioError, TrainingStopped
 from tlstudio.models import (
     BuiltModel,
     apply_freeze,
@@ -329,8 +329,8 @@ def resumable_run(run_dir: str | Path) -> tuple[Recipe, int]:
 
 def _check_more_epochs(recipe: Recipe, done: int) -> None:
     if done >= recipe.epochs:
-        raise RecipeError(f"The run in '{recipe.out_dir}' has already trained {done} epoch(s); "
-                          f"to train more, give a larger total number of epochs (e.g. {done + 5})")
+        raise RecipeError(f"The run in '{recipe.out_dir}' has already trained {done} epoch(s)",
+                          remedies=(Remedy.MORE_EPOCHS,))
 
 
 def _resumable_checkpoint(run_dir: Path, recipe: Recipe) -> dict[str, Any]:
