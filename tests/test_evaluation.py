@@ -23,6 +23,7 @@ from tlstudio.evaluation import (
     last_conv_layer,
     overlay,
 )
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.models.classifier import build_classifier
 from tlstudio.recipe import Recipe
 
@@ -207,8 +208,11 @@ def test_evaluate_run_says_when_the_training_folder_is_gone(
         (moved / name).write_bytes((run / name).read_bytes())
     recipe = Recipe.load(run / "recipe.json").replace(data_dir=str(tmp_path / "nowhere"))
     recipe.save(moved / "recipe.json")
-    with pytest.raises(EvaluationError, match="is gone"):
+    with pytest.raises(EvaluationError, match="is gone") as gone:
         evaluate_run(moved)
+    assert describe_failure(gone.value, FrontEnd.CLI).endswith(
+        "; give a labelled folder to evaluate on with --data")
+    assert "Another labelled folder…" in describe_failure(gone.value, FrontEnd.WINDOW)
 
 
 SIZE, SQUARE = 40, 10

@@ -23,6 +23,7 @@ class Remedy(Enum):
     SMALLER_BATCH = "smaller_batch"  # lower the batch size or image size (out of memory)
     FIX_UNFREEZE = "fix_unfreeze"  # correct the parameter-name patterns to train
     MORE_EPOCHS = "more_epochs"  # resume a finished run with a larger total of epochs
+    LABELLED_FOLDER = "labelled_folder"  # evaluate on another folder of class folders
 
 
 class TlstudioError(Exception):

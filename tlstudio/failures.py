@@ -51,6 +51,9 @@ REMEDY_WORDS: dict[Remedy, RemedyWords] = {
     Remedy.FIX_UNFREEZE: RemedyWords(
         "check the --unfreeze patterns against the model's parameter names",
         "check the unfreeze patterns against the model's parameter names"),
+    Remedy.LABELLED_FOLDER: RemedyWords(
+        "give a labelled folder to evaluate on with --data",
+        "choose a labelled folder to evaluate on (Evaluate on: Another labelled folder…)"),
     Remedy.MORE_EPOCHS: RemedyWords(
         "to train more, resume it with a larger total (--resume RUN --epochs N)",
         "to train more, use File > Resume run… with a larger total of epochs"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tlstudio.data import DatasetScan, SkippedFile, scan_folder, stratified_split
-from tlstudio.errors import EvaluationError
+from tlstudio.errors import EvaluationError, Remedy
 from tlstudio.evaluation.metrics import Evaluation, evaluate_predictions
 from tlstudio.inference import Predictor, load_predictor
 from tlstudio.recipe import Recipe
@@ -131,23 +131,19 @@ def validation_scan(
     recipe = run_recipe(run_dir)
     if recipe.val_dir:
         if not Path(recipe.val_dir).is_dir():
-            raise EvaluationError(
-                f"The run's validation folder '{recipe.val_dir}' is gone: "
-                "choose a labelled folder to evaluate on"
-            )
+            raise EvaluationError(f"The run's validation folder '{recipe.val_dir}' is gone",
+                                  remedies=(Remedy.LABELLED_FOLDER,))
         return scan_labelled_folder(recipe.val_dir, classes), f"the folder {recipe.val_dir}"
     if not Path(recipe.data_dir).is_dir():
         raise EvaluationError(
             f"The run's training folder '{recipe.data_dir}' is gone, so its validation split "
-            "cannot be rebuilt: choose a labelled folder to evaluate on"
-        )
+            "cannot be rebuilt", remedies=(Remedy.LABELLED_FOLDER,))
     scan = scan_folder(recipe.data_dir)
     if scan.classes != tuple(classes):
         raise EvaluationError(
             f"The training folder '{recipe.data_dir}' now has the classes "
-            f"{', '.join(scan.classes)}, not the run's {', '.join(classes)}: "
-            "choose a labelled folder to evaluate on"
-        )
+            f"{', '.join(scan.classes)}, not the run's {', '.join(classes)}",
+            remedies=(Remedy.LABELLED_FOLDER,))
     _, val = stratified_split(scan, recipe.val_split, recipe.seed)
     return val, f"the validation split of {scan.root}"
 
@@ -159,7 +155,7 @@ def run_recipe(run_dir: str | os.PathLike[str]) -> Recipe:
         return Recipe.load(path)
     recipe = read_model_info(run_dir).recipe
     if not recipe:
-        raise EvaluationError(f"'{run_dir}' has no recipe: choose a labelled folder to evaluate on")
+        raise EvaluationError(f"'{run_dir}' has no recipe", remedies=(Remedy.LABELLED_FOLDER,))
     return Recipe.from_dict(recipe)
 
 
