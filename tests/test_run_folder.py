@@ -38,8 +38,8 @@ def test_fit_refuses_a_folder_that_holds_a_run(colour_data, tmp_path) -> None:
     assert describe_failure(refused.value, FrontEnd.CLI) == (
         f"{held}; choose another --out, add --overwrite, or continue it with --resume")
     assert describe_failure(refused.value, FrontEnd.WINDOW) == (
-        f"{held}; choose another runs folder, delete the old run's files first, or continue it "
-        "with File > Resume run…")
+        f"{held}; choose another folder in 'Save runs in', delete the old run's files first, "
+        "or continue it with File > Resume run…")
     assert (run / "model.safetensors").read_bytes() == model
     assert json.loads((run / "recipe.json").read_text())["lr"] == 0.01
 

@@ -31,7 +31,8 @@ class RemedyWords:
 
 
 REMEDY_WORDS: dict[Remedy, RemedyWords] = {
-    Remedy.CHOOSE_OUT: RemedyWords("choose another --out", "choose another runs folder"),
+    Remedy.CHOOSE_OUT: RemedyWords("choose another --out",
+                                   "choose another folder in 'Save runs in'"),
     Remedy.OVERWRITE: RemedyWords("add --overwrite", "delete the old run's files first"),
     Remedy.RESUME: RemedyWords("continue it with --resume",
                                "continue it with File > Resume run…"),
@@ -58,6 +59,7 @@ REMEDY_WORDS: dict[Remedy, RemedyWords] = {
         "to train more, resume it with a larger total (--resume RUN --epochs N)",
         "to train more, use File > Resume run… with a larger total of epochs"),
 }
+
 
 @dataclass(frozen=True)
 class Failure:
