@@ -22,17 +22,17 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint  # noqa: E402
-from PySide6.QtGui import QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QCoreApplication, QEventLoop, QPoint
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QApplication
 
-from tlstudio.evaluation import RunEvaluation, evaluate_predictions  # noqa: E402
-from tlstudio.evaluation.run_eval import image_record  # noqa: E402
-from tlstudio.gui.gallery.gallery import PredictionGallery  # noqa: E402
-from tlstudio.gui.shared.background import wait_for_background_tasks  # noqa: E402
-from tlstudio.gui.shared.thumbnails import MAX_PENDING, ThumbnailLoader, thumbnail_image  # noqa: E402
+from tlstudio.evaluation import RunEvaluation, evaluate_predictions
+from tlstudio.evaluation.run_eval import image_record
+from tlstudio.gui.gallery.gallery import PredictionGallery
+from tlstudio.gui.shared.background import wait_for_background_tasks
+from tlstudio.gui.shared.thumbnails import MAX_PENDING, ThumbnailLoader, thumbnail_image
 
 CLASSES = tuple(f"class{i}" for i in range(10))
 

@@ -20,16 +20,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
+from PySide6.QtWidgets import QApplication
 
-from tlstudio.data import write_digits_demo  # noqa: E402
-from tlstudio.devices import default_threads  # noqa: E402
-from tlstudio.gui import MainWindow  # noqa: E402
-from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread  # noqa: E402
-from tlstudio.recipe import Recipe  # noqa: E402
-from tlstudio.training import BatchEnded, fit  # noqa: E402
+from tlstudio.data import write_digits_demo
+from tlstudio.devices import default_threads
+from tlstudio.gui import MainWindow
+from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread
+from tlstudio.recipe import Recipe
+from tlstudio.training import BatchEnded, fit
 
 
 class EpochTimes:

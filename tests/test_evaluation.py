@@ -14,6 +14,7 @@ from imagefolders import train_tiny_run, write_class_folders
 from PIL import Image
 
 from tlstudio.data import scan_folder, stratified_split
+from tlstudio.errors import SaliencyError
 from tlstudio.evaluation import (
     EvaluationError,
     evaluate_predictions,
@@ -22,6 +23,7 @@ from tlstudio.evaluation import (
     last_conv_layer,
     overlay,
 )
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.models.classifier import build_classifier
 from tlstudio.recipe import Recipe
 
@@ -206,8 +208,11 @@ def test_evaluate_run_says_when_the_training_folder_is_gone(
         (moved / name).write_bytes((run / name).read_bytes())
     recipe = Recipe.load(run / "recipe.json").replace(data_dir=str(tmp_path / "nowhere"))
     recipe.save(moved / "recipe.json")
-    with pytest.raises(EvaluationError, match="is gone"):
+    with pytest.raises(EvaluationError, match="is gone") as gone:
         evaluate_run(moved)
+    assert describe_failure(gone.value, FrontEnd.CLI).endswith(
+        "; give a labelled folder to evaluate on with --data")
+    assert "Another labelled folder…" in describe_failure(gone.value, FrontEnd.WINDOW)
 
 
 SIZE, SQUARE = 40, 10
@@ -283,3 +288,8 @@ def test_the_overlay_leaves_regions_without_evidence_as_they_are() -> None:
     blended = np.asarray(overlay(picture, cam))
     assert (blended[:, :8] == 200).all()  # left: untouched, not tinted blue
     assert (blended[:, 12:] != 200).any(axis=-1).all()  # right: coloured
+
+
+def test_a_model_without_convolutions_has_no_saliency_and_says_so() -> None:
+    with pytest.raises(SaliencyError, match="no convolutional layer"):
+        last_conv_layer(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)))

@@ -12,7 +12,8 @@ from imagefolders import write_class_folders
 from tlstudio.cli import build_parser, recipe_from_args
 from tlstudio.data import Imbalance, class_imbalance
 from tlstudio.data.imbalance import balanced_sampler, class_weights
-from tlstudio.errors import RecipeError
+from tlstudio.errors import RecipeError, Remedy
+from tlstudio.failures import FrontEnd, with_remedies
 from tlstudio.recipe import Recipe
 from tlstudio.training import FitStarted, LogMessage, fit
 from tlstudio.training.feature_cache import FeatureBatches
@@ -25,7 +26,10 @@ def test_imbalance_is_the_ratio_of_the_largest_class_to_the_smallest() -> None:
                                                            ("owls", 5)))
     text = uneven.describe()
     assert "'cats' has 30 images, 'owls' has 5 (6.0 to 1)" in text
-    assert "--balance sampler" in text and "--balance loss" in text
+    assert "--" not in text and uneven.remedies() == (Remedy.BALANCE,)
+    assert "consider --balance sampler or --balance loss" in with_remedies(
+        text, uneven.remedies(), FrontEnd.CLI)
+    assert uneven.remedies("loss") == () and class_imbalance({"a": 5, "b": 4}).remedies() == ()
     assert "balancing with a class-weighted loss" in uneven.describe("loss")
     even = class_imbalance({"cats": 10, "dogs": 8})
     assert not even.imbalanced and even.ratio == 1.25
@@ -75,8 +79,8 @@ def _fit(data, out, **settings) -> list:
 
 def test_a_run_warns_about_imbalance_and_suggests_balancing(uneven_data, tmp_path) -> None:
     events = _fit(uneven_data, tmp_path / "run", freeze="none")
-    warnings = [e.text for e in events if isinstance(e, LogMessage) and e.level == "warning"]
-    assert any("imbalanced" in text and "--balance" in text for text in warnings)
+    warnings = [e for e in events if isinstance(e, LogMessage) and e.level == "warning"]
+    assert any("imbalanced" in e.text and e.remedies == (Remedy.BALANCE,) for e in warnings)
 
 
 @pytest.mark.parametrize("balance, freeze", [("sampler", "backbone"), ("sampler", "none"),

@@ -12,7 +12,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from tlstudio.errors import RecipeError, WeightsError
+from tlstudio.errors import DownloadCancelled, RecipeError, WeightsError
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.models import (
     HEAD_STAGE,
     apply_freeze,
@@ -70,7 +71,7 @@ def test_torchvision_weights_load_from_the_hub_cache(hub_dir: Path) -> None:
 class _OneFile(http.server.BaseHTTPRequestHandler):
     payload = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Length", str(len(self.payload)))
         self.end_headers()
@@ -107,6 +108,16 @@ def test_download_reports_progress_and_lands_in_the_cache(hub_dir: Path, local_s
     assert weights_mod.weights_status(spec) == "cached"
 
 
+def test_a_cancelled_download_is_a_cancellation_and_keeps_nothing(hub_dir: Path,
+                                                                  local_server) -> None:
+    _OneFile.payload = b"x" * 300_000
+    spec = _spec_at(local_server, "weights-cancelled.pth")
+    with pytest.raises(DownloadCancelled):
+        weights_mod.download_weights(spec, cancelled=lambda: True)
+    assert not list((hub_dir / "checkpoints").glob("*"))
+    assert weights_mod.weights_status(spec) == "download"
+
+
 def test_corrupt_download_is_refused_and_not_kept(hub_dir: Path, local_server) -> None:
     _OneFile.payload = b"not the real weights"
     spec = _spec_at(local_server, "weights-deadbeef.pth")
@@ -117,8 +128,10 @@ def test_corrupt_download_is_refused_and_not_kept(hub_dir: Path, local_server) -
 
 def test_download_without_network_says_what_to_do(hub_dir: Path) -> None:
     spec = dataclasses.replace(get_spec("resnet18"), weights_url="http://127.0.0.1:9/r-1234abcd.pth")
-    with pytest.raises(WeightsError, match="bundled backbone"):
+    with pytest.raises(WeightsError, match="Could not download") as refused:
         weights_mod.download_weights(spec)
+    assert "bundled backbone" in describe_failure(refused.value, FrontEnd.CLI)
+    assert "bundled" in describe_failure(refused.value, FrontEnd.WINDOW)
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pth"])

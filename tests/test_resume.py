@@ -15,7 +15,8 @@ import torch
 from imagefolders import write_class_folders
 
 from tlstudio.cli import main
-from tlstudio.errors import RecipeError, TlstudioError
+from tlstudio.errors import RecipeError, Remedy, TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.recipe import Recipe
 from tlstudio.runs.checkpoint import PAUSE_BEFORE_RENAME
 from tlstudio.runs.folder import CHECKPOINT
@@ -82,8 +83,11 @@ def test_finished_run_extends_to_a_new_total(colour_data, tmp_path, feature_cach
     with pytest.raises(RecipeError, match="already trained 4 epoch"):
         resume_run(run)
     # The window and the CLI resume through the same checks and recipe.
-    with pytest.raises(RecipeError, match="already trained 4 epoch"):
+    with pytest.raises(RecipeError, match="already trained 4 epoch") as finished:
         resume_recipe(run, epochs=3)
+    assert finished.value.remedies == (Remedy.MORE_EPOCHS,)
+    assert "--epochs N" in describe_failure(finished.value, FrontEnd.CLI)
+    assert "File > Resume run…" in describe_failure(finished.value, FrontEnd.WINDOW)
     assert resume_recipe(run, epochs=6) == Recipe.load(run / "recipe.json").replace(
         out_dir=str(run), epochs=6)
 

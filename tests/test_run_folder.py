@@ -11,6 +11,7 @@ import pytest
 from tlstudio.cli import main
 from tlstudio.errors import RecipeError
 from tlstudio.export import EXPORT_FOLDER
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.recipe import Recipe
 from tlstudio.runs import folder
 from tlstudio.training import fit, resume_run
@@ -33,9 +34,13 @@ def test_fit_refuses_a_folder_that_holds_a_run(colour_data, tmp_path) -> None:
     model = (run / "model.safetensors").read_bytes()
     with pytest.raises(RecipeError) as refused:
         fit(_recipe(colour_data, run, lr=0.1))
-    assert str(refused.value) == (
-        f"'{run}' already holds a run (metrics.json, model.safetensors, checkpoint.pt); choose "
-        "another --out, add --overwrite, or continue it with --resume")
+    held = f"'{run}' already holds a run (metrics.json, model.safetensors, checkpoint.pt)"
+    assert str(refused.value) == held  # the core names no flag: each front-end words remedies
+    assert describe_failure(refused.value, FrontEnd.CLI) == (
+        f"{held}; choose another --out, add --overwrite, or continue it with --resume")
+    assert describe_failure(refused.value, FrontEnd.WINDOW) == (
+        f"{held}; choose another folder in 'Save runs in', delete the old run's files first, "
+        "or continue it with File > Resume run…")
     assert (run / "model.safetensors").read_bytes() == model
     assert json.loads((run / "recipe.json").read_text())["lr"] == 0.01
 
@@ -78,6 +83,7 @@ def test_cli_refuses_to_replace_a_run_unless_told(colour_data, tmp_path, capsys)
     assert main(_train_args(colour_data, "--out", str(run), "--lr", "0.1")) == 2
     err = capsys.readouterr().err
     assert f"error: '{run}' already holds a run" in err and "Traceback" not in err
+    assert "choose another --out, add --overwrite, or continue it with --resume" in err
     assert (run / "model.safetensors").read_bytes() == model
     assert main(_train_args(colour_data, "--out", str(run), "--lr", "0.1", "--overwrite")) == 0
     assert json.loads((run / "recipe.json").read_text())["lr"] == 0.1

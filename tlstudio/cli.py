@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tlstudio.errors import TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure, save_details
 from tlstudio.recipe import (
     AUGMENTS,
     BALANCES,
@@ -31,11 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except TlstudioError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {describe_failure(e, FrontEnd.CLI)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug or a crash is one plain line, not a traceback
+        details = save_details(e)
+        print(f"error: {describe_failure(e, FrontEnd.CLI, details=details)}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

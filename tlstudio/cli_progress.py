@@ -6,6 +6,7 @@ import sys
 
 from tqdm import tqdm
 
+from tlstudio.failures import FrontEnd, with_remedies
 from tlstudio.training.events import (
     BatchEnded,
     EpochEnded,
@@ -59,7 +60,8 @@ class ProgressPrinter:
             )
         elif isinstance(event, LogMessage):
             self._close_bar()
-            self._line(event.text if event.level == "info" else f"warning: {event.text}")
+            text = with_remedies(event.text, event.remedies, FrontEnd.CLI)
+            self._line(text if event.level == "info" else f"warning: {text}")
         elif isinstance(event, FitEnded):
             self._close_bar()
             if event.stopped:

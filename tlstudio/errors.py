@@ -1,14 +1,55 @@
-"""Errors a user can cause, each with a message a non-expert understands."""
+"""Every error a user can cause, in one place: a message a non-expert understands, plus the
+remedies (as data) that each front-end words in its own terms (see tlstudio.failures).
+
+Cancellation is not a failure: every way of stopping work on request derives from `Cancelled`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from enum import Enum
+
+
+class Remedy(Enum):
+    """Something the user can do about a failure; `tlstudio.failures` words it per front-end."""
+
+    CHOOSE_OUT = "choose_out"  # write the run somewhere else
+    OVERWRITE = "overwrite"  # replace the run already in the folder
+    RESUME = "resume"  # continue the run already in the folder
+    BALANCE = "balance"  # a weighted sampler or a class-weighted loss for uneven classes
+    GO_ONLINE = "go_online"  # download the weights once
+    BUNDLED_BACKBONE = "bundled_backbone"  # pick a backbone whose weights ship with tlstudio
+    GIVE_WEIGHTS_FILE = "give_weights_file"  # use a local weights file
+    SMALLER_BATCH = "smaller_batch"  # lower the batch size or image size (out of memory)
+    FIX_UNFREEZE = "fix_unfreeze"  # correct the parameter-name patterns to train
+    MORE_EPOCHS = "more_epochs"  # resume a finished run with a larger total of epochs
+    LABELLED_FOLDER = "labelled_folder"  # evaluate on another folder of class folders
+    WAIT_OR_CHOOSE_OUT = "wait_or_choose_out"  # another training writes there: wait, or elsewhere
+
 
 class TlstudioError(Exception):
-    """Base class: the window shows the message, the CLI prints it and exits non-zero."""
+    """Base class: the window shows the message, the CLI prints it and exits non-zero.
+
+    ``str(error)`` is the message alone; `tlstudio.failures.describe_failure` adds the remedies
+    in the words of the front-end that shows it.
+    """
+
+    def __init__(self, message: str = "", *, remedies: Iterable[Remedy] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.remedies: tuple[Remedy, ...] = tuple(remedies)
 
 
 class DatasetError(TlstudioError):
     """The image folders cannot be used for training as they are."""
+
+
+class UnreadableImage(DatasetError):  # noqa: N818 - an outcome, named as the user sees it
+    """A file that cannot be decoded as an image; `reason` is short and human."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class WeightsError(TlstudioError):
@@ -19,6 +60,10 @@ class RecipeError(TlstudioError):
     """A recipe file or setting is invalid."""
 
 
+class RunFolderBusy(RecipeError):
+    """Another process is training into the folder right now."""
+
+
 class ExportError(TlstudioError):
     """An export could not be written or failed its check."""
 
@@ -27,5 +72,37 @@ class ModelFileError(TlstudioError):
     """A run folder or exported model cannot be loaded."""
 
 
-class TrainingStopped(TlstudioError):
-    """Training was stopped by the user before it finished."""
+class PredictionsError(TlstudioError):
+    """A run folder has no readable stored validation predictions."""
+
+
+class EvaluationError(TlstudioError):
+    """A run cannot be evaluated on the images given."""
+
+
+class RelabelError(TlstudioError):
+    """An image could not be moved; it is still where it was."""
+
+
+class SaliencyError(TlstudioError):
+    """A saliency map cannot be computed for this image."""
+
+
+class Cancelled(TlstudioError):  # noqa: N818 - a cancellation is not an error
+    """The user stopped the work before it finished; nothing is shown as a failure for it."""
+
+
+class TrainingStopped(Cancelled):
+    """Training (or a download it needed) was stopped by the user before it finished."""
+
+
+class DownloadCancelled(TrainingStopped):
+    """A weights download was cancelled (a run that needed the weights stops with it)."""
+
+
+class ScanCancelled(Cancelled, DatasetError):  # noqa: N818 - a cancellation is not an error
+    """The user cancelled a folder scan."""
+
+
+class EvaluationCancelled(Cancelled):
+    """The user cancelled an evaluation; nothing is shown for it."""

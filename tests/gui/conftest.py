@@ -13,8 +13,8 @@ import weakref
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-from PySide6.QtCore import QThread  # noqa: E402
+import pytest
+from PySide6.QtCore import QThread
 
 
 def _is_running(thread: QThread) -> bool:

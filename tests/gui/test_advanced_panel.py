@@ -267,6 +267,8 @@ def test_class_imbalance_is_shown_with_the_balance_mode(qtbot, window: MainWindo
     label = window.advanced_panel.imbalance_label
     assert "imbalanced" in label.text()
     assert "'many' has 12" in label.text()
+    assert "consider a weighted sampler or a class-weighted loss" in label.text()
+    assert "--balance" not in label.text()  # the window words the remedy as its own control
     balance = child(window, QComboBox, "balanceMode")
     balance.setCurrentIndex(balance.findData("sampler"))
     assert "weighted sampler" in label.text()

@@ -13,7 +13,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from tlstudio.data import write_digits_demo
 from tlstudio.devices import default_threads
 from tlstudio.gui.training.worker import (
-    OUT_OF_MEMORY,
     BatchSnapshot,
     BatchThrottle,
     PhaseThrottle,
@@ -30,6 +29,8 @@ from tlstudio.training import (
     RunResult,
     epoch_loop,
 )
+
+OUT_OF_MEMORY = "Out of memory; try a smaller batch size or image size"  # the window's words
 
 RUN_TIMEOUT = 120_000
 
@@ -142,7 +143,7 @@ def test_broken_folder_fails_readably_then_trains_again(qtbot, controller, digit
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        (ValueError("kaboom"), "Training failed: ValueError: kaboom"),
+        (ValueError("kaboom"), "Training failed: ValueError: kaboom (details in the training log)"),
         (torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"), OUT_OF_MEMORY),
         (MemoryError(), OUT_OF_MEMORY),
     ],

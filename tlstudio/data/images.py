@@ -10,18 +10,12 @@ import os
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from tlstudio.errors import UnreadableImage
+
 # Modes that hold integers wider than 8 bits (16-bit PNG/TIFF open as one of these).
 _WIDE_INT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _WHITE = (255, 255, 255)
-
-
-class UnreadableImage(Exception):
-    """A file that cannot be decoded as an image; `reason` is short and human."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
@@ -67,7 +61,7 @@ def _check_size(img: Image.Image) -> None:
 def _apply_orientation(img: Image.Image) -> Image.Image:
     try:
         return ImageOps.exif_transpose(img)
-    except Exception:  # broken EXIF should not lose an otherwise good image
+    except Exception:  # noqa: BLE001 - broken EXIF should not lose an otherwise good image
         return img
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import WeightedRandomSampler
 
+from tlstudio.errors import Remedy
+
 IMBALANCE_RATIO = 3.0  # largest / smallest class at which a data set counts as imbalanced
 REMEDIES = {"sampler": "a weighted sampler (rare classes drawn more often)",
             "loss": "a class-weighted loss"}
@@ -35,8 +37,11 @@ class Imbalance:
         text = f"Classes are imbalanced: {sizes} ({self.ratio:.1f} to 1)"
         if balance in REMEDIES:
             return f"{text}; balancing with {REMEDIES[balance]}"
-        return (f"{text}. The model may favour the large classes; consider --balance sampler "
-                "or --balance loss")
+        return f"{text}. The model may favour the large classes"
+
+    def remedies(self, balance: str = "none") -> tuple[Remedy, ...]:
+        """What `describe` leaves the front-end to suggest: balancing, if nothing balances."""
+        return (Remedy.BALANCE,) if self.imbalanced and balance not in REMEDIES else ()
 
 
 def class_imbalance(counts: Mapping[str, int]) -> Imbalance:

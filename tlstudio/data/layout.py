@@ -108,7 +108,7 @@ def _is_image(path: Path) -> bool:
     try:
         with Image.open(path):
             return True
-    except Exception:  # anything PIL cannot open is not an image here
+    except Exception:  # noqa: BLE001 - anything PIL cannot open is not an image here
         return False
 
 

@@ -15,14 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from tlstudio.data.images import UnreadableImage, load_rgb
-from tlstudio.errors import DatasetError
+from tlstudio.errors import DatasetError, ScanCancelled
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
-
-
-class ScanCancelled(DatasetError):
-    """The user cancelled a folder scan."""
 
 
 @dataclass(frozen=True)

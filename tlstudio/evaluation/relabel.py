@@ -14,15 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import RelabelError
 
 RELABEL, QUARANTINE, UNDO = "relabel", "quarantine", "undo"
 # Errors from os.link that mean "no hard links here", not "not allowed": copy instead.
 _NO_HARD_LINKS = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
-
-
-class RelabelError(TlstudioError):
-    """An image could not be moved; it is still where it was."""
 
 
 @dataclass(frozen=True)

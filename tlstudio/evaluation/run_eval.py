@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tlstudio.data import DatasetScan, SkippedFile, scan_folder, stratified_split
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import EvaluationError, Remedy
 from tlstudio.evaluation.metrics import Evaluation, evaluate_predictions
 from tlstudio.inference import Predictor, load_predictor
 from tlstudio.recipe import Recipe
@@ -20,10 +20,6 @@ from tlstudio.runs import RunFolder, RunInfo, read_run_info
 TOP_K = 5
 # -log of this is the loss reported for an image given probability 0 (float32 underflow).
 MIN_PROBABILITY = 1e-12
-
-
-class EvaluationError(TlstudioError):
-    """A run cannot be evaluated on the images given."""
 
 
 @dataclass(frozen=True)
@@ -135,23 +131,19 @@ def validation_scan(run: RunInfo) -> tuple[DatasetScan, str]:
     recipe, classes = _recipe_of(run), run.classes
     if recipe.val_dir:
         if not Path(recipe.val_dir).is_dir():
-            raise EvaluationError(
-                f"The run's validation folder '{recipe.val_dir}' is gone: "
-                "choose a labelled folder to evaluate on"
-            )
+            raise EvaluationError(f"The run's validation folder '{recipe.val_dir}' is gone",
+                                  remedies=(Remedy.LABELLED_FOLDER,))
         return scan_labelled_folder(recipe.val_dir, classes), f"the folder {recipe.val_dir}"
     if not Path(recipe.data_dir).is_dir():
         raise EvaluationError(
             f"The run's training folder '{recipe.data_dir}' is gone, so its validation split "
-            "cannot be rebuilt: choose a labelled folder to evaluate on"
-        )
+            "cannot be rebuilt", remedies=(Remedy.LABELLED_FOLDER,))
     scan = scan_folder(recipe.data_dir)
     if scan.classes != tuple(classes):
         raise EvaluationError(
             f"The training folder '{recipe.data_dir}' now has the classes "
-            f"{', '.join(scan.classes)}, not the run's {', '.join(classes)}: "
-            "choose a labelled folder to evaluate on"
-        )
+            f"{', '.join(scan.classes)}, not the run's {', '.join(classes)}",
+            remedies=(Remedy.LABELLED_FOLDER,))
     _, val = stratified_split(scan, recipe.val_split, recipe.seed)
     return val, f"the validation split of {scan.root}"
 
@@ -165,8 +157,7 @@ def run_recipe(run_dir: str | os.PathLike[str]) -> Recipe:
 def _recipe_of(run: RunInfo) -> Recipe:
     if run.recipe is None:
         run.require_model()  # no model either: says the folder is not a run
-        raise EvaluationError(f"'{run.path}' has no recipe: choose a labelled folder to "
-                              "evaluate on")
+        raise EvaluationError(f"'{run.path}' has no recipe", remedies=(Remedy.LABELLED_FOLDER,))
     return run.recipe
 
 

@@ -12,6 +12,7 @@ from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
 from tlstudio.data import eval_transform
+from tlstudio.errors import SaliencyError
 
 
 def last_conv_layer(model: nn.Module) -> nn.Conv2d:
@@ -21,7 +22,7 @@ def last_conv_layer(model: nn.Module) -> nn.Conv2d:
         if isinstance(module, nn.Conv2d):
             found = module
     if found is None:
-        raise ValueError("The model has no convolutional layer for Grad-CAM")
+        raise SaliencyError("The model has no convolutional layer for Grad-CAM")
     return found
 
 

@@ -45,5 +45,5 @@ def write_onnx(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:
         onnx.helper.set_model_props(proto, string_metadata(describe(info, True)))
         onnx.checker.check_model(proto)
         onnx.save(proto, str(dest))
-    except Exception as e:  # noqa: BLE001 - the exporter fails in many ways on unusual layers
+    except Exception as e:  # re-raised: the exporter fails in many ways on unusual layers
         raise ExportError(f"The {info.backbone} model could not be converted to ONNX: {e}") from e

@@ -18,7 +18,7 @@ def write_safetensors(model: ProbabilityModel, info: ModelInfo, dest: Path) -> N
     state = {k: v.detach().cpu().contiguous() for k, v in model.classifier.state_dict().items()}
     try:
         save_file(state, str(dest), metadata=string_metadata(describe(info, False)))
-    except Exception as e:  # noqa: BLE001 - e.g. shared tensors, disk full
+    except Exception as e:  # re-raised as ExportError: e.g. shared tensors, disk full
         raise ExportError(f"The weights could not be written as safetensors: {e}") from e
 
 

@@ -25,7 +25,7 @@ def write_torchscript(model: ProbabilityModel, info: ModelInfo, dest: Path) -> N
             # check_trace is off: the parity check on the saved file is stricter.
             traced = torch.jit.trace(model, example, check_trace=False)
             torch.jit.save(traced, str(dest), _extra_files=extra)
-    except Exception as e:  # noqa: BLE001 - tracing fails in many ways on unusual layers
+    except Exception as e:  # re-raised as ExportError: tracing fails in many ways
         raise ExportError(
             f"The {info.backbone} model could not be traced to TorchScript: {e}"
         ) from e

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 from tlstudio.gui.main_window import MainWindow
+from tlstudio.gui.shared.app_icon import app_icon
+from tlstudio.resources import APP_ID
 
 __all__ = ["MainWindow", "run_app"]
 
@@ -16,6 +18,8 @@ def run_app(demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("tlstudio")
     app.setOrganizationName("tlstudio")
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to the installed .desktop file
+    app.setWindowIcon(app_icon())
     from tlstudio.gui.shared.gui_garbage import collect_garbage_in_gui_thread
 
     collector = collect_garbage_in_gui_thread()  # noqa: F841 - kept alive while the app runs

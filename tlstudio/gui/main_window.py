@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.errors import TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
 from tlstudio.gui.shared.banner import Banner
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, restore: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("tlstudio: transfer learning studio")
+        self.setWindowIcon(app_icon())
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self.settings = settings or app_settings()
@@ -268,7 +271,7 @@ class MainWindow(QMainWindow):
         try:
             self.recipe(out_dir=self.last_run_dir).save(path)
         except TlstudioError as e:
-            self.show_error(str(e))
+            self.show_error(describe_failure(e, FrontEnd.WINDOW))
             return False
         self.statusBar().showMessage(f"Recipe saved to {path}", 5000)
         return True
@@ -277,7 +280,7 @@ class MainWindow(QMainWindow):
         try:
             recipe = Recipe.load(path)
         except TlstudioError as e:
-            self.show_error(str(e))
+            self.show_error(describe_failure(e, FrontEnd.WINDOW))
             return False
         self.apply_recipe(recipe)
         return True
@@ -309,7 +312,7 @@ class MainWindow(QMainWindow):
         try:
             recipe = self.recipe()
         except TlstudioError as e:
-            self.show_error(str(e))
+            self.show_error(describe_failure(e, FrontEnd.WINDOW))
             return False
         return self.run_buttons.start(recipe)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from tlstudio.errors import RecipeError
+from tlstudio.errors import RecipeError, Remedy
 from tlstudio.models.classifier import HEAD_STAGE, Classifier
 from tlstudio.models.registry import Stage
 
@@ -62,7 +62,8 @@ def apply_freeze(
         param.requires_grad_(on)
     missing = [p for p, hit in matched.items() if not hit]
     if missing:
-        raise RecipeError(f"--unfreeze pattern(s) matched no parameter: {', '.join(missing)}")
+        raise RecipeError(f"Unfreeze pattern(s) matched no parameter: {', '.join(missing)}",
+                          remedies=(Remedy.FIX_UNFREEZE,))
     model.frozen_modules = _fully_frozen_modules(model)
 
 

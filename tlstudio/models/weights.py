@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from tlstudio import atomic
-from tlstudio.errors import TrainingStopped, WeightsError
+from tlstudio.errors import DownloadCancelled, Remedy, WeightsError
 from tlstudio.models.registry import BackboneSpec
 
 # (done_bytes, total_bytes or 0 if unknown) -> None
@@ -74,7 +74,7 @@ def download_weights(
             with open(tmp, "wb") as out:
                 while chunk := response.read(_CHUNK):
                     if cancelled is not None and cancelled():
-                        raise TrainingStopped(f"Download of {spec.name} weights cancelled")
+                        raise DownloadCancelled(f"Download of {spec.name} weights cancelled")
                     out.write(chunk)
                     digest.update(chunk)
                     done += len(chunk)
@@ -83,8 +83,8 @@ def download_weights(
             _check_hash(dest.name, digest.hexdigest())
     except OSError as e:
         raise WeightsError(
-            f"Could not download the {spec.name} weights from {url}: {e}. "
-            "Connect to the internet once, or pick a bundled backbone, or give a weights file."
+            f"Could not download the {spec.name} weights from {url}: {e}",
+            remedies=(Remedy.GO_ONLINE, Remedy.BUNDLED_BACKBONE, Remedy.GIVE_WEIGHTS_FILE),
         ) from None
     return dest
 

@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlstudio.errors import RecipeError
+from tlstudio.errors import RecipeError, Remedy, RunFolderBusy
 from tlstudio.runs.folder import CLEARED_TOO, HEADLINE, OTHER_OUTPUTS, RunFolder
 
 # errno values that mean "another process holds the lock"; any other failure means the file
@@ -43,10 +43,6 @@ def _try_lock(fd: int) -> bool:
     except OSError as e:
         return e.errno not in _HELD
     return True
-
-
-class RunFolderBusy(RecipeError):
-    """Another process is training into the folder right now."""
 
 
 @dataclass
@@ -93,7 +89,7 @@ def claim_run_folder(run_dir: str | os.PathLike[str], overwrite: bool = False,
     claim = _lock(RunFolder.at(run_dir))
     if claim is None:
         raise RunFolderBusy(f"'{run_dir}' is in use: another training{_holder(run_dir)} is "
-                            "writing into it; wait for it to end or choose another --out")
+                            "writing into it", remedies=(Remedy.WAIT_OR_CHOOSE_OUT,))
     try:
         if not resume:
             _make_room(claim.folder, overwrite)
@@ -127,8 +123,8 @@ def _make_room(folder: RunFolder, overwrite: bool) -> None:
         return
     if not overwrite:
         shown = [name for name in present if name in HEADLINE] or list(present)
-        raise RecipeError(f"'{folder.path}' already holds a run ({', '.join(shown)}); choose "
-                          "another --out, add --overwrite, or continue it with --resume")
+        raise RecipeError(f"'{folder.path}' already holds a run ({', '.join(shown)})",
+                          remedies=(Remedy.CHOOSE_OUT, Remedy.OVERWRITE, Remedy.RESUME))
     for name in (*HEADLINE, *OTHER_OUTPUTS, *CLEARED_TOO):
         path = folder.path / name
         if path.is_dir() and not path.is_symlink():

@@ -15,14 +15,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from tlstudio import atomic
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import PredictionsError
 from tlstudio.runs.folder import RunFolder
 
 _EPOCH_KEY = "epoch_{:04d}"
-
-
-class PredictionsError(TlstudioError):
-    """A run folder has no readable stored validation predictions."""
 
 
 @dataclass(frozen=True)

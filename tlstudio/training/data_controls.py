@@ -34,7 +34,8 @@ def imbalance_note(counts: Mapping[str, int], balance: str) -> LogMessage:
     """The log line on class sizes: a warning when imbalanced and nothing balances it."""
     imbalance = class_imbalance(counts)
     warn = imbalance.imbalanced and balance == "none"
-    return LogMessage(imbalance.describe(balance), "warning" if warn else "info")
+    return LogMessage(imbalance.describe(balance), "warning" if warn else "info",
+                      imbalance.remedies(balance))
 
 
 def train_sampler(recipe: Recipe, labels: list[int], num_classes: int,

@@ -15,7 +15,7 @@ from typing import Any
 from tlstudio import atomic
 from tlstudio.data import DatasetScan
 from tlstudio.devices import resolve_device
-from tlstudio.errors import RecipeError, TlstudioError
+from tlstudio.errors import RecipeError, Remedy, TlstudioError
 from tlstudio.models import parameter_counts
 from tlstudio.recipe import Recipe
 from tlstudio.runs import (
@@ -191,8 +191,8 @@ def resumable_run(run_dir: str | Path) -> tuple[Recipe, int]:
 
 def _check_more_epochs(recipe: Recipe, done: int) -> None:
     if done >= recipe.epochs:
-        raise RecipeError(f"The run in '{recipe.out_dir}' has already trained {done} epoch(s); "
-                          f"to train more, give a larger total number of epochs (e.g. {done + 5})")
+        raise RecipeError(f"The run in '{recipe.out_dir}' has already trained {done} epoch(s)",
+                          remedies=(Remedy.MORE_EPOCHS,))
 
 
 def _resumable_checkpoint(folder: RunFolder, recipe: Recipe) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from tlstudio.errors import Remedy
+
 
 @dataclass(frozen=True)
 class FitStarted:
@@ -80,6 +82,7 @@ class EpochEnded:
 class LogMessage:
     text: str
     level: str = "info"  # "info" or "warning"
+    remedies: tuple[Remedy, ...] = ()  # what the user can do; each front-end words them
 
 
 @dataclass(frozen=True)

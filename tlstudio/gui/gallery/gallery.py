@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from tlstudio.errors import TlstudioError
 from tlstudio.evaluation import ImageRecord, RunEvaluation
 from tlstudio.evaluation.relabel_history import RelabelHistory, RelabelMove, dataset_roots
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.gallery.gallery_model import (
     SORTS,
     TILE,
@@ -224,7 +225,7 @@ class PredictionGallery(QWidget):
         try:
             back = self.relabel_history.undo()
         except TlstudioError as e:
-            self._say(str(e), error=True)
+            self._say(describe_failure(e, FrontEnd.WINDOW), error=True)
             return False
         if self.evaluation is not None:
             records = self.relabel_history.follow(self.evaluation.records)
@@ -248,7 +249,7 @@ class PredictionGallery(QWidget):
             try:
                 move = make_move(record)
             except TlstudioError as e:
-                errors.append(str(e))
+                errors.append(describe_failure(e, FrontEnd.WINDOW))
                 continue
             moves.append(move)
             scroll = self.view.verticalScrollBar().value()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.data import UnreadableImage, load_rgb
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import SaliencyError
 from tlstudio.evaluation import ImageRecord, saliency_views
 from tlstudio.gui.gallery.gallery_model import describe, is_labelled
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
@@ -32,10 +32,6 @@ from tlstudio.runs import RunFolder, load_model
 
 PICTURE_PX = 384  # the longer side of the picture in the detail view
 BAR_COLOUR, TRUE_COLOUR = QColor("#3b82c4"), QColor("#2e9e4f")
-
-class SaliencyError(TlstudioError):
-    """Grad-CAM cannot be shown for this image."""
-
 
 _model_lock = threading.Lock()  # one Grad-CAM at a time: it hooks the shared model
 _model_cache: dict[tuple[str, float], tuple] = {}

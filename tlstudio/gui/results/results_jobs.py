@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tlstudio.data import SkippedFile
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import EvaluationCancelled
 from tlstudio.evaluation import RunEvaluation, epoch_evaluation, evaluate_run, stored_epochs
 from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.evaluation.report import write_report
@@ -20,10 +20,6 @@ from tlstudio.inference import Prediction, Predictor, load_predictor
 from tlstudio.runs import RunFolder
 
 CHUNK = 32  # images predicted between two progress reports / cancel checks
-
-
-class EvaluationCancelled(TlstudioError):
-    """The user cancelled an evaluation; nothing is shown for it."""
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ signals (Orange's TaskState, napari's worker signals). Training has its own cont
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from tlstudio.errors import TlstudioError
+from tlstudio.errors import Cancelled, TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure, save_details
 
 
 class TaskState:
@@ -59,13 +59,10 @@ class BackgroundTask(QRunnable):
     def run(self) -> None:
         try:
             result = self._fn(self.state, *self._args)
-        except TlstudioError as e:
-            if not self.state.cancelled():
-                self.signals.errored.emit(str(e))
         except Exception as e:  # noqa: BLE001 - a job's crash becomes a message, not a dead app
-            traceback.print_exc()
-            if not self.state.cancelled():
-                self.signals.errored.emit(f"Unexpected error: {type(e).__name__}: {e}")
+            details = None if isinstance(e, TlstudioError) else save_details(e)
+            if not (self.state.cancelled() or isinstance(e, Cancelled)):  # stopping is no failure
+                self.signals.errored.emit(describe_failure(e, FrontEnd.WINDOW, details=details))
         else:
             if not self.state.cancelled():
                 self.signals.returned.emit(result)

@@ -389,11 +389,12 @@ class AdvancedPanel(QWidget):
         if not self._counts:
             return
         from tlstudio.data.imbalance import class_imbalance
+        from tlstudio.failures import FrontEnd, with_remedies
 
         imbalance = class_imbalance(self._counts)
-        text = imbalance.describe(str(self.balance.currentData()))
-        text = text.replace("consider --balance sampler or --balance loss",
-                            "consider a weighted sampler or a class-weighted loss")
+        balance = str(self.balance.currentData())
+        text = with_remedies(imbalance.describe(balance), imbalance.remedies(balance),
+                             FrontEnd.WINDOW)
         self.imbalance_label.setText(text)
         self.imbalance_label.setStyleSheet("color:#8a5a00;" if imbalance.imbalanced else "")
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from tlstudio.errors import TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
 from tlstudio.gui.training.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
@@ -89,8 +90,8 @@ class LRFinderView(QWidget):
         try:
             recipe = self._recipe_fn()
         except TlstudioError as e:
-            self.status.setText(str(e))
-            self.failed.emit(str(e))
+            self.status.setText(describe_failure(e, FrontEnd.WINDOW))
+            self.failed.emit(describe_failure(e, FrontEnd.WINDOW))
             return False
         self._control = RunControl()
         self.result = None

@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from tlstudio.errors import TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.training.resume import ask_resume, resume_recipe
 from tlstudio.gui.training.training_view import TrainingView
 from tlstudio.gui.training.worker import TrainingController
@@ -78,7 +79,7 @@ class RunButtons(QWidget):
         try:
             recipe = resume_recipe(run_dir, epochs)
         except TlstudioError as e:
-            self.failed.emit(str(e))
+            self.failed.emit(describe_failure(e, FrontEnd.WINDOW))
             return False
         return self.start(recipe, resume=True)
 
@@ -87,7 +88,7 @@ class RunButtons(QWidget):
         try:
             chosen = ask_resume(self.window(), runs_dir)
         except TlstudioError as e:
-            self.failed.emit(str(e))
+            self.failed.emit(describe_failure(e, FrontEnd.WINDOW))
             return
         if chosen is not None:
             self.resume(*chosen)

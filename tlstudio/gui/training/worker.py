@@ -19,6 +19,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, S
 
 from tlstudio.devices import default_threads, resolve_device
 from tlstudio.errors import TlstudioError
+from tlstudio.failures import FrontEnd, describe_failure, with_remedies
 from tlstudio.recipe import Recipe
 from tlstudio.training import (
     BatchEnded,
@@ -35,8 +36,6 @@ from tlstudio.training import (
 MAX_EMISSIONS_PER_SECOND = 25  # batch snapshots; the plots redraw at 20 Hz anyway
 SMOOTHING = 0.9  # EMA factor for the loss (fastai's SmoothenValue uses 0.98 on longer runs)
 RATE_WINDOW = 30  # batches whose median duration gives images/s and the ETA
-OUT_OF_MEMORY = "Out of memory: try a smaller batch size or image size"
-_OOM_ERRORS = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), MemoryError)
 
 
 @dataclass(frozen=True)
@@ -134,17 +133,6 @@ def leave_core_to_gui(recipe: Recipe) -> tuple[Recipe, str | None]:
     return recipe.replace(threads=threads), note
 
 
-def failure_message(error: BaseException) -> str:
-    """What the window shows for an exception that ended a run."""
-    if isinstance(error, TlstudioError):
-        return str(error)
-    if isinstance(error, _OOM_ERRORS) or (
-        isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
-    ):
-        return OUT_OF_MEMORY
-    return f"Training failed: {type(error).__name__}: {error}"
-
-
 class TrainingWorker(QObject):
     """Runs one `fit` in its QThread; talks to the GUI only through these signals."""
 
@@ -178,7 +166,8 @@ class TrainingWorker(QObject):
         except BaseException as e:  # noqa: BLE001 - a crash is a message, never a dead app
             if not isinstance(e, TlstudioError):
                 self.log.emit(traceback.format_exc(), "error")
-            self.failed.emit(failure_message(e))
+            self.failed.emit(describe_failure(e, FrontEnd.WINDOW, "Training failed",
+                                              details="the training log"))
         finally:
             self._batches.flush()
             torch.set_num_threads(threads)  # fit sets it process-wide; the next run decides anew
@@ -198,7 +187,7 @@ class TrainingWorker(QObject):
             self._batches.start(event.epochs)
             self.fitStarted.emit(event)
         elif isinstance(event, LogMessage):
-            self.log.emit(event.text, event.level)
+            self.log.emit(with_remedies(event.text, event.remedies, FrontEnd.WINDOW), event.level)
 
 
 class TrainingController(QObject):
