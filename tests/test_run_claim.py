@@ -16,7 +16,7 @@ import pytest
 from tlstudio.cli import main
 from tlstudio.errors import TlstudioError
 from tlstudio.recipe import Recipe
-from tlstudio.runs import RunFolder, RunFolderBusy, claim_run_folder
+from tlstudio.runs import RunFolder, RunFolderBusyError, claim_run_folder
 from tlstudio.training import fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,14 +26,14 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 # (Killed instead, it leaves its marker behind, as a killed training does.)
 CLAIMANT = """
 import os, sys, time
-from tlstudio.runs.claim import RunFolderBusy, claim_free_run_folder, claim_run_folder
+from tlstudio.runs.claim import RunFolderBusyError, claim_free_run_folder, claim_run_folder
 folder, go, fresh = sys.argv[1], sys.argv[2], sys.argv[3] == "fresh"
 print("ready", flush=True)
 while not os.path.exists(go):
     time.sleep(0.0005)
 try:
     claim = claim_free_run_folder(folder) if fresh else claim_run_folder(folder)
-except RunFolderBusy:
+except RunFolderBusyError:
     print("busy", flush=True)
     sys.stdin.read()
 else:
@@ -81,7 +81,8 @@ def test_a_claim_left_by_a_killed_process_is_taken_over(tmp_path) -> None:
     go.touch()
     [holder] = _claimants(folder, go, "out", n=1)
     assert holder.stdout.readline().startswith("claimed")
-    with pytest.raises(RunFolderBusy, match=rf"in use: another training \(process {holder.pid}\)"):
+    busy = rf"in use: another training \(process {holder.pid}\)"
+    with pytest.raises(RunFolderBusyError, match=busy):
         claim_run_folder(folder)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -142,9 +143,9 @@ def test_a_run_in_progress_is_neither_resumed_nor_overwritten_by_another(colour_
                image_size=16, batch_size=8))
     model = RunFolder(run).model_weights.read_bytes()
     with claim_run_folder(run, resume=True):  # as the training in progress holds it
-        with pytest.raises(RunFolderBusy):
+        with pytest.raises(RunFolderBusyError):
             resume_run(run, epochs=2)
-        with pytest.raises(RunFolderBusy):
+        with pytest.raises(RunFolderBusyError):
             fit(Recipe(data_dir=str(colour_data), out_dir=str(run), backbone="tiny_cnn",
                        epochs=1, image_size=16), overwrite=True)
     assert RunFolder(run).model_weights.read_bytes() == model
@@ -168,5 +169,5 @@ def test_a_file_system_that_cannot_lock_still_trains(tmp_path, monkeypatch) -> N
         raise BlockingIOError(errno.EWOULDBLOCK, "Resource temporarily unavailable")
 
     monkeypatch.setattr(claim_module, "_lock_fd", held)
-    with pytest.raises(RunFolderBusy):
+    with pytest.raises(RunFolderBusyError):
         claim_run_folder(tmp_path / "run")

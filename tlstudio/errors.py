@@ -60,7 +60,7 @@ class RecipeError(TlstudioError):
     """A recipe file or setting is invalid."""
 
 
-class RunFolderBusy(RecipeError):
+class RunFolderBusyError(RecipeError):
     """Another process is training into the folder right now."""
 
 

@@ -4,6 +4,7 @@ from tlstudio.models.classifier import HEAD_STAGE, BuiltModel, Classifier, build
 from tlstudio.models.freezing import (
     StageInfo,
     apply_freeze,
+    only_head_trains,
     parameter_counts,
     stage_infos,
     trainable_stage_names,
@@ -22,6 +23,7 @@ __all__ = [
     "backbone_names",
     "build_classifier",
     "get_spec",
+    "only_head_trains",
     "parameter_counts",
     "stage_infos",
     "trainable_stage_names",

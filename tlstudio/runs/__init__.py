@@ -14,7 +14,7 @@ _WHERE = {
     "load_checkpoint": "checkpoint",
     "save_checkpoint": "checkpoint",
     "RunClaim": "claim",
-    "RunFolderBusy": "claim",
+    "RunFolderBusyError": "claim",
     "claim_free_run_folder": "claim",
     "claim_run_folder": "claim",
     "RunFolder": "folder",
@@ -37,7 +37,7 @@ __all__ = [
     "PredictionsError",
     "RunClaim",
     "RunFolder",
-    "RunFolderBusy",
+    "RunFolderBusyError",
     "RunInfo",
     "StoredPredictions",
     "claim_free_run_folder",
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from tlstudio.runs.checkpoint import finished_epochs, load_checkpoint, save_checkpoint
     from tlstudio.runs.claim import (
         RunClaim,
-        RunFolderBusy,
+        RunFolderBusyError,
         claim_free_run_folder,
         claim_run_folder,
     )

@@ -18,7 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tlstudio.errors import RecipeError, Remedy, RunFolderBusy
+from tlstudio.errors import RecipeError, Remedy, RunFolderBusyError
 from tlstudio.runs.folder import CLEARED_TOO, HEADLINE, OTHER_OUTPUTS, RunFolder
 
 # errno values that mean "another process holds the lock"; any other failure means the file
@@ -82,13 +82,13 @@ def claim_run_folder(run_dir: str | os.PathLike[str], overwrite: bool = False,
                      resume: bool = False) -> RunClaim:
     """Hold `run_dir` for a new run (or, with `resume`, for continuing the run in it).
 
-    Raises RunFolderBusy while another process trains into it, and RecipeError when it holds
+    Raises RunFolderBusyError while another process trains into it, and RecipeError when it holds
     a run and neither `overwrite` (which clears the old run's files) nor `resume` is given.
     Files that are not a run's (the user's own) are left alone.
     """
     claim = _lock(RunFolder.at(run_dir))
     if claim is None:
-        raise RunFolderBusy(f"'{run_dir}' is in use: another training{_holder(run_dir)} is "
+        raise RunFolderBusyError(f"'{run_dir}' is in use: another training{_holder(run_dir)} is "
                             "writing into it", remedies=(Remedy.WAIT_OR_CHOOSE_OUT,))
     try:
         if not resume:

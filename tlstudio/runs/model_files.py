@@ -15,9 +15,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tlstudio import atomic
-from tlstudio.data.transforms import describe_eval_transform
+from tlstudio.data import describe_eval_transform
 from tlstudio.errors import ModelFileError
-from tlstudio.models.classifier import Classifier, build_classifier
+from tlstudio.models import Classifier, build_classifier
 from tlstudio.runs.folder import MODEL_INFO, RunFolder
 
 FORMAT = "tlstudio-model"

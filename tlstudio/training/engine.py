@@ -60,7 +60,7 @@ def fit(
     out_dir's checkpoint (see ``resume_run``); without it, an out_dir that already holds a run
     is refused (RecipeError) unless ``overwrite``, which first removes the old run's files, or
     ``fresh_folder``, which writes to the first free ``out_dir-2``, ``-3``, ... instead. A
-    folder another process trains into is refused (RunFolderBusy). ``scans`` (training,
+    folder another process trains into is refused (RunFolderBusyError). ``scans`` (training,
     validation) replace scanning the recipe's folders.
     """
     if resume and overwrite:

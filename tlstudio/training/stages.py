@@ -30,8 +30,13 @@ from tlstudio.data import (
     train_transform,
 )
 from tlstudio.devices import resolve_device
-from tlstudio.models import BuiltModel, apply_freeze, build_classifier, trainable_stage_names
-from tlstudio.models.freezing import only_head_trains
+from tlstudio.models import (
+    BuiltModel,
+    apply_freeze,
+    build_classifier,
+    only_head_trains,
+    trainable_stage_names,
+)
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
 from tlstudio.training import data_controls
