@@ -29,3 +29,7 @@ class ModelFileError(TlstudioError):
 
 class TrainingStopped(TlstudioError):
     """Training was stopped by the user before it finished."""
+
+
+class OutputError(TlstudioError):
+    """A file or folder cannot be written where asked (disk full, read-only, a file in the way)."""

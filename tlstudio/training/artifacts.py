@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from tlstudio import atomic
 from tlstudio.data.transforms import describe_eval_transform
@@ -68,7 +68,7 @@ class ModelInfo:
 def save_weights(path: str | Path, model: torch.nn.Module) -> None:
     """The model's state dict as safetensors, written atomically (never half a file)."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic.write_with(path, lambda p: save_file(state, str(p)))
+    atomic.write_bytes(path, save(state))  # bytes: a failed write raises OSError here
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
