@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tlstudio.defaults import default_run_dir
 from tlstudio.errors import TlstudioError
 from tlstudio.recipe import (
     AUGMENTS,
@@ -20,6 +21,7 @@ from tlstudio.recipe import (
     SCHEDULES,
     Recipe,
 )
+from tlstudio.writable import check_writable, describe_os_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except TlstudioError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a write the core did not foresee: the same words, no traceback
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -58,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue RUN from its last finished epoch (--epochs N sets a new total)")
     p.add_argument("--backbone", help="backbone name (see `tlstudio backbones`)")
     p.add_argument("--weights", help="local weights file (safetensors or a state dict)")
-    p.add_argument("--out", help="run folder to write (default: runs/DATA, or the recipe's "
-                                 "out_dir; -2, -3 ... added when that already holds a run)")
+    p.add_argument("--out", help="run folder to write (default: ~/tlstudio/runs/DATA, or the "
+                                 "recipe's out_dir; -2, -3 ... added when that already holds a "
+                                 "run)")
     val = p.add_mutually_exclusive_group()
     val.add_argument("--val", help="validation folder with the same class subfolders")
     val.add_argument("--val-split", type=float, help="fraction held out per class (0.2)")
@@ -258,7 +264,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         return base.replace(**changes)
     if "data_dir" not in changes:
         raise TlstudioError("give a training folder (tlstudio train DATA) or --recipe FILE")
-    changes.setdefault("out_dir", str(Path("runs") / Path(args.data).name))
+    changes.setdefault("out_dir", str(default_run_dir(args.data)))
     return Recipe(**changes)
 
 
@@ -282,16 +288,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tlstudio.cli_progress import ProgressPrinter
     from tlstudio.training import fit, resume_run
 
+    recipe = None
     if args.resume:
         _check_resume_options(args)
-        with ProgressPrinter() as printer:
-            result = resume_run(args.resume, args.epochs, callbacks=[printer])
     else:
         recipe = recipe_from_args(args)
         if args.out is None and not args.overwrite:
             recipe = _fresh_out_dir(recipe)
+    try:
         with ProgressPrinter() as printer:
-            result = fit(recipe, callbacks=[printer], overwrite=args.overwrite)
+            result = (fit(recipe, callbacks=[printer], overwrite=args.overwrite) if recipe
+                      else resume_run(args.resume, args.epochs, callbacks=[printer]))
+    except KeyboardInterrupt:
+        from tlstudio.training.unfinished import how_to_continue
+
+        run_dir = recipe.out_dir if recipe else args.resume
+        print(f"interrupted: {how_to_continue(run_dir)}", file=sys.stderr)
+        return 130
     print(f"run written to {result.run_dir}")
     return 1 if result.stopped else 0
 
@@ -329,6 +342,8 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     if args.resume:
         raise TlstudioError("lr-find takes a training folder or --recipe, not --resume")
     recipe = recipe_from_args(args)
+    if args.plot:
+        check_writable(args.plot)
     with ProgressPrinter() as printer:
         result = lr_find(recipe, emit=printer, steps=args.steps, start_lr=args.start_lr,
                          end_lr=args.end_lr)
@@ -353,6 +368,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from tlstudio.inference import expand_inputs, load_predictor, write_predictions_csv
 
+    if args.csv:
+        check_writable(args.csv)  # before predicting what could not be saved
     predictor = load_predictor(args.model)
     predictions, skipped = predictor.predict_paths(expand_inputs(args.inputs), top_k=args.top)
     if args.csv:

@@ -1,6 +1,7 @@
 """A ready-made demo data set: scikit-learn's bundled 8x8 handwritten digits as PNG folders.
 
-No download: the digits ship inside scikit-learn. Written atomically and only once.
+No download: the digits ship inside scikit-learn. Written atomically and only once, in one
+place that the window's demo and ``tlstudio demo`` share (``demo_data_dir``), in either order.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ from tlstudio.errors import DatasetError
 MARKER = "demo.json"
 VAL_FRACTION = 0.25  # share of each class's images held out in val/
 _MAX_VALUE = 16  # load_digits pixels are 0..16
+
+
+def default_demo_root() -> Path:
+    """The demo's own folder: its data in ``digits/``, the headless demo's run in ``run/``."""
+    return Path.home() / ".cache" / "tlstudio" / "demo"
+
+
+def demo_data_dir(root: str | os.PathLike[str] | None = None) -> Path:
+    """Where the demo digits live under ``root`` (default: ``default_demo_root()``)."""
+    return Path(root if root is not None else default_demo_root()) / "digits"
 
 
 def write_digits_demo(

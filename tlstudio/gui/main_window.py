@@ -224,10 +224,10 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.dataset_view)
 
     def load_demo(self) -> None:
-        from tlstudio.data import write_digits_demo
+        from tlstudio.data import demo_data_dir, write_digits_demo
 
         try:
-            root = write_digits_demo(Path.home() / ".cache" / "tlstudio" / "demo")
+            root = write_digits_demo(demo_data_dir())  # the same digits as `tlstudio demo`
         except (TlstudioError, OSError) as e:
             self.show_error(f"Cannot write the demo data: {e}")
             return

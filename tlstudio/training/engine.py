@@ -234,6 +234,7 @@ def fit(
         history = list(_finished_epochs(checkpoint, recipe.epochs))
         emit(LogMessage(f"Resuming after epoch {checkpoint['epoch']} of {recipe.epochs}"))
     stopped = False
+    interrupt: KeyboardInterrupt | None = None
     micro_batch = MicroBatch(device, emit)  # out of memory: smaller chunks for the whole run
     try:
         train_batches, val_batches, step_model, extra_seconds = _batches(
@@ -273,6 +274,8 @@ def fit(
                 break
     except TrainingStopped:
         stopped = True
+    except KeyboardInterrupt as e:  # Ctrl+C: saved like a stop, then passed on to the caller
+        stopped, interrupt = True, e
     metrics["stopped"] = stopped
     metrics["stop_reason"] = loop.stop_reason
     if history and loop.best_epoch is not None:
@@ -289,6 +292,8 @@ def fit(
         artifacts.save_model(run_dir, model.cpu(), info)
     last = history[-1].val_accuracy if history else None
     emit(FitEnded(str(run_dir), stopped, len(history), last))
+    if interrupt is not None:
+        raise interrupt
     return RunResult(str(run_dir), train_scan.classes, tuple(history), stopped)
 
 

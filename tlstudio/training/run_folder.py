@@ -14,6 +14,8 @@ from tlstudio.training.artifacts import MODEL_INFO, MODEL_WEIGHTS
 from tlstudio.training.callbacks import BEST_WEIGHTS
 from tlstudio.training.checkpoint import CHECKPOINT
 from tlstudio.training.predictions import PREDICTIONS
+from tlstudio.training.unfinished import refuse_unresumable
+from tlstudio.writable import check_writable
 
 # The names users recognise first; the refusal lists those present.
 _HEADLINE = ("metrics.json", MODEL_WEIGHTS, CHECKPOINT)
@@ -30,12 +32,16 @@ def run_files(run_dir: str | Path) -> tuple[str, ...]:
 
 def claim_run_folder(run_dir: str | Path, overwrite: bool = False) -> None:
     """Make ``run_dir`` ready for a new run: refuse one holding a run, or clear it if
-    ``overwrite``. Files that are not a run's (the user's own) are left alone."""
+    ``overwrite``. Files that are not a run's (the user's own) are left alone. OutputError
+    when the folder cannot be written (before training for minutes)."""
+    check_writable(run_dir, folder=True)
     present = run_files(run_dir)
     if not present:
         return
     if not overwrite:
         shown = [name for name in present if name in _HEADLINE] or list(present)
+        if CHECKPOINT not in present:
+            raise RecipeError(refuse_unresumable(run_dir, shown))
         raise RecipeError(f"'{run_dir}' already holds a run ({', '.join(shown)}); choose another "
                           "--out, add --overwrite, or continue it with --resume")
     for name in (*_HEADLINE, *_OTHER_OUTPUTS, *_CLEARED_TOO):

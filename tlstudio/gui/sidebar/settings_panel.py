@@ -6,7 +6,6 @@ Device lists only what this machine has; CPU threads leave one core to the windo
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
@@ -22,7 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-DEFAULT_RUNS_DIR = str(Path.home() / "tlstudio" / "runs")
+from tlstudio.defaults import default_runs_dir
+
+DEFAULT_RUNS_DIR = str(default_runs_dir())  # the CLI writes runs/DATA under it too
 
 
 def available_devices() -> list[tuple[str, str]]:
