@@ -78,15 +78,18 @@ def _nearest_existing(path: Path) -> Path:
 def _probe(folder: Path, target: Path) -> None:
     """Create and remove a file in ``folder``: the only test that root, ACLs and read-only
     mounts all answer truthfully. A disk with no free block at all counts as full."""
-    probe = folder / f".tlstudio-write-test-{secrets.token_hex(6)}"
     try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(probe)
+        _create_and_remove(folder / f".tlstudio-write-test-{secrets.token_hex(6)}")
         if _free_bytes(folder) == 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     except OSError as e:
         raise write_failed(e, target) from e
+
+
+def _create_and_remove(probe: Path) -> None:
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _free_bytes(folder: Path) -> int | None:

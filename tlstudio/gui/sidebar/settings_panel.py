@@ -23,8 +23,6 @@ from PySide6.QtWidgets import (
 
 from tlstudio.defaults import default_runs_dir
 
-DEFAULT_RUNS_DIR = str(default_runs_dir())  # the CLI writes runs/DATA under it too
-
 
 def available_devices() -> list[tuple[str, str]]:
     """(recipe value, label) for auto, cpu and the accelerators present."""
@@ -78,7 +76,8 @@ class SettingsPanel(QWidget):
         self.seed = _spin("seedSpin", 0, 2**31 - 1, 0)
         self.threads = _spin("threadsSpin", 1, os.cpu_count() or 1, default_threads())
         self.threads.setToolTip("CPU threads for training; one core is left to the window")
-        self.runs_dir = QLineEdit(DEFAULT_RUNS_DIR, objectName="runsFolderEdit")
+        # The core's default, where the CLI writes its runs too; read now, not at import.
+        self.runs_dir = QLineEdit(str(default_runs_dir()), objectName="runsFolderEdit")
         self.runs_dir.setToolTip("Each run gets its own folder inside this one")
         browse = QToolButton(text="…")
         browse.clicked.connect(self._browse_runs_dir)
@@ -163,4 +162,4 @@ class SettingsPanel(QWidget):
                         get("image_size", self.image_size.value(), int),
                         str(get("device", "auto", str)), get("seed", 0, int),
                         get("threads", default_threads(), int))
-        self.runs_dir.setText(str(settings.value("training/runs_dir", DEFAULT_RUNS_DIR)))
+        self.runs_dir.setText(str(settings.value("training/runs_dir", str(default_runs_dir()))))
