@@ -6,10 +6,19 @@ one, else the same OSError injected where the write happens."""
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
 
 import pytest
-from write_faults import files, fill, make_read_only, small_disk, tiny_run, tlstudio
+from write_faults import (
+    files,
+    fill,
+    fill_at_the_write,
+    make_read_only,
+    small_disk,
+    tiny_run,
+    tlstudio,
+)
 
 from tlstudio import writable
 from tlstudio.cli import main
@@ -37,7 +46,7 @@ def _command(name: str, run: Path, data: Path, target: Path) -> tuple[list[str],
 def _error(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
     assert main(args) == 2
     err = capsys.readouterr().err  # progress output before it, the error last
-    last = err.rstrip("\n").rpartition("\n")[2]
+    last = re.split(r"[\r\n]", err.rstrip("\n"))[-1]
     assert last.startswith("error: ") and "Traceback" not in err
     return last.removeprefix("error: ")
 
@@ -123,13 +132,7 @@ def test_a_disk_that_fills_up_during_training_ends_with_the_message(tmp_path, mo
     with small_disk(tmp_path / "disk") as disk:
         if disk is None:
             disk = tmp_path / "disk"
-            real = Path.write_bytes
-
-            def full(path: Path, data: bytes) -> int:
-                real(path, data[:100])
-                raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-            monkeypatch.setattr(Path, "write_bytes", full)
+            fill_at_the_write(monkeypatch)
         else:
             fill(disk, leave=16 * 1024)  # the recipe fits, the first model does not
         err = _error(capsys, ["train", str(tmp_path / "data"), "--out", str(disk / "run"),
@@ -148,13 +151,7 @@ def test_no_export_format_takes_the_process_down_on_a_full_disk(fmt, name, tmp_p
     with small_disk(tmp_path / "disk") as disk:
         if disk is None:
             disk = tmp_path / "disk"
-            real = Path.write_bytes
-
-            def full(path: Path, data: bytes) -> int:
-                real(path, data[:100])
-                raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-            monkeypatch.setattr(Path, "write_bytes", full)
+            fill_at_the_write(monkeypatch)
             code, err = main(["export", str(run), "--format", fmt, "--out", str(disk / name)]), \
                 capsys.readouterr().err
         else:

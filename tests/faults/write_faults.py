@@ -4,12 +4,14 @@ tiny trained run, and the ``tlstudio`` command run as a user runs it (its own pr
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import torch
 from imagefolders import write_class_folders
 
@@ -45,6 +47,17 @@ def fill(disk: Path, leave: int) -> None:
         fh.write(b"\0" * max(0, free - leave))
     stats = os.statvfs(disk)
     assert stats.f_bavail * stats.f_frsize <= leave + stats.f_frsize
+
+
+def fill_at_the_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no tmpfs can be mounted: every byte write stops after 100 bytes with ENOSPC."""
+    real = Path.write_bytes
+
+    def full(path: Path, data: bytes) -> int:
+        real(path, data[:100])
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
 
 
 def make_read_only(disk: Path) -> bool:
