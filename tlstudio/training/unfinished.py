@@ -6,6 +6,7 @@ The CLI says it after Ctrl+C; refusals of such a folder (resume, a new run there
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from tlstudio.training.artifacts import MODEL_WEIGHTS
@@ -22,7 +23,7 @@ def can_resume(run_dir: str | Path) -> bool:
 def how_to_continue(run_dir: str | Path) -> str:
     """After an interruption: the command that continues the run, or how to start it again."""
     if can_resume(run_dir):
-        return f"continue it with: tlstudio train --resume {run_dir}" + _model_note(run_dir)
+        return f"continue it with: tlstudio train --resume {_arg(run_dir)}" + _model_note(run_dir)
     return cannot_resume(run_dir)
 
 
@@ -42,9 +43,14 @@ def refuse_unresumable(run_dir: str | Path, present: list[str]) -> str:
 def _start_again(run_dir: str | Path) -> str:
     recipe = Path(run_dir) / RECIPE
     if recipe.is_file():
-        return (f"start it again in the same folder with: tlstudio train --recipe {recipe} "
-                f"--out {run_dir} --overwrite")
-    return f"start it again with the same command and --out {run_dir} --overwrite"
+        return (f"start it again in the same folder with: tlstudio train --recipe "
+                f"{_arg(recipe)} --out {_arg(run_dir)} --overwrite")
+    return f"start it again with the same command and --out {_arg(run_dir)} --overwrite"
+
+
+def _arg(path: str | Path) -> str:
+    """A path as the shell reads it back (spaces and quotes in folder names survive a paste)."""
+    return shlex.quote(str(path))
 
 
 def _model_note(run_dir: str | Path) -> str:
