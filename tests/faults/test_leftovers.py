@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from write_faults import REPO, tiny_run
@@ -67,3 +68,16 @@ def test_a_live_writers_temp_file_is_left_alone(tmp_path) -> None:
         atomic.write_text(dest, "second")  # another writer of the same file meanwhile
         assert tmp.read_text() == "first"  # still there to be moved into place
     assert dest.read_text() == "first" and _temp_files(tmp_path) == []
+
+
+def test_the_demo_removes_copies_that_a_killed_demo_left(tmp_path) -> None:
+    from tlstudio.data import write_digits_demo
+
+    dest = tmp_path / "digits"
+    abandoned, live = tmp_path / ".digits.0123456789ab", tmp_path / ".digits.ba9876543210"
+    for folder in (abandoned, live):
+        (folder / "train" / "0").mkdir(parents=True)
+    two_hours_ago = time.time() - 7200  # a write killed two hours ago; the other just began
+    os.utime(abandoned, (two_hours_ago, two_hours_ago))
+    write_digits_demo(dest, per_class=2, size=8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "digits"]
