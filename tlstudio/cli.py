@@ -35,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a write the core did not foresee: the same words, no traceback
+        if isinstance(e, BrokenPipeError):  # the reader went away: nothing to tell it
+            raise
         print(f"error: {describe_os_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -103,3 +103,17 @@ def test_a_run_killed_before_its_first_checkpoint_is_not_offered_resume(data, tm
     err = capsys.readouterr().err
     assert "cannot be resumed; start it again in the same folder with" in err
     assert main(["train", str(data), "--out", str(run), *TRAIN, "--overwrite"]) == 0
+
+
+def test_predict_on_a_run_killed_mid_run_says_how_to_get_its_model(data, tmp_path,
+                                                                  capsys) -> None:
+    run = tmp_path / "run"
+    assert _signalled("SIGKILL", 2, 1, data, run).returncode == -9
+    image = str(data / "a" / "000.png")
+    assert main(["predict", str(run), image]) == 2
+    assert capsys.readouterr().err == (
+        f"error: '{run}' has not saved its model yet (it was stopped mid-run); continue it "
+        f"with: tlstudio train --resume {run} (its best model so far is "
+        f"{run / 'best_model.safetensors'})\n")
+    assert main(["train", "--resume", str(run)]) == 0
+    assert main(["predict", str(run), image]) == 0

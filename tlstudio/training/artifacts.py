@@ -86,9 +86,18 @@ def read_model_info(run_dir: str | Path) -> ModelInfo:
     try:
         return ModelInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise ModelFileError(f"'{run_dir}' is not a tlstudio run: it has no {MODEL_INFO}") from None
+        raise ModelFileError(_no_model(run_dir)) from None
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{path} is not valid JSON: {e}") from None
+
+
+def _no_model(run_dir: str | Path) -> str:
+    from tlstudio.training.unfinished import can_resume, how_to_continue  # it imports this
+
+    if can_resume(run_dir):  # killed mid-run: its model is saved when the run ends
+        return f"'{run_dir}' has not saved its model yet (it was stopped mid-run); " + \
+            how_to_continue(run_dir)
+    return f"'{run_dir}' is not a tlstudio run: it has no {MODEL_INFO}"
 
 
 def load_model(run_dir: str | Path) -> tuple[Classifier, ModelInfo]:
