@@ -9,6 +9,7 @@ from tlstudio.cli_progress import ProgressPrinter
 from tlstudio.data import demo_data_dir, write_digits_demo
 from tlstudio.data.demo import default_demo_root
 from tlstudio.recipe import Recipe
+from tlstudio.writable import check_writable
 
 DEMO_BACKBONE = "tf_efficientnet_lite0"
 
@@ -31,7 +32,7 @@ def run_demo(out: str | None = None, epochs: int = 10) -> Path:
     from tlstudio.export import export_run
     from tlstudio.training import fit
 
-    root = Path(out) if out else default_demo_root()
+    root = check_writable(Path(out) if out else default_demo_root(), folder=True)
     recipe = demo_recipe(root, epochs)
     print(f"demo: {DEMO_BACKBONE} on handwritten digits in {recipe.data_dir}", file=sys.stderr)
     with ProgressPrinter() as printer:

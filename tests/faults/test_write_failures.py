@@ -40,6 +40,9 @@ def _command(name: str, run: Path, data: Path, target: Path) -> tuple[list[str],
                    target / "r.html"),
         "predict": (["predict", str(run), str(data), "--csv", str(target / "p.csv")],
                     target / "p.csv"),
+        "lr-find": (["lr-find", str(data), *TRAIN, "--plot", str(target / "lr.png")],
+                    target / "lr.png"),
+        "demo": (["demo", "--headless", "--out", str(target / "demo")], target / "demo"),
     }[name]
 
 
@@ -51,7 +54,7 @@ def _error(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
     return last.removeprefix("error: ")
 
 
-COMMANDS = ["train", "export", "report", "predict"]
+COMMANDS = ["train", "export", "report", "predict", "lr-find", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
