@@ -95,3 +95,22 @@ def test_export_and_report_show_the_cores_write_error(qtbot, window, tmp_path) -
         assert message.args[0].endswith(f"Cannot write '{dest}': '{blocker}' is a file, not a "
                                         "folder; choose another location")
     assert blocker.read_text() == "mine"
+
+
+def test_training_into_a_runs_folder_that_cannot_be_written_shows_why(qtbot, window,
+                                                                       tmp_path) -> None:
+    data = write_class_folders(tmp_path / "photos", {"a": 4, "b": 4})
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    window.backbone_panel.set_backbone("tiny_cnn")
+    window.settings_panel.image_size.setValue(16)
+    window.settings_panel.runs_dir.setText(str(blocker / "runs"))
+    with qtbot.waitSignal(window.data_panel.scanned, timeout=SCAN_TIMEOUT):
+        window.data_panel.set_folders(str(data))
+    with qtbot.waitSignal(window.controller.failed, timeout=SCAN_TIMEOUT):
+        window.start_button.click()
+    qtbot.waitUntil(lambda: not window.controller.is_running(), timeout=SCAN_TIMEOUT)
+    assert window.banner.kind == "error"
+    assert f"'{blocker}' is a file, not a folder; choose another location" in \
+        window.banner.label.text()
+    assert blocker.read_text() == "mine"
