@@ -67,8 +67,12 @@ class Session:
             w.freeze_panel.apply_preset("Head only")
             w.start_training()
 
+        def load() -> None:  # a demo that cannot load ends the shot instead of hanging
+            if not w.load_demo():
+                self.fail(w.banner.label.text())
+
         w.data_panel.scanned.connect(lambda _data: self.later(500, start))
-        self.later(300, w.load_demo)
+        self.later(300, load)
 
     def save(self, name: str) -> None:
         path = self.out / name

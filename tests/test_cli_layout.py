@@ -25,12 +25,12 @@ def split_root(tmp_path: Path) -> Path:
 
 def test_train_on_a_split_root_uses_train_and_val(split_root: Path, tmp_path: Path,
                                                   monkeypatch, capsys) -> None:
-    monkeypatch.chdir(tmp_path)  # the default run folder is named after the root, not train/
-    assert main(["train", str(split_root), *TINY]) == 0
+    monkeypatch.setenv("HOME", str(tmp_path))  # the default run folder is named after the
+    assert main(["train", str(split_root), *TINY]) == 0  # root, not train/
     err = capsys.readouterr().err
     assert ("This folder holds train/ and val/: using train/ for training and val/ for "
             "validation") in err
-    run = tmp_path / "runs" / "photos"
+    run = tmp_path / "tlstudio" / "runs" / "photos"
     assert json.loads((run / "model.json").read_text())["classes"] == ["blue", "green", "red"]
     recipe = json.loads((run / "recipe.json").read_text())
     assert recipe["data_dir"] == str(split_root / "train")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from safetensors import safe_open
 
 from tlstudio.data.images import load_rgb
 from tlstudio.data.transforms import eval_transform
-from tlstudio.errors import ExportError, ModelFileError
+from tlstudio.errors import ExportError, ModelFileError, OutputError
 from tlstudio.export import ExportResult, export_run
 from tlstudio.export.check import PARITY_TOLERANCE
 from tlstudio.inference import TORCHSCRIPT_INFO, load_predictor
@@ -166,13 +167,16 @@ def test_crash_mid_write_keeps_the_previous_export(
     good = Path(export_run(run_dir, "onnx").path)
     before = good.read_bytes()
 
-    def half_write(proto, path, *args, **kwargs):
-        Path(path).write_bytes(b"half a model")
-        raise OSError("disk full")
+    real_write = Path.write_bytes
 
-    monkeypatch.setattr(onnx, "save", half_write)
-    with pytest.raises(ExportError, match="disk full"):
+    def half_write(path: Path, data: bytes) -> int:
+        real_write(path, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(Path, "write_bytes", half_write)
+    with pytest.raises(OutputError, match="the disk is full"):
         export_run(run_dir, "onnx")
+    monkeypatch.undo()
     assert good.read_bytes() == before
     assert sorted(p.name for p in good.parent.iterdir()) == ["model.onnx"]
 

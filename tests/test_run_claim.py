@@ -114,13 +114,14 @@ def test_two_trainings_started_together_write_two_whole_runs(colour_data, tmp_pa
     args = [sys.executable, "-m", "tlstudio", "train", str(colour_data), "--backbone",
             "tiny_cnn", "--epochs", "2", "--image-size", "16", "--batch-size", "8",
             "--val-split", "0.25", "--lr", "0.01"]
-    procs = [subprocess.Popen([*args, "--seed", str(seed)], cwd=tmp_path, env=ENV,
+    env = {**ENV, "HOME": str(tmp_path)}  # the default runs folder is ~/tlstudio/runs
+    procs = [subprocess.Popen([*args, "--seed", str(seed)], cwd=tmp_path, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for seed in (1, 2)]
     started = time.monotonic()
     outputs = [proc.communicate(timeout=300) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    runs = sorted((tmp_path / "runs").iterdir())
+    runs = sorted((tmp_path / "tlstudio" / "runs").iterdir())
     assert [r.name for r in runs] == [colour_data.name, f"{colour_data.name}-2"]
     seeds = set()
     for run in runs:  # each folder is one run's: its recipe, its model, its metrics

@@ -12,33 +12,58 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from tlstudio import writable
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+_STALE_WITHOUT_LOCKS_S = 24 * 3600
 
 
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; on success it replaces ``dest`` in one step.
 
-    A crash or exception leaves ``dest`` as it was (old content or absent), never half-written.
+    A crash or exception leaves ``dest`` as it was (old content or absent), never half-written;
+    the temp files of earlier writers of ``dest`` that were killed are removed first. A failed
+    write (disk full, read-only, no permission) raises OutputError saying so.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path, mode = _new_temp_file(dest)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temp_files(dest)
+        tmp_path, mode, lock = _new_temp_file(dest)
+    except OSError as e:
+        raise _translated(e, dest) from e
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         _set_mode(tmp_path, mode)  # a writer may have replaced the file with a private one
         os.replace(tmp_path, dest)
+    except OSError as e:
+        raise _translated(e, dest) from e
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        with contextlib.suppress(OSError):
+            tmp_path.unlink(missing_ok=True)
+        os.close(lock)
 
 
-def _new_temp_file(dest: Path) -> tuple[Path, int]:
-    """An empty hidden file beside ``dest`` and the permissions it was created with.
+def _translated(error: OSError, dest: Path) -> Exception:
+    """A failed write as the user's OutputError; any other OSError as it was."""
+    return writable.write_failed(error, dest) if writable.is_write_failure(error) else error
+
+
+def _new_temp_file(dest: Path) -> tuple[Path, int, int]:
+    """An empty hidden file beside ``dest``, the permissions it was created with, and an open
+    descriptor holding a lock on it for as long as it is written (see ``_is_abandoned``).
 
     Created like ``open()`` creates files, so the kernel applies the umask (and any default
     ACL); reading the umask itself would mean setting it, which is not thread-safe.
@@ -46,13 +71,44 @@ def _new_temp_file(dest: Path) -> tuple[Path, int]:
     while True:
         tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
-        try:
-            return tmp, stat.S_IMODE(os.fstat(fd).st_mode)
-        finally:
-            os.close(fd)
+        _lock(fd, blocking=True)
+        return tmp, stat.S_IMODE(os.fstat(fd).st_mode), fd
+
+
+def _remove_stale_temp_files(dest: Path) -> None:
+    """Delete the temp files of ``dest`` whose writers died (killed mid-write, a crash)."""
+    prefix = f".{dest.name}."
+    for path in dest.parent.iterdir():
+        if path.name.startswith(prefix) and _TEMP_NAME.match(path.name) and _is_abandoned(path):
+            path.unlink(missing_ok=True)
+
+
+def _is_abandoned(path: Path) -> bool:
+    """No live writer: a writer locks its temp file until it is done, and the kernel drops
+    the lock of a killed process. Where locks are not available (Windows), a day-old file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        if fcntl is None:
+            return time.time() - os.fstat(fd).st_mtime > _STALE_WITHOUT_LOCKS_S
+        return _lock(fd, blocking=False)
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int, blocking: bool) -> bool:
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except OSError:
+        return False
+    return True
 
 
 def _set_mode(path: Path, mode: int) -> None:
@@ -72,7 +128,8 @@ def remove_leftovers(folder: str | os.PathLike[str]) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    removed = [p for p in folder.iterdir() if p.is_file() and _TEMP_NAME.match(p.name)]
+    removed = [p for p in folder.iterdir()
+               if p.is_file() and _TEMP_NAME.match(p.name) and _is_abandoned(p)]
     for path in removed:
         path.unlink(missing_ok=True)
     return removed

@@ -7,8 +7,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
+from tlstudio.defaults import default_run_dir
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure, save_details
 from tlstudio.recipe import (
@@ -22,6 +22,7 @@ from tlstudio.recipe import (
     Recipe,
 )
 from tlstudio.runs.folder import RECIPE, REPORT
+from tlstudio.writable import check_writable, describe_os_error
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except TlstudioError as e:
         print(f"error: {describe_failure(e, FrontEnd.CLI)}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a write the core did not foresee: the same words, no traceback
+        if isinstance(e, BrokenPipeError):  # the reader went away: nothing to tell it
+            raise
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -64,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue RUN from its last finished epoch (--epochs N sets a new total)")
     p.add_argument("--backbone", help="backbone name (see `tlstudio backbones`)")
     p.add_argument("--weights", help="local weights file (safetensors or a state dict)")
-    p.add_argument("--out", help="run folder to write (default: runs/DATA, or the recipe's "
-                                 "out_dir; -2, -3 ... added when that already holds a run)")
+    p.add_argument("--out", help="run folder to write (default: ~/tlstudio/runs/DATA, or the "
+                                 "recipe's out_dir; -2, -3 ... added when that already holds a "
+                                 "run)")
     val = p.add_mutually_exclusive_group()
     val.add_argument("--val", help="validation folder with the same class subfolders")
     val.add_argument("--val-split", type=float, help="fraction held out per class (0.2)")
@@ -264,7 +271,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         return base.replace(**changes)
     if "data_dir" not in changes:
         raise TlstudioError("give a training folder (tlstudio train DATA) or --recipe FILE")
-    changes.setdefault("out_dir", str(Path("runs") / Path(args.data).name))
+    changes.setdefault("out_dir", str(default_run_dir(args.data)))
     return Recipe(**changes)
 
 
@@ -282,18 +289,33 @@ def _split_layout_changes(data: str, val_split: float | None) -> dict[str, str]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from tlstudio.cli_progress import ProgressPrinter
-    from tlstudio.training import fit, resume_run
+    from tlstudio.training import FitStarted, fit, resume_run
 
+    recipe = None
     if args.resume:
         _check_resume_options(args)
-        with ProgressPrinter() as printer:
-            result = resume_run(args.resume, args.epochs, callbacks=[printer])
     else:
         recipe = recipe_from_args(args)
-        fresh = args.out is None and not args.overwrite  # never replace a run unasked
+    fresh = args.out is None and not args.overwrite  # never replace a run unasked
+    started: list[str] = []  # the folder the run writes to (fresh_folder may number it)
+
+    def remember(event: object) -> None:
+        if isinstance(event, FitStarted):
+            started.append(event.run_dir)
+
+    try:
         with ProgressPrinter() as printer:
-            result = fit(recipe, callbacks=[printer], overwrite=args.overwrite,
-                         fresh_folder=fresh)
+            result = (fit(recipe, callbacks=[printer, remember], overwrite=args.overwrite,
+                          fresh_folder=fresh) if recipe
+                      else resume_run(args.resume, args.epochs, callbacks=[printer, remember]))
+    except KeyboardInterrupt:
+        if not started:
+            raise
+        from tlstudio.runs.unfinished import interrupted
+
+        print(f"interrupted: {describe_failure(interrupted(started[-1]), FrontEnd.CLI)}",
+              file=sys.stderr)
+        return 130
     print(f"run written to {result.run_dir}")
     return 1 if result.stopped else 0
 
@@ -319,6 +341,8 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     if args.resume:
         raise TlstudioError("lr-find takes a training folder or --recipe, not --resume")
     recipe = recipe_from_args(args)
+    if args.plot:
+        check_writable(args.plot)
     with ProgressPrinter() as printer:
         result = lr_find(recipe, emit=printer, steps=args.steps, start_lr=args.start_lr,
                          end_lr=args.end_lr)
@@ -343,6 +367,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from tlstudio.inference import expand_inputs, load_predictor, write_predictions_csv
 
+    if args.csv:
+        check_writable(args.csv)  # before predicting what could not be saved
     predictor = load_predictor(args.model)
     predictions, skipped = predictor.predict_paths(expand_inputs(args.inputs), top_k=args.top)
     if args.csv:

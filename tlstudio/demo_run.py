@@ -6,18 +6,15 @@ import sys
 from pathlib import Path
 
 from tlstudio.cli_progress import ProgressPrinter
-from tlstudio.data import write_digits_demo
+from tlstudio.data import default_demo_root, demo_data_dir, write_digits_demo
 from tlstudio.recipe import Recipe
+from tlstudio.writable import check_writable
 
 DEMO_BACKBONE = "tf_efficientnet_lite0"
 
 
-def default_demo_dir() -> Path:
-    return Path.home() / ".cache" / "tlstudio" / "demo"
-
-
 def demo_recipe(root: Path, epochs: int = 10) -> Recipe:
-    data = write_digits_demo(root / "digits")
+    data = write_digits_demo(demo_data_dir(root))
     return Recipe(
         data_dir=str(data / "train"),
         val_dir=str(data / "val"),
@@ -34,7 +31,7 @@ def run_demo(out: str | None = None, epochs: int = 10) -> Path:
     from tlstudio.export import export_run
     from tlstudio.training import fit
 
-    root = Path(out) if out else default_demo_dir()
+    root = check_writable(Path(out) if out else default_demo_root(), folder=True)
     recipe = demo_recipe(root, epochs)
     print(f"demo: {DEMO_BACKBONE} on handwritten digits in {recipe.data_dir}", file=sys.stderr)
     with ProgressPrinter() as printer:

@@ -6,7 +6,7 @@ Cancellation is not a failure: every way of stopping work on request derives fro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 
 
@@ -24,6 +24,8 @@ class Remedy(Enum):
     FIX_UNFREEZE = "fix_unfreeze"  # correct the parameter-name patterns to train
     MORE_EPOCHS = "more_epochs"  # resume a finished run with a larger total of epochs
     LABELLED_FOLDER = "labelled_folder"  # evaluate on another folder of class folders
+    CONTINUE_RUN = "continue_run"  # resume the interrupted run (paths: run)
+    START_AGAIN = "start_again"  # start the run again in its folder (paths: run, recipe)
     WAIT_OR_CHOOSE_OUT = "wait_or_choose_out"  # another training writes there: wait, or elsewhere
 
 
@@ -34,10 +36,13 @@ class TlstudioError(Exception):
     in the words of the front-end that shows it.
     """
 
-    def __init__(self, message: str = "", *, remedies: Iterable[Remedy] = ()) -> None:
+    def __init__(self, message: str = "", *, remedies: Iterable[Remedy] = (),
+                 paths: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.remedies: tuple[Remedy, ...] = tuple(remedies)
+        # What remedies act on, where their words name it: {"run": folder, "recipe": file}.
+        self.paths: dict[str, str] = dict(paths or {})
 
 
 class DatasetError(TlstudioError):
@@ -106,3 +111,7 @@ class ScanCancelled(Cancelled, DatasetError):  # noqa: N818 - a cancellation is 
 
 class EvaluationCancelled(Cancelled):
     """The user cancelled an evaluation; nothing is shown for it."""
+
+
+class OutputError(TlstudioError):
+    """A file or folder cannot be written where asked (disk full, read-only, a file in the way)."""

@@ -8,11 +8,12 @@ nobody planned for (a bug, an exhausted memory) get a plain sentence, never a tr
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -33,6 +34,12 @@ class RemedyWords:
 REMEDY_WORDS: dict[Remedy, RemedyWords] = {
     Remedy.CHOOSE_OUT: RemedyWords("choose another --out",
                                    "choose another folder in 'Save runs in'"),
+    Remedy.CONTINUE_RUN: RemedyWords("continue it with: tlstudio train --resume {run}",
+                                     "continue it with File > Resume run…"),
+    Remedy.START_AGAIN: RemedyWords(
+        "start it again in the same folder with: tlstudio train --recipe {recipe} --out {run} "
+        "--overwrite",
+        "start it again: File > Open recipe… with its recipe, then Train into the same folder"),
     Remedy.WAIT_OR_CHOOSE_OUT: RemedyWords(
         "wait for it to end or choose another --out",
         "wait for it to end or choose another folder in 'Save runs in'"),
@@ -70,13 +77,18 @@ class Failure:
     remedies: tuple[Remedy, ...] = ()  # what the user can do about it
     expected: bool = True  # False: a bug or a crash, not something the user did
 
+    paths: Mapping[str, str] = field(default_factory=dict)  # what remedies name: run, recipe
+
     def text(self, front_end: FrontEnd) -> str:
-        return with_remedies(self.message, self.remedies, front_end)
+        return with_remedies(self.message, self.remedies, front_end, self.paths)
 
 
-def with_remedies(message: str, remedies: Iterable[Remedy], front_end: FrontEnd) -> str:
-    """``message; remedy, remedy, or remedy`` with each remedy in ``front_end``'s words."""
-    words = [getattr(REMEDY_WORDS[r], front_end.value) for r in remedies]
+def with_remedies(message: str, remedies: Iterable[Remedy], front_end: FrontEnd,
+                  paths: Mapping[str, str] | None = None) -> str:
+    """``message; remedy, remedy, or remedy`` with each remedy in ``front_end``'s words; the
+    command-line words name ``paths`` (run, recipe) as the shell reads them back."""
+    quoted = {name: shlex.quote(str(path)) for name, path in (paths or {}).items()}
+    words = [getattr(REMEDY_WORDS[r], front_end.value).format(**quoted) for r in remedies]
     if not words:
         return message
     if len(words) == 1:
@@ -96,7 +108,7 @@ def is_out_of_memory(error: BaseException) -> bool:
 def failure(error: BaseException, doing: str = "Unexpected error") -> Failure:
     """The `Failure` an exception stands for; ``doing`` heads an unexpected one."""
     if isinstance(error, TlstudioError):
-        return Failure(str(error), error.remedies)
+        return Failure(str(error), error.remedies, paths=error.paths)
     if is_out_of_memory(error):
         return Failure("Out of memory", (Remedy.SMALLER_BATCH,))
     return Failure(f"{doing}: {type(error).__name__}: {error}", expected=False)

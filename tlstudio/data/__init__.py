@@ -12,7 +12,7 @@ from tlstudio.data.augment import (
     train_transform,
 )
 from tlstudio.data.dataset import ImageFolderDataset
-from tlstudio.data.demo import write_digits_demo
+from tlstudio.data.demo import default_demo_root, demo_data_dir, write_digits_demo
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
 from tlstudio.data.layout import DataFolders, SplitLayout, resolve_data_folders, split_folders
@@ -58,5 +58,7 @@ __all__ = [
     "split_folders",
     "stratified_split",
     "train_transform",
+    "default_demo_root",
+    "demo_data_dir",
     "write_digits_demo",
 ]

@@ -1,14 +1,18 @@
 """A ready-made demo data set: scikit-learn's bundled 8x8 handwritten digits as PNG folders.
 
-No download: the digits ship inside scikit-learn. Written atomically and only once.
+No download: the digits ship inside scikit-learn. Written atomically and only once, in one
+place that the window's demo and ``tlstudio demo`` share (``demo_data_dir``), in either order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +23,17 @@ from tlstudio.errors import DatasetError
 MARKER = "demo.json"
 VAL_FRACTION = 0.25  # share of each class's images held out in val/
 _MAX_VALUE = 16  # load_digits pixels are 0..16
+_ABANDONED_AFTER_S = 3600
+
+
+def default_demo_root() -> Path:
+    """The demo's own folder: its data in ``digits/``, the headless demo's run in ``run/``."""
+    return Path.home() / ".cache" / "tlstudio" / "demo"
+
+
+def demo_data_dir(root: str | os.PathLike[str] | None = None) -> Path:
+    """Where the demo digits live under ``root`` (default: ``default_demo_root()``)."""
+    return Path(root if root is not None else default_demo_root()) / "digits"
 
 
 def write_digits_demo(
@@ -37,6 +52,7 @@ def write_digits_demo(
         "seed": seed,
         "val_fraction": VAL_FRACTION,
     }
+    _remove_abandoned_copies(dest)
     if _existing_params(dest) == params:
         return dest
     if per_class < 2 or size < 8:
@@ -52,6 +68,19 @@ def write_digits_demo(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+
+def _remove_abandoned_copies(dest: Path) -> None:
+    """Delete the half-written copies (``.<name>.<hex>``) and old demos (``.<name>.old``)
+    that a killed writer of ``dest`` left: any over an hour old (a write takes seconds)."""
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.([0-9a-f]{{12}}|old)$")
+    if not dest.parent.is_dir():
+        return
+    for path in dest.parent.iterdir():
+        with contextlib.suppress(OSError):  # gone already, or another writer's
+            if (pattern.match(path.name) and path.is_dir()
+                    and time.time() - path.stat().st_mtime > _ABANDONED_AFTER_S):
+                shutil.rmtree(path)
 
 
 def _existing_params(dest: Path) -> dict[str, object] | None:

@@ -23,6 +23,7 @@ from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_ru
 from tlstudio.evaluation.saliency import saliency_views
 from tlstudio.runs import RunFolder, load_model
 from tlstudio.runs.folder import read_json_or_empty
+from tlstudio.writable import check_writable
 
 MISTAKES = 8  # most confident mistakes shown
 THUMBNAIL = 160  # px, the side of each embedded picture
@@ -52,7 +53,9 @@ def write_report(
     data_dir: str | os.PathLike[str] | None = None,
     evaluation: RunEvaluation | None = None,
 ) -> Path:
-    """Evaluate the run (unless `evaluation` is given) and write the report atomically."""
+    """Evaluate the run (unless `evaluation` is given) and write the report atomically;
+    OutputError before evaluating when `out_html` cannot be written."""
+    check_writable(out_html)
     evaluation = evaluation or evaluate_run(run_dir, data_dir)
     html = render_report(run_dir, evaluation)
     atomic.write_text(out_html, html)

@@ -13,9 +13,9 @@ from pathlib import Path
 from tlstudio import atomic
 from tlstudio.errors import ExportError
 from tlstudio.export.check import check_batch, check_parity
-from tlstudio.export.onnx import write_onnx
-from tlstudio.export.safetensors import write_safetensors, write_sidecar
-from tlstudio.export.torchscript import write_torchscript
+from tlstudio.export.onnx import onnx_bytes
+from tlstudio.export.safetensors import safetensors_bytes, write_sidecar
+from tlstudio.export.torchscript import torchscript_bytes
 from tlstudio.inference import (
     Predictor,
     ProbabilityModel,
@@ -25,20 +25,21 @@ from tlstudio.inference import (
 )
 from tlstudio.runs import ModelInfo, RunFolder, load_model
 from tlstudio.runs.folder import EXPORT_FOLDER  # default destination inside the run folder
+from tlstudio.writable import check_writable
 
 
 @dataclass(frozen=True)
 class ExportFormat:
     suffix: str  # file extension of the default destination
     title: str  # how messages name it
-    write: Callable[[ProbabilityModel, ModelInfo, Path], None]
+    serialize: Callable[[ProbabilityModel, ModelInfo], bytes]  # the file's content
     open: Callable[[os.PathLike[str]], Predictor]  # loads it back as inference will
 
 
 FORMATS = {
-    "onnx": ExportFormat(".onnx", "ONNX", write_onnx, open_onnx),
-    "torchscript": ExportFormat(".pt", "TorchScript", write_torchscript, open_torchscript),
-    "safetensors": ExportFormat(".safetensors", "safetensors", write_safetensors, open_safetensors),
+    "onnx": ExportFormat(".onnx", "ONNX", onnx_bytes, open_onnx),
+    "torchscript": ExportFormat(".pt", "TorchScript", torchscript_bytes, open_torchscript),
+    "safetensors": ExportFormat(".safetensors", "safetensors", safetensors_bytes, open_safetensors),
 }
 
 
@@ -61,18 +62,19 @@ def export_run(
     """Write the run's model as `fmt`, check it against the run, then move it into place.
 
     Default destination: `<run_dir>/export/model.<onnx|pt|safetensors>`; an existing folder as
-    `out` receives `model.<ext>`. A failed check raises ExportError and leaves `out` untouched.
+    `out` receives `model.<ext>`. A failed check raises ExportError and leaves `out` untouched;
+    a destination that cannot be written raises OutputError before any work.
     """
     key = fmt.lower()
     if key not in FORMATS:
         raise ExportError(f"Unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
     spec = FORMATS[key]
+    dest = check_writable(_destination(Path(run_dir), spec.suffix, out))
     classifier, info = load_model(run_dir)
     reference = ProbabilityModel(classifier).eval()
-    dest = _destination(Path(run_dir), spec.suffix, out)
     batch = check_batch(info, check_images)  # before writing: a bad check image fails early
     with atomic.atomic_path(dest) as tmp:
-        spec.write(reference, info, tmp)
+        tmp.write_bytes(spec.serialize(reference, info))
         diff = check_parity(reference, spec.open, tmp, batch)
     if key == "safetensors":
         write_sidecar(info, dest)

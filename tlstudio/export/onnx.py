@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
 
 import onnx
 import torch
@@ -22,8 +21,8 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "probabilities"
 
 
-def write_onnx(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:
-    """Export `model` to `dest` with a dynamic batch dimension and the model's metadata."""
+def onnx_bytes(model: ProbabilityModel, info: ModelInfo) -> bytes:
+    """`model` with a dynamic batch dimension and the model's metadata, as the file's bytes."""
     example = example_input(info.image_size)
     buffer = io.BytesIO()
     try:
@@ -44,6 +43,6 @@ def write_onnx(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:
         proto = onnx.load_from_string(buffer.getvalue())
         onnx.helper.set_model_props(proto, string_metadata(describe(info, True)))
         onnx.checker.check_model(proto)
-        onnx.save(proto, str(dest))
+        return proto.SerializeToString()
     except Exception as e:  # re-raised: the exporter fails in many ways on unusual layers
         raise ExportError(f"The {info.backbone} model could not be converted to ONNX: {e}") from e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from tlstudio import atomic
 from tlstudio.errors import ExportError
@@ -13,12 +13,12 @@ from tlstudio.inference import ProbabilityModel
 from tlstudio.runs.model_files import ModelInfo
 
 
-def write_safetensors(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:
-    """The classifier's weights (it outputs logits), described by string metadata."""
+def safetensors_bytes(model: ProbabilityModel, info: ModelInfo) -> bytes:
+    """The classifier's weights (it outputs logits), described by string metadata, as bytes."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.classifier.state_dict().items()}
     try:
-        save_file(state, str(dest), metadata=string_metadata(describe(info, False)))
-    except Exception as e:  # re-raised as ExportError: e.g. shared tensors, disk full
+        return save(state, metadata=string_metadata(describe(info, False)))
+    except Exception as e:  # re-raised as ExportError: e.g. shared tensors
         raise ExportError(f"The weights could not be written as safetensors: {e}") from e
 
 

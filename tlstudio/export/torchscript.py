@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
-from pathlib import Path
 
 import torch
 
@@ -14,8 +14,12 @@ from tlstudio.inference import TORCHSCRIPT_INFO, ProbabilityModel
 from tlstudio.runs.model_files import ModelInfo
 
 
-def write_torchscript(model: ProbabilityModel, info: ModelInfo, dest: Path) -> None:
-    """Trace `model` at the recorded input size and save it with its description."""
+def torchscript_bytes(model: ProbabilityModel, info: ModelInfo) -> bytes:
+    """`model` traced at the recorded input size, with its description, as the file's bytes.
+
+    In memory, never to a path: torch's file writer aborts the whole process when the disk
+    fills up; the caller writes the bytes through `atomic`, which reports it instead.
+    """
     example = example_input(info.image_size)
     extra = {TORCHSCRIPT_INFO: json.dumps(describe(info, True), indent=2)}
     try:
@@ -24,8 +28,10 @@ def write_torchscript(model: ProbabilityModel, info: ModelInfo, dest: Path) -> N
             warnings.simplefilter("ignore", FutureWarning)
             # check_trace is off: the parity check on the saved file is stricter.
             traced = torch.jit.trace(model, example, check_trace=False)
-            torch.jit.save(traced, str(dest), _extra_files=extra)
+            buffer = io.BytesIO()
+            torch.jit.save(traced, buffer, _extra_files=extra)
     except Exception as e:  # re-raised as ExportError: tracing fails in many ways
         raise ExportError(
             f"The {info.backbone} model could not be traced to TorchScript: {e}"
         ) from e
+    return buffer.getvalue()

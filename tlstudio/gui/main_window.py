@@ -228,17 +228,19 @@ class MainWindow(QMainWindow):
         self.data_panel.train_folder.set_path(path)
         self.tabs.setCurrentWidget(self.dataset_view)
 
-    def load_demo(self) -> None:
-        from tlstudio.data import write_digits_demo
+    def load_demo(self) -> bool:
+        """Choose the demo digits and backbone; False (the banner says why) if they cannot."""
+        from tlstudio.data import demo_data_dir, write_digits_demo
 
         try:
-            root = write_digits_demo(Path.home() / ".cache" / "tlstudio" / "demo")
+            root = write_digits_demo(demo_data_dir())  # the same digits as `tlstudio demo`
         except (TlstudioError, OSError) as e:
             self.show_error(f"Cannot write the demo data: {e}")
-            return
+            return False
         self.backbone_panel.set_backbone(DEMO_BACKBONE)
         self.data_panel.set_folders(str(root / "train"), str(root / "val"))
         self.tabs.setCurrentWidget(self.dataset_view)
+        return True
 
     def _on_scan_failed(self, message: str) -> None:
         self.show_error(message)

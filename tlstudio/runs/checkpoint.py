@@ -21,7 +21,7 @@ import torch
 
 from tlstudio import atomic
 from tlstudio.errors import TlstudioError
-from tlstudio.runs.folder import CHECKPOINT, RunFolder
+from tlstudio.runs.folder import RunFolder
 
 VERSION = 1
 PAUSE_BEFORE_RENAME = "TLSTUDIO_TEST_PAUSE_BEFORE_RENAME"  # tests: see the module docstring
@@ -32,7 +32,10 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     state = {"version": VERSION, **state}
 
     def write(tmp: Path) -> None:
-        torch.save(state, tmp)
+        # Through a Python file: a full disk then raises OSError (torch's own file writer
+        # raises a RuntimeError that says nothing about the disk).
+        with open(tmp, "wb") as fh:
+            torch.save(state, fh)
         time.sleep(float(os.environ.get(PAUSE_BEFORE_RENAME) or 0))
 
     atomic.write_with(path, write)
@@ -64,10 +67,9 @@ def finished_epochs(run_dir: str | Path) -> int:
 def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
-        raise TlstudioError(
-            f"'{path.parent}' cannot be resumed: it has no {CHECKPOINT} (a run saves one after "
-            "each finished epoch)"
-        )
+        from tlstudio.runs.unfinished import cannot_resume
+
+        raise cannot_resume(path.parent)
     return path
 
 

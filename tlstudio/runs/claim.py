@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tlstudio.errors import RecipeError, Remedy, RunFolderBusyError
 from tlstudio.runs.folder import CLEARED_TOO, HEADLINE, OTHER_OUTPUTS, RunFolder
+from tlstudio.runs.unfinished import unresumable_run
+from tlstudio.writable import check_writable
 
 # errno values that mean "another process holds the lock"; any other failure means the file
 # system cannot lock (some network shares): the run goes ahead as before claims existed.
@@ -86,6 +88,7 @@ def claim_run_folder(run_dir: str | os.PathLike[str], overwrite: bool = False,
     a run and neither `overwrite` (which clears the old run's files) nor `resume` is given.
     Files that are not a run's (the user's own) are left alone.
     """
+    check_writable(run_dir, folder=True)  # before minutes of training it could not save
     claim = _lock(RunFolder.at(run_dir))
     if claim is None:
         raise RunFolderBusyError(f"'{run_dir}' is in use: another training{_holder(run_dir)} is "
@@ -103,6 +106,7 @@ def claim_free_run_folder(out_dir: str | os.PathLike[str]) -> RunClaim:
     """Hold `out_dir` if it is free and holds no run, else the first free one of `out_dir-2`,
     `-3`, ...: where a run writes when the user named no folder (never replacing one)."""
     out_dir = Path(out_dir)
+    check_writable(out_dir, folder=True)  # before minutes of training it could not save
     if out_dir.name in ("", ".", ".."):  # no name to number
         out_dir = out_dir.resolve()
     candidate, n = out_dir, 1
@@ -123,6 +127,8 @@ def _make_room(folder: RunFolder, overwrite: bool) -> None:
         return
     if not overwrite:
         shown = [name for name in present if name in HEADLINE] or list(present)
+        if not folder.checkpoint.is_file():
+            raise unresumable_run(folder.path, shown)
         raise RecipeError(f"'{folder.path}' already holds a run ({', '.join(shown)})",
                           remedies=(Remedy.CHOOSE_OUT, Remedy.OVERWRITE, Remedy.RESUME))
     for name in (*HEADLINE, *OTHER_OUTPUTS, *CLEARED_TOO):

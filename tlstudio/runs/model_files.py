@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from tlstudio import atomic
 from tlstudio.data import describe_eval_transform
@@ -68,7 +68,7 @@ class ModelInfo:
 def save_weights(path: str | Path, model: torch.nn.Module) -> None:
     """The model's state dict as safetensors, written atomically (never half a file)."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic.write_with(path, lambda p: save_file(state, str(p)))
+    atomic.write_bytes(path, save(state))  # bytes: a failed write raises OSError here
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -86,9 +86,17 @@ def read_model_info(run_dir: str | Path) -> ModelInfo:
     try:
         return ModelInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise ModelFileError(f"'{run_dir}' is not a tlstudio run: it has no {MODEL_INFO}") from None
+        raise _no_model(run_dir) from None
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{path} is not valid JSON: {e}") from None
+
+
+def _no_model(run_dir: str | Path) -> ModelFileError:
+    from tlstudio.runs.unfinished import can_resume, no_model_yet  # it imports this module
+
+    if can_resume(run_dir):  # killed mid-run: its model is saved when the run ends
+        return no_model_yet(run_dir)
+    return ModelFileError(f"'{run_dir}' is not a tlstudio run: it has no {MODEL_INFO}")
 
 
 def load_model(run_dir: str | Path) -> tuple[Classifier, ModelInfo]:

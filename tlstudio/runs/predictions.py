@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from tlstudio import atomic
 from tlstudio.errors import PredictionsError
@@ -58,7 +58,7 @@ def save_epoch_predictions(
                for e, p in by_epoch.items()}
     tensors["targets"] = torch.from_numpy(np.asarray(targets, dtype=np.int64))
     metadata = {"files": json.dumps(list(files)), "classes": json.dumps(list(classes))}
-    atomic.write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    atomic.write_bytes(path, save(tensors, metadata=metadata))  # see artifacts.save_weights
 
 
 def load_predictions(run_dir: str | os.PathLike[str]) -> StoredPredictions:

@@ -78,7 +78,11 @@ def fit(
         stages.set_up_training(state, folder.path)
         state.metrics = _first_metrics(state)
         rng = _restore(state, checkpoint) if checkpoint is not None else None
-        stopped = train_epochs(state, folder, rng)
+        try:
+            stopped = train_epochs(state, folder, rng)
+        except KeyboardInterrupt:  # Ctrl+C: the run is saved like a stop, then told
+            finish(state, folder, stopped=True)
+            raise
         finish(state, folder, stopped)
     return RunResult(str(folder.path), state.classes, tuple(state.history), stopped)
 

@@ -10,6 +10,7 @@ of the minimum divided by 10. The test stops early once the smoothed loss exceed
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from tlstudio import atomic
 from tlstudio.data import ImageFolderDataset, eval_transform
 from tlstudio.errors import RecipeError
 from tlstudio.recipe import Recipe
@@ -194,6 +196,7 @@ def plot_lr_find(result: LRFinderResult, path: str | Path, size: tuple[int, int]
         draw.line([(x, top), (x, height - bottom)], fill="red", width=1)
         draw.text((x + 4, top + 4), f"{result.suggested_lr:.2g}", fill="red")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
+    buffer = io.BytesIO()  # then written atomically: a full disk leaves no half a PNG
+    image.save(buffer, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+    atomic.write_bytes(path, buffer.getvalue())
     return path

@@ -6,7 +6,6 @@ Device lists only what this machine has; CPU threads leave one core to the windo
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
@@ -22,9 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tlstudio.defaults import default_runs_dir
 from tlstudio.devices import available_devices, default_threads
-
-DEFAULT_RUNS_DIR = str(Path.home() / "tlstudio" / "runs")
 
 
 def _spin(name: str, low: int, high: int, value: int, suffix: str = "") -> QSpinBox:
@@ -62,7 +60,8 @@ class SettingsPanel(QWidget):
         self.seed = _spin("seedSpin", 0, 2**31 - 1, 0)
         self.threads = _spin("threadsSpin", 1, os.cpu_count() or 1, default_threads())
         self.threads.setToolTip("CPU threads for training; one core is left to the window")
-        self.runs_dir = QLineEdit(DEFAULT_RUNS_DIR, objectName="runsFolderEdit")
+        # The core's default, where the CLI writes its runs too; read now, not at import.
+        self.runs_dir = QLineEdit(str(default_runs_dir()), objectName="runsFolderEdit")
         self.runs_dir.setToolTip("Each run gets its own folder inside this one")
         browse = QToolButton(text="…")
         browse.clicked.connect(self._browse_runs_dir)
@@ -147,4 +146,4 @@ class SettingsPanel(QWidget):
                         get("image_size", self.image_size.value(), int),
                         str(get("device", "auto", str)), get("seed", 0, int),
                         get("threads", default_threads(), int))
-        self.runs_dir.setText(str(settings.value("training/runs_dir", DEFAULT_RUNS_DIR)))
+        self.runs_dir.setText(str(settings.value("training/runs_dir", str(default_runs_dir()))))
