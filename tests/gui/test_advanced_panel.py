@@ -136,7 +136,7 @@ def test_open_then_save_keeps_fields_the_window_has_no_control_for(
                       backbone="tiny_cnn", image_size=16, batch_size=8,
                       train_stages=window.freeze_panel.train_stages(), feature_cache=False,
                       num_workers=2, unfreeze=("*.bn*",), weights=str(tmp_path / "w.pt"),
-                      extra={"note": "from a later version"}, threads=1)
+                      threads=1)
     original.save(tmp_path / "in.json")
     with qtbot.waitSignal(window.data_panel.scanned, timeout=TIMEOUT):
         assert window.open_recipe(str(tmp_path / "in.json"))

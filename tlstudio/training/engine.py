@@ -33,7 +33,6 @@ from tlstudio.models import (
     apply_freeze,
     build_classifier,
     parameter_counts,
-    trainable_stage_names,
 )
 from tlstudio.models.freezing import only_head_trains
 from tlstudio.recipe import Recipe
@@ -127,8 +126,7 @@ def prepare_model(recipe: Recipe, num_classes: int, emit: Callable[[Event], None
 
     built = build_classifier(recipe.backbone, num_classes, recipe.weights,
                              progress=progress, cancelled=lambda: control.stopped)
-    stages = recipe.train_stages or trainable_stage_names(built.stages, recipe.freeze)
-    apply_freeze(built.model, built.stages, stages, recipe.unfreeze)
+    apply_freeze(built.model, built.stages, recipe.train_stages, recipe.unfreeze)
     return built
 
 

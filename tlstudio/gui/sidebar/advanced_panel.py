@@ -36,7 +36,7 @@ CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs th
 OFF = "off"
 # Recipe fields without a control in the window: an opened recipe's values are kept, so
 # Open recipe -> Save recipe writes them back unchanged.
-UNCONTROLLED = ("freeze", "unfreeze", "weights", "feature_cache", "num_workers", "extra")
+UNCONTROLLED = ("unfreeze", "weights", "feature_cache", "num_workers")
 
 # augment_options keys -> (label, kind, low, high, step, decimals, suffix, tip), in grid order
 AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, int, str, str]] = {
