@@ -101,11 +101,13 @@ class Recipe:
         group="schedule", kind="choice", choices=SCHEDULE_CHOICES)
     warmup_epochs: float = setting(
         0.0, label="Warm-up", help="linear warm-up from ~0 to the learning rate over this many "
-        "epochs (at most the number of epochs)", group="schedule", kind="float", low=0.0,
+        "epochs (at most the number of epochs)", group="schedule", zero_means="off",
+        kind="float", low=0.0,
         high=MANY_EPOCHS, decimals=2, step=0.5, unit="epochs")
     label_smoothing: float = setting(
         0.0, label="Label smoothing", help="0 = plain cross-entropy; 0.1 is a common choice",
-        group="schedule", kind="float", low=0.0, high=0.99, decimals=3, step=0.05,
+        group="schedule", zero_means="off", kind="float", low=0.0, high=0.99, decimals=3,
+        step=0.05,
         example="e.g. 0.1")
     augment: str = setting(
         "none", label="Augmentation", help="random changes to training images; validation "
@@ -117,11 +119,13 @@ class Recipe:
         "--aug-* and flip options)", group="augmentation", kind="dict", cli="")
     mixup_alpha: float = setting(
         0.0, label="MixUp α", help="MixUp blends pairs of images and labels; 0.2-0.4 is "
-        "typical, 0 = off", group="augmentation", kind="float", low=0.0, high=100.0,
+        "typical, 0 = off", group="augmentation", zero_means="off", kind="float", low=0.0,
+        high=100.0,
         decimals=3, step=0.1, flag="--mixup", metavar="ALPHA", invalid="MixUp strength " + MIXING)
     cutmix_alpha: float = setting(
         0.0, label="CutMix α", help="CutMix pastes a patch of another image; 1.0 is typical, "
-        "0 = off; with MixUp, one of them per batch", group="augmentation", kind="float",
+        "0 = off; with MixUp, one of them per batch", group="augmentation", zero_means="off",
+        kind="float",
         low=0.0, high=100.0, decimals=3, step=0.1, flag="--cutmix", metavar="ALPHA",
         invalid="CutMix strength " + MIXING)
     balance: str = setting(
@@ -139,7 +143,7 @@ class Recipe:
         group="training", kind="int", beginner=True, low=0, high=2**31 - 1)
     num_workers: int = setting(
         0, label="Loader workers", help="data loading processes; 0 decodes in the training "
-        "thread", group="speed", kind="int", low=0, high=64, flag="--workers")
+        "thread", group="speed", kind="int", low=0, high=64, flag="--workers", window=False)
     threads: int | None = setting(
         None, label="CPU threads", help="CPU threads for torch", group="training",
         kind="int", beginner=True, low=1, high=1024,
@@ -147,7 +151,7 @@ class Recipe:
     feature_cache: bool = setting(
         True, label="Feature cache", help="cache the frozen backbone's features when only the "
         "head trains (--no-feature-cache runs the backbone every epoch)", group="speed",
-        kind="bool", flag="--no-feature-cache", cli="off")
+        kind="bool", flag="--no-feature-cache", cli="off", window=False)
     monitor: str = setting(
         "val_loss", label="Monitor", help="the metric that picks the best epoch, stops early "
         "and lowers the learning rate", group="callbacks", kind="choice",
@@ -173,7 +177,8 @@ class Recipe:
         "folder (needs the tensorboard package)", group="callbacks", kind="bool", cli="on")
     head_epochs: int = setting(
         0, label="Head only first", help="first train only the new head this many epochs, "
-        "then the chosen stages (fewer than the epochs)", group="fine-tuning", kind="int",
+        "then the chosen stages (fewer than the epochs)", group="fine-tuning", zero_means="off",
+        kind="int",
         low=0, high=MANY_EPOCHS - 1, unit="epochs", metavar="N",
         invalid="head epochs cannot be negative (0 = no head-only phase)")
     lr_decay: float = setting(

@@ -39,6 +39,8 @@ class Setting:
     choices: tuple[tuple[Any, str], ...] = ()  # (recipe value, label) for kind "choice"
     unit: str = ""  # shown after the value: "epochs", "px", "°", "%"
     none_means: str = ""  # what None stands for ("off", "auto", ...); "" = None not allowed
+    zero_means: str = ""  # what 0 stands for, if it is special ("off")
+    window: bool = True  # the window has a control for it (else an opened recipe's value stays)
     decimals: int = 0  # digits the window shows for a float
     step: float = 1.0  # the window's arrow-key step
     percent: bool = False  # the window shows the fraction as a percentage

@@ -86,8 +86,7 @@ class RecipeForm:
         if not self.backbone.set_backbone(recipe.backbone):
             problem = f"The recipe's backbone '{recipe.backbone}' is not available here"
         self.freeze.set_train_stages(recipe.train_stages)
-        self.settings.set_values(recipe.epochs, recipe.batch_size, recipe.lr,
-                                 recipe.image_size, recipe.device, recipe.seed, recipe.threads)
+        self.settings.set_from_recipe(recipe)
         self.advanced.set_from_recipe(recipe)
         self.settings.runs_dir.setText(str(Path(recipe.out_dir).parent))
         self.data.set_folders(recipe.data_dir, recipe.val_dir, recipe.val_split)
