@@ -52,15 +52,16 @@ class Recipe:
         beginner=True, cli="")
     out_dir: str = setting(
         "runs/run", label="Run folder", help="where metrics, model and recipe are written",
-        group="output", kind="path", flag="--out", cli_default="runs/DATA, or the recipe's "
-        "out_dir; -2, -3 ... added when that already holds a run")
+        group="output", kind="path", beginner=True, flag="--out",
+        cli_default="runs/DATA, or the recipe's out_dir; -2, -3 ... added when that already "
+        "holds a run")
     backbone: str = setting(
         "tf_efficientnet_lite0", label="Backbone", help="a name from `tlstudio backbones`",
         group="backbone", kind="text", beginner=True)
     weights: str | None = setting(
         None, label="Weights file", help="a local weights file (safetensors or a state dict) "
         "instead of the backbone's own", group="backbone", kind="path",
-        none_means="the backbone's own weights")
+        none_means="the backbone's own weights", window=False)
     val_dir: str | None = setting(
         None, label="Validation folder", help="a separate folder with the same class "
         "subfolders", group="data", kind="path", beginner=True, flag="--val",
@@ -79,7 +80,7 @@ class Recipe:
     # they stay a setting of their own.
     unfreeze: tuple[str, ...] = setting(
         (), label="Also train", help="glob patterns of parameter names that train as well",
-        group="layers", kind="list", cli="list", metavar="GLOB")
+        group="layers", kind="list", cli="list", metavar="GLOB", window=False)
     epochs: int = setting(
         5, label="Epochs", help="passes over the training images", group="training",
         kind="int", beginner=True, low=1, high=MANY_EPOCHS)

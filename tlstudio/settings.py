@@ -61,11 +61,14 @@ class Setting:
         if self.kind in ("int", "float"):
             what = "a whole number" if self.kind == "int" else "a number"
             return f"{what} from {_number(self.low)} to {_number(self.high)}"
-        return ""
+        return {"path": "a path", "text": "a name", "list": "names",
+                "dict": "named options"}.get(self.kind, "")
 
 
 def _number(value: float | None) -> str:
-    return f"{value:g}" if value is not None else "?"
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _text(value: Any) -> str:
@@ -127,18 +130,19 @@ def _range_message(s: Setting, value: Any) -> str:
 
 def markdown_table(cls: type) -> str:
     """README's option table: one row per setting, grouped as the window groups them."""
-    rows = ["| Setting | CLI | Default | Valid values | What it does |",
-            "|---|---|---|---|---|"]
+    rows = ["| Setting | CLI | Window | Default | Valid values | What it does |",
+            "|---|---|---|---|---|---|"]
     order = {key: i for i, (key, _) in enumerate(GROUPS)}
     declared = sorted(settings_of(cls), key=lambda item: order[item[1].group])
     for name, s, default in declared:
-        flag = f"`{cli_flag(name, s)}`" if s.cli else "(window / recipe only)"
+        flag = f"`{cli_flag(name, s)}`" if s.cli else "DATA" if name == "data_dir" else "-"
         if s.cli == "both":
             flag = f"`{cli_flag(name, s)}` / `--no-{cli_flag(name, s)[2:]}`"
         values = s.values_text() + (f" {s.unit}" if s.unit else "")
         if s.none_means:
             values += f"; null = {s.none_means}"
-        rows.append(f"| `{name}` ({s.label}) | {flag} | `{_default_text(default)}` | "
+        shown = "steps" if s.beginner else "Advanced" if s.window else "-"
+        rows.append(f"| `{name}` ({s.label}) | {flag} | {shown} | `{_default_text(default)}` | "
                     f"{values.strip('; ')} | {s.help} |")
     return "\n".join(rows) + "\n"
 

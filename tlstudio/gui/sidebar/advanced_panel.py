@@ -42,7 +42,7 @@ CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs th
 OFF = "off"
 # Recipe fields without a control in the window: an opened recipe's values are kept, so
 # Open recipe -> Save recipe writes them back unchanged.
-UNCONTROLLED = ("unfreeze", "weights", "feature_cache", "num_workers")
+UNCONTROLLED = tuple(name for name, s in SETTINGS.items() if not s.window)
 # The preset's individual controls (augment_options keys; their ranges are the core's
 # OPTION_RANGES) -> (label, step, decimals, suffix, tip), in grid order
 AUGMENT_CONTROLS: dict[str, tuple[str, float, int, str, str]] = {
