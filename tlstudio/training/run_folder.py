@@ -14,11 +14,12 @@ from tlstudio.training.artifacts import MODEL_INFO, MODEL_WEIGHTS
 from tlstudio.training.callbacks import BEST_WEIGHTS
 from tlstudio.training.checkpoint import CHECKPOINT
 from tlstudio.training.predictions import PREDICTIONS
+from tlstudio.training.tensorboard_log import TENSORBOARD_DIR
 
 # The names users recognise first; the refusal lists those present.
 _HEADLINE = ("metrics.json", MODEL_WEIGHTS, CHECKPOINT)
 # Written by training (the engine's METRICS and RECIPE), by export and by the window's report.
-_OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, "export")
+_OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, "export", TENSORBOARD_DIR)
 _CLEARED_TOO = ("recipe.json", "report.html")  # rewritten or stale, but no sign of a run alone
 
 
