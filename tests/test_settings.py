@@ -15,7 +15,7 @@ from tlstudio.errors import RecipeError
 from tlstudio.models import HEAD_STAGE
 from tlstudio.models.freezing import stage_names
 from tlstudio.recipe import HEAD_ONLY, LR_FIND_FIELDS, Recipe
-from tlstudio.settings import GROUPS, KINDS, check_value, cli_flag, markdown_table, settings_of
+from tlstudio.settings import GROUPS, KINDS, check_value, cli_flag, options_tables, settings_of
 
 README = Path(__file__).parent.parent / "README.md"
 # Flags that scripts outside the repo drive: they keep their names.
@@ -86,7 +86,7 @@ def test_readme_option_table_is_the_generated_one() -> None:
     text = README.read_text(encoding="utf-8")
     start = text.index("<!-- options table")
     table = text[text.index("\n", start) + 1:text.index("<!-- end of options table -->")]
-    assert table == markdown_table(Recipe), "run `python -m tlstudio.settings` into README"
+    assert table == options_tables(), "run `python -m tlstudio.settings` into README"
 
 
 def test_freeze_is_resolved_into_the_trainable_stages() -> None:

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from tlstudio.errors import TlstudioError
-from tlstudio.recipe import HEAD_ONLY, Recipe
+from tlstudio.recipe import AUGMENT_OPTIONS, HEAD_ONLY, Recipe
 from tlstudio.settings import GROUPS, Setting, cli_flag, settings_of
 
-# --flag -> augment_options key; each overrides the preset's control.
-AUGMENT_FLAGS = {"aug_crop_scale": "crop_scale", "hflip": "hflip", "vflip": "vflip",
-                 "rotation": "rotation", "shift": "shift", "shear": "shear", "zoom": "zoom",
-                 "color_jitter": "color_jitter"}
+# argparse's name of each augmentation option -> its augment_options key
+AUGMENT_DESTS = {cli_flag(key, s)[2:].replace("-", "_"): key
+                 for key, s in AUGMENT_OPTIONS.items()}
 FREEZE_HELP = ("input sugar for --train-stages: backbone (head only, the default), none, or "
                "stages:K (all but the first K stages)")
 
@@ -81,19 +80,10 @@ def _action(s: Setting) -> dict[str, Any]:
 
 
 def _add_augment_options(group: Any) -> None:
-    group.add_argument("--aug-crop-scale", type=float, metavar="F",
-                       help="random crops keep at least this fraction of the area (1 = off)")
-    group.add_argument("--hflip", action=argparse.BooleanOptionalAction,
-                       help="flip left-right half of the time")
-    group.add_argument("--vflip", action=argparse.BooleanOptionalAction,
-                       help="flip upside down half of the time")
-    group.add_argument("--rotation", type=float, metavar="DEG", help="rotate up to DEG degrees")
-    group.add_argument("--shift", type=float, metavar="F",
-                       help="shift up to this fraction of the size")
-    group.add_argument("--shear", type=float, metavar="DEG", help="shear up to DEG degrees")
-    group.add_argument("--zoom", type=float, metavar="F", help="zoom by 1-F to 1+F")
-    group.add_argument("--color-jitter", type=float, metavar="F",
-                       help="brightness/contrast/saturation/hue jitter strength, 0 to 1")
+    """One option per control of the augmentation presets, overriding the preset's value."""
+    for key, s in AUGMENT_OPTIONS.items():
+        group.add_argument(cli_flag(key, s), help=f"{s.help} (default: the preset's)",
+                           default=None, **_action(s))
 
 
 def option_names(args: argparse.Namespace) -> dict[str, str]:
@@ -113,8 +103,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         changes["data_dir"] = args.data
     if args.freeze is not None:
         changes["freeze"] = args.freeze
-    options = {key: getattr(args, flag) for flag, key in AUGMENT_FLAGS.items()
-               if getattr(args, flag, None) is not None}
+    options = {key: getattr(args, dest) for dest, key in AUGMENT_DESTS.items()
+               if getattr(args, dest, None) is not None}
     if options:  # on top of the replayed recipe's own overrides
         changes["augment_options"] = {**(base.augment_options if base else {}), **options}
     val_split = getattr(args, "val_split", None)

@@ -16,7 +16,7 @@ from typing import Any
 
 from tlstudio import atomic
 from tlstudio.errors import RecipeError
-from tlstudio.settings import check_value, setting, settings_of
+from tlstudio.settings import Setting, check_value, setting, settings_of
 
 DEVICE_CHOICES = (("auto", "Auto (best available)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"),
                   ("mps", "Apple GPU (MPS)"))
@@ -43,6 +43,35 @@ LR_FIND_FIELDS = frozenset({
     "batch_size", "image_size", "device", "seed", "num_workers", "threads", "feature_cache",
     "optimizer", "weight_decay", "lr_decay", "label_smoothing", "precision", "channels_last"})
 MIXING = "must be 0 (off) or a positive number such as 0.2 or 1.0, at most 100"
+
+# The controls of an augmentation preset (data/augment.py's PRESETS), which augment_options
+# override, declared once: the CLI's --flag, the window's field, the checks.
+AUGMENT_OPTIONS: dict[str, Setting] = {
+    "crop_scale": Setting(
+        "Crop ≥", "random crops keep at least this fraction of the image area (1 = off)",
+        "augmentation", "float", low=0.05, high=1.0, decimals=2, step=0.05,
+        flag="--aug-crop-scale", metavar="F"),
+    "rotation": Setting(
+        "Rotate", "rotate up to this many degrees", "augmentation", "float", low=0.0,
+        high=180.0, decimals=1, step=5.0, unit="°", zero_means="off", metavar="DEG"),
+    "shift": Setting(
+        "Shift", "shift up to this fraction of the width and height", "augmentation", "float",
+        low=0.0, high=0.5, decimals=2, step=0.05, zero_means="off", metavar="F"),
+    "shear": Setting(
+        "Shear", "shear up to this many degrees", "augmentation", "float", low=0.0, high=45.0,
+        decimals=1, step=5.0, unit="°", zero_means="off", metavar="DEG"),
+    "zoom": Setting(
+        "Zoom ±", "zoom by 1-F to 1+F (0.1 zooms between 0.9x and 1.1x)", "augmentation",
+        "float", low=0.0, high=0.9, decimals=2, step=0.05, zero_means="off", metavar="F"),
+    "color_jitter": Setting(
+        "Color", "brightness, contrast, saturation and hue jitter strength, 0 (off) to 1",
+        "augmentation", "float", low=0.0, high=1.0, decimals=2, step=0.05, zero_means="off",
+        metavar="F"),
+    "hflip": Setting("Flip ↔", "flip left-right half of the time", "augmentation", "bool",
+                     cli="both"),
+    "vflip": Setting("Flip ↕", "flip upside down half of the time", "augmentation", "bool",
+                     cli="both"),
+}
 
 
 @dataclass(frozen=True)
@@ -91,12 +120,12 @@ class Recipe:
         1e-3, label="Learning rate", help="peak learning rate; 0.001 suits a new head, 0.0001 "
         "fine-tuning", group="training", kind="float", beginner=True, low=1e-8, high=10.0,
         decimals=10)
-    weight_decay: float = setting(
-        1e-4, label="Weight decay", help="shrinks the weights a little every step",
-        group="schedule", kind="float", low=0.0, high=1.0, decimals=10, step=1e-4)
     optimizer: str = setting(
         "adamw", label="Optimizer", help="how the weights follow the gradients",
         group="schedule", kind="choice", choices=OPTIMIZER_CHOICES)
+    weight_decay: float = setting(
+        1e-4, label="Weight decay", help="shrinks the weights a little every step",
+        group="schedule", kind="float", low=0.0, high=1.0, decimals=10, step=1e-4)
     schedule: str = setting(
         "constant", label="Schedule", help="how the learning rate changes over the epochs",
         group="schedule", kind="choice", choices=SCHEDULE_CHOICES)

@@ -7,7 +7,7 @@ are derived from these declarations (``python -m tlstudio.settings`` prints the 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,13 +128,12 @@ def _range_message(s: Setting, value: Any) -> str:
     return f"{s.label} must be {s.values_text()}{unit}{example}, not {value!r}"
 
 
-def markdown_table(cls: type) -> str:
-    """README's option table: one row per setting, grouped as the window groups them."""
+def markdown_table(declared: Iterable[tuple[str, Setting, Any]]) -> str:
+    """A table of settings for README: one row each, grouped as the window groups them."""
     rows = ["| Setting | CLI | Window | Default | Valid values | What it does |",
             "|---|---|---|---|---|---|"]
     order = {key: i for i, (key, _) in enumerate(GROUPS)}
-    declared = sorted(settings_of(cls), key=lambda item: order[item[1].group])
-    for name, s, default in declared:
+    for name, s, default in sorted(declared, key=lambda item: order[item[1].group]):
         flag = f"`{cli_flag(name, s)}`" if s.cli else "DATA" if name == "data_dir" else "-"
         if s.cli == "both":
             flag = f"`{cli_flag(name, s)}` / `--no-{cli_flag(name, s)[2:]}`"
@@ -155,10 +154,18 @@ def _default_text(default: Any) -> str:
     return _text(default) if not isinstance(default, dict) else "{}"
 
 
-def main() -> None:
-    from tlstudio.recipe import Recipe
+def options_tables() -> str:
+    """README's tables: the Recipe's settings, then the augmentation presets' controls."""
+    from tlstudio.recipe import AUGMENT_OPTIONS, Recipe
 
-    print(markdown_table(Recipe), end="")
+    controls = [(name, s, "preset") for name, s in AUGMENT_OPTIONS.items()]
+    return (markdown_table(settings_of(Recipe)) + "\nThe controls of the augmentation presets "
+            "(`augment_options` in a recipe; each overrides the preset's value):\n\n"
+            + markdown_table(controls))
+
+
+def main() -> None:
+    print(options_tables(), end="")
 
 
 if __name__ == "__main__":

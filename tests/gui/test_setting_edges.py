@@ -11,9 +11,10 @@ import pytest
 
 from tests.imagefolders import write_class_folders
 from tlstudio.cli import build_parser, recipe_from_args
+from tlstudio.data.augment import PRESETS
 from tlstudio.gui import MainWindow
 from tlstudio.models.freezing import stage_names
-from tlstudio.recipe import Recipe
+from tlstudio.recipe import AUGMENT_OPTIONS, Recipe
 from tlstudio.settings import Setting, cli_flag, settings_of
 
 TIMEOUT = 60_000
@@ -65,6 +66,10 @@ def _argv(recipe_values: dict[str, Any], data: Path) -> list[str]:
             argv += [flag if value else "--no-" + flag[2:]]
         else:
             argv += [flag, str(value)]
+    for key, value in recipe_values.get("augment_options", {}).items():
+        flag = cli_flag(key, AUGMENT_OPTIONS[key])
+        argv += [flag if value is True else "--no-" + flag[2:] if value is False else flag]
+        argv += [] if isinstance(value, bool) else [str(value)]
     return argv
 
 
@@ -76,6 +81,9 @@ def _edge_values(edge: str, tmp_path: Path) -> dict[str, Any]:
     values["weights"] = str(tmp_path / "w.pt") if edge == "high" else None
     if edge == "high":  # warm-up at most the epochs, head-only epochs fewer than them
         values["head_epochs"] = values["epochs"] - 1
+    preset = PRESETS[values["augment"]]
+    options = {key: _edge(key, s, edge) for key, s in AUGMENT_OPTIONS.items()}
+    values["augment_options"] = {k: v for k, v in options.items() if v != preset[k]}
     return values
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.data.augment import FLAGS, OPTION_RANGES, PRESETS, augments
+from tlstudio.data.augment import PRESETS, augments
 from tlstudio.errors import TlstudioError
 from tlstudio.gui.sidebar.augment_preview import AugmentPreview
 from tlstudio.gui.sidebar.setting_controls import (
@@ -33,30 +33,15 @@ from tlstudio.gui.sidebar.setting_controls import (
     read_control,
     write_control,
 )
-from tlstudio.recipe import Recipe
+from tlstudio.recipe import AUGMENT_OPTIONS, Recipe
 from tlstudio.settings import GROUPS
 from tlstudio.training.phases import phase_plan
 
 CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs the whole "
               "backbone.")
-OFF = "off"
 # Recipe fields without a control in the window: an opened recipe's values are kept, so
 # Open recipe -> Save recipe writes them back unchanged.
 UNCONTROLLED = tuple(name for name, s in SETTINGS.items() if not s.window)
-# The preset's individual controls (augment_options keys; their ranges are the core's
-# OPTION_RANGES) -> (label, step, decimals, suffix, tip), in grid order
-AUGMENT_CONTROLS: dict[str, tuple[str, float, int, str, str]] = {
-    "crop_scale": ("Crop ≥", 0.05, 2, "",
-                   "Random crops keep at least this fraction of the image area (1 = no crop)"),
-    "rotation": ("Rotate", 5.0, 1, "°", "Rotate up to this many degrees"),
-    "shift": ("Shift", 0.05, 2, "", "Shift up to this fraction of the width and height"),
-    "shear": ("Shear", 5.0, 1, "°", "Shear up to this many degrees"),
-    "zoom": ("Zoom ±", 0.05, 2, "", "0.1 zooms between 0.9x and 1.1x"),
-    "color_jitter": ("Color", 0.05, 2, "",
-                     "Brightness, contrast, saturation and hue jitter, 0 (off) to 1"),
-    "hflip": ("Flip ↔", 0, 0, "", "Flip left-right half of the time"),
-    "vflip": ("Flip ↕", 0, 0, "", "Flip upside-down half of the time"),
-}
 SHOWN_ELSEWHERE = ("data", "backbone", "layers")  # the numbered steps' own panels
 
 
@@ -74,17 +59,16 @@ def advanced_settings() -> dict[str, list[str]]:
 
 
 def _augment_control(key: str) -> QWidget:
-    label, step, decimals, suffix, tip = AUGMENT_CONTROLS[key]
+    """The field of one control of the augmentation preset, from its Setting."""
+    s = AUGMENT_OPTIONS[key]
     name = "aug" + "".join(p.title() for p in key.split("_"))
-    if key in FLAGS:
+    if s.kind == "bool":
         widget: QWidget = QCheckBox(objectName=name)
     else:
-        low, high, _ = OPTION_RANGES[key]
-        widget = QDoubleSpinBox(objectName=name, minimum=low, maximum=high, singleStep=step,
-                                decimals=decimals, suffix=suffix)
-        if low == 0:
-            widget.setSpecialValueText(OFF)
-    widget.setToolTip(tip)
+        widget = QDoubleSpinBox(objectName=name, minimum=s.low, maximum=s.high,
+                                singleStep=s.step, decimals=s.decimals, suffix=s.unit)
+        widget.setSpecialValueText(s.zero_means)  # shown at 0 where 0 means off
+    widget.setToolTip(s.help[:1].upper() + s.help[1:])
     return widget
 
 
@@ -108,7 +92,7 @@ class AdvancedPanel(QWidget):
             QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.cache_note = QLabel(CACHE_NOTE, objectName="augmentNote", wordWrap=True)
         self.cache_note.setStyleSheet("color:#8a5a00;")
-        self.augment_controls = {key: _augment_control(key) for key in AUGMENT_CONTROLS}
+        self.augment_controls = {key: _augment_control(key) for key in AUGMENT_OPTIONS}
         self.preview = AugmentPreview(self.augment_settings)
         self.imbalance_label = QLabel("Scan a folder to check class balance",
                                       objectName="imbalanceLabel", wordWrap=True)
@@ -138,7 +122,7 @@ class AdvancedPanel(QWidget):
     def _augment_group(self, title: str, names: list[str]) -> QGroupBox:
         """Preset, note and preview first; the individual controls two to a row below."""
         box = self._group(title, ["augment"], (self.cache_note, self.preview))
-        pairs = [(AUGMENT_CONTROLS[k][0], w) for k, w in self.augment_controls.items()]
+        pairs = [(AUGMENT_OPTIONS[k].label, w) for k, w in self.augment_controls.items()]
         pairs += [(SETTINGS[n].label, self.controls[n]) for n in names if n != "augment"]
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
