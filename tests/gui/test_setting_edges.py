@@ -13,6 +13,7 @@ from tests.imagefolders import write_class_folders
 from tlstudio.cli import build_parser, recipe_from_args
 from tlstudio.data.augment import PRESETS
 from tlstudio.gui import MainWindow
+from tlstudio.gui.main_window import app_settings
 from tlstudio.models.freezing import stage_names
 from tlstudio.recipe import AUGMENT_OPTIONS, Recipe
 from tlstudio.settings import Setting, cli_flag, settings_of
@@ -117,3 +118,18 @@ def test_an_opened_recipe_is_saved_back_with_its_values(qtbot, window: MainWindo
     assert window.save_recipe(str(tmp_path / "out.json"))
     saved = json.loads((tmp_path / "out.json").read_text())
     assert {key: saved[key] for key in written} == written
+
+
+def test_step_four_keeps_values_saved_by_earlier_versions(qtbot, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
+    older = app_settings()
+    for key, value in (("epochs", 7), ("lr", 0.0005), ("threads", 1), ("device", "cpu")):
+        older.setValue(f"training/{key}", value)  # one key each, as before
+    older.sync()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    values = window.settings_panel.values()
+    assert (values["epochs"], values["lr"], values["threads"], values["device"]) == (
+        7, 0.0005, 1, "cpu")
+    window.close()

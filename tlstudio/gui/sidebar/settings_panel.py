@@ -133,10 +133,17 @@ class SettingsPanel(QWidget):
 
     def restore_settings(self, settings: QSettings) -> None:
         try:
-            saved = json.loads(str(settings.value("training/values", "{}")))
+            saved = (json.loads(str(settings.value("training/values")))
+                     if settings.contains("training/values") else self._older_settings(settings))
             values = {**self.values(), **{k: v for k, v in saved.items() if k in self.controls}}
             Recipe(data_dir=".", **values)  # settings from another version may not fit
             self.set_from_recipe(values)
         except (TlstudioError, TypeError, ValueError, AttributeError):
             pass  # keep the defaults
         self.runs_dir.setText(str(settings.value("training/runs_dir", DEFAULT_RUNS_DIR)))
+
+    def _older_settings(self, settings: QSettings) -> dict[str, object]:
+        """Values that earlier versions kept one key each, as text."""
+        kinds = {"int": int, "float": float}
+        return {name: kinds.get(SETTINGS[name].kind, str)(settings.value(f"training/{name}"))
+                for name in self.controls if settings.contains(f"training/{name}")}
