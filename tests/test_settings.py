@@ -76,6 +76,8 @@ def test_lr_find_takes_only_the_options_it_honours() -> None:
     ({"threads": 0}, "CPU threads must be a whole number from 1 to 1024"),
     ({"device": "tpu"}, "device must be one of auto, cpu, cuda, mps, not 'tpu'"),
     ({"keep_best": "yes"}, "keep_best must be true or false"),
+    ({"train_stages": "classifier"}, "train_stages must be a list of names"),
+    ({"epochs": 3, "head_epochs": 3}, "head epochs (3) must be fewer than the epochs (3)"),
 ])
 def test_validation_messages_come_from_the_declaration(changes: dict, words: str) -> None:
     with pytest.raises(RecipeError, match=re.escape(words)):

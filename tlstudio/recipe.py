@@ -210,7 +210,8 @@ class Recipe:
         "then the chosen stages (fewer than the epochs)", group="fine-tuning", zero_means="off",
         kind="int",
         low=0, high=MANY_EPOCHS - 1, unit="epochs", metavar="N",
-        invalid="head epochs cannot be negative (0 = no head-only phase)")
+        invalid="head epochs cannot be negative (0 = no head-only phase) and must be fewer "
+        "than the epochs")
     lr_decay: float = setting(
         1.0, label="LR decay per stage", help="each earlier trainable stage gets this times the "
         "next one's learning rate (1 = the same everywhere)", group="fine-tuning",
@@ -229,6 +230,8 @@ class Recipe:
 
     def __post_init__(self, freeze: str | None) -> None:
         for name in ("train_stages", "unfreeze"):
+            if isinstance(getattr(self, name), str):
+                raise RecipeError(f"{name} must be a list of names, e.g. [\"classifier\"]")
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if freeze is not None:
             from tlstudio.models.freezing import stages_for_freeze  # imports torch
