@@ -134,6 +134,17 @@ def test_saved_paths_are_absolute_and_relative_ones_follow_the_recipe_file(
     assert loaded.weights == str(folder / "w.pt")
 
 
+def test_an_older_recipe_with_paths_relative_to_the_working_folder_still_finds_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data").mkdir()
+    run = tmp_path / "runs" / "data"
+    run.mkdir(parents=True)
+    (run / "recipe.json").write_text(json.dumps({"data_dir": "data", "out_dir": "runs/data"}))
+    monkeypatch.chdir(tmp_path)
+    loaded = Recipe.load(run / "recipe.json")
+    assert loaded.data_dir == str(tmp_path / "data")  # not runs/data/data, which is not there
+
+
 def test_train_with_a_recipe_works_from_another_folder(
         colour_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     recipes = tmp_path / "recipes"

@@ -323,4 +323,18 @@ class Recipe:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
             raise RecipeError(f"Cannot read recipe '{path}': {e.strerror}") from None
-        return cls.from_json(text).with_absolute_paths(Path(path).parent)
+        recipe = cls.from_json(text)
+        return recipe.replace(**_older_inputs(recipe, Path(path).parent)).with_absolute_paths(
+            Path(path).parent)
+
+
+def _older_inputs(recipe: Recipe, folder: Path) -> dict[str, str]:
+    """Input paths of a recipe saved by an earlier version, which wrote them relative to the
+    working folder: kept so when only that reading names something that exists."""
+    older = {}
+    for name in ("data_dir", "val_dir", "weights"):
+        value = getattr(recipe, name)
+        if value is not None and not os.path.isabs(value) and os.path.exists(value) and not (
+                folder / value).exists():
+            older[name] = os.path.abspath(value)
+    return older
