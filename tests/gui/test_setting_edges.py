@@ -133,3 +133,14 @@ def test_step_four_keeps_values_saved_by_earlier_versions(qtbot, tmp_path: Path,
     assert (values["epochs"], values["lr"], values["threads"], values["device"]) == (
         7, 0.0005, 1, "cpu")
     window.close()
+
+
+def test_a_recipe_from_a_newer_version_is_refused_with_the_reason(window: MainWindow,
+                                                                  tmp_path: Path) -> None:
+    path = tmp_path / "newer.json"
+    path.write_text(json.dumps({"data_dir": str(tmp_path), "ema_decay": 0.999}))
+    epochs = window.settings_panel.epochs.value()
+    assert not window.open_recipe(str(path))
+    assert "ema_decay" in window.banner.label.text()
+    assert "newer version" in window.banner.label.text()
+    assert window.settings_panel.epochs.value() == epochs  # nothing half-applied
