@@ -3,7 +3,9 @@ options, validation messages, README's table); the recipe's normal form."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import re
 from pathlib import Path
@@ -26,9 +28,11 @@ KEPT_FLAGS = ("--val", "--val-split", "--mixup", "--cutmix", "--early-stopping",
 
 
 def _help(command: str) -> str:
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")  # noqa: SLF001
-    return sub.choices[command].format_help()
+    """What `tlstudio COMMAND --help` prints."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    return out.getvalue()
 
 
 def test_every_recipe_field_declares_its_setting() -> None:
