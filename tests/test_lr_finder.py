@@ -79,7 +79,7 @@ def test_suggestion_is_the_steepest_fall_else_the_minimum_over_ten():
 def test_cli_prints_the_suggestion_a_table_and_a_plot(colour_data, tmp_path, capsys):
     plot = tmp_path / "lr.png"
     code = main(["lr-find", str(colour_data), "--backbone", "tiny_cnn", "--image-size", "16",
-                 "--out", str(tmp_path / "run"), "--steps", "20", "--plot", str(plot)])
+                 "--steps", "20", "--plot", str(plot)])
     out = capsys.readouterr().out
     assert code == 0
     assert "suggested lr: " in out and "<- suggestion" in out

@@ -118,4 +118,4 @@ def test_cli_flags_reach_the_recipe() -> None:
     ])
     recipe = recipe_from_args(args)
     expected = {k: v for k, v in EVERY_CONTROL.items() if k != "train_stages"}
-    assert recipe == Recipe(**expected, out_dir="runs/x")
+    assert recipe == Recipe(**expected, out_dir="runs/x").with_absolute_paths()

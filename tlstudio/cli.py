@@ -8,20 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tlstudio.defaults import default_run_dir
+from tlstudio.cli_options import add_recipe_options, option_names, recipe_from_args
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure, save_details
-from tlstudio.recipe import (
-    AUGMENTS,
-    BALANCES,
-    DEVICES,
-    MONITORS,
-    OPTIMIZERS,
-    PRECISIONS,
-    SCHEDULES,
-    Recipe,
-)
-from tlstudio.runs.folder import RECIPE, REPORT
+from tlstudio.recipe import LR_FIND_FIELDS
+from tlstudio.runs.folder import REPORT
 from tlstudio.writable import check_writable, describe_os_error
 
 
@@ -63,70 +54,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_backbones)
 
     p = sub.add_parser("train", help="fine-tune a backbone on class folders")
-    p.add_argument("data", nargs="?", help="training folder: one subfolder per class (or a "
-                                           "folder holding train/ and val/ such folders)")
-    p.add_argument("--recipe", help=f"a {RECIPE} to replay (other options override it)")
+    add_recipe_options(p)
     p.add_argument("--resume", metavar="RUN",
                    help="continue RUN from its last finished epoch (--epochs N sets a new total)")
-    p.add_argument("--backbone", help="backbone name (see `tlstudio backbones`)")
-    p.add_argument("--weights", help="local weights file (safetensors or a state dict)")
-    p.add_argument("--out", help="run folder to write (default: ~/tlstudio/runs/DATA, or the "
-                                 "recipe's out_dir; -2, -3 ... added when that already holds a "
-                                 "run)")
-    val = p.add_mutually_exclusive_group()
-    val.add_argument("--val", help="validation folder with the same class subfolders")
-    val.add_argument("--val-split", type=float, help="fraction held out per class (0.2)")
-    p.add_argument("--freeze", help="backbone (head only, default), none, or stages:K")
-    p.add_argument("--unfreeze", nargs="+", metavar="GLOB", help="parameter names to train too")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help="adamw (default), adam, sgd")
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (constant)")
-    p.add_argument("--warmup-epochs", type=float, help="linear warm-up length, in epochs")
-    p.add_argument("--label-smoothing", type=float, help="e.g. 0.1 (default 0)")
-    p.add_argument("--augment", choices=AUGMENTS, help="training augmentation preset (none)")
-    _add_augment_options(p)
-    p.add_argument("--mixup", type=float, metavar="ALPHA", help="MixUp strength, e.g. 0.2 (0 off)")
-    p.add_argument("--cutmix", type=float, metavar="ALPHA",
-                   help="CutMix strength, e.g. 1.0 (0 off); with --mixup one per batch")
-    p.add_argument("--balance", choices=BALANCES,
-                   help="for uneven classes: sampler (draw rare classes more often) or loss "
-                        "(class-weighted); default none")
-    p.add_argument("--monitor", choices=MONITORS,
-                   help="metric for the best epoch, early stopping and reduce-on-plateau")
-    p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
-                   help="stop after PATIENCE epochs without improvement")
-    p.add_argument("--reduce-lr", type=int, metavar="PATIENCE",
-                   help="lower the lr after PATIENCE epochs without improvement")
-    p.add_argument("--reduce-lr-factor", type=float, help="what --reduce-lr multiplies by (0.1)")
-    p.add_argument("--keep-last", action="store_true",
-                   help="save the last epoch's model instead of the best one")
-    p.add_argument("--image-size", type=int)
-    p.add_argument("--device", choices=DEVICES)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--workers", type=int, help="data loading processes (default 0)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.add_argument("--no-feature-cache", action="store_true",
-                   help="run the frozen backbone every epoch instead of caching its features")
-    _add_fine_tuning_options(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its old files are removed)")
     p.set_defaults(handler=cmd_train)
-    train = p
 
-    p = sub.add_parser("lr-find", parents=[train], add_help=False,
-                       help="learning-rate range test: suggests an lr for a recipe",
+    p = sub.add_parser("lr-find", help="learning-rate range test: suggests an lr for a recipe",
                        description="Train briefly with an exponentially rising learning rate "
-                                   "and suggest the lr where the loss falls fastest. Takes the "
-                                   "same options as train; writes nothing to the run folder.")
+                                   "and suggest the lr where the loss falls fastest. Takes "
+                                   "train's options that the test uses; writes no run folder.")
+    add_recipe_options(p, only=LR_FIND_FIELDS)
     p.add_argument("--steps", type=int, default=100, help="batches in the ramp (100)")
     p.add_argument("--start-lr", type=float, default=1e-7)
     p.add_argument("--end-lr", type=float, default=10.0)
     p.add_argument("--plot", metavar="OUT.png", help="also save loss against lr as a PNG")
     p.set_defaults(handler=cmd_lr_find)
-    # After lr-find copied the train options: it writes no run folder.
-    train.add_argument("--overwrite", action="store_true",
-                       help="replace the run already in --out (its old files are removed)")
 
     p = sub.add_parser("export", help="export a trained run for use without tlstudio")
     p.add_argument("run", help="run folder written by `tlstudio train`")
@@ -155,38 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.set_defaults(handler=cmd_demo)
     return parser
-
-
-# --flag -> augment_options key; each overrides the preset's control.
-AUGMENT_FLAGS = {"aug_crop_scale": "crop_scale", "hflip": "hflip", "vflip": "vflip",
-                 "rotation": "rotation", "shift": "shift", "shear": "shear", "zoom": "zoom",
-                 "color_jitter": "color_jitter"}
-
-
-def _add_augment_options(p: argparse.ArgumentParser) -> None:
-    group = p.add_argument_group("augmentation controls (override the --augment preset)")
-    group.add_argument("--aug-crop-scale", type=float, metavar="F",
-                       help="random crops keep at least this fraction of the area (1 = off)")
-    group.add_argument("--hflip", action=argparse.BooleanOptionalAction,
-                       help="flip left-right half of the time")
-    group.add_argument("--vflip", action=argparse.BooleanOptionalAction,
-                       help="flip upside down half of the time")
-    group.add_argument("--rotation", type=float, metavar="DEG", help="rotate up to DEG degrees")
-    group.add_argument("--shift", type=float, metavar="F",
-                       help="shift up to this fraction of the size")
-    group.add_argument("--shear", type=float, metavar="DEG", help="shear up to DEG degrees")
-    group.add_argument("--zoom", type=float, metavar="F", help="zoom by 1-F to 1+F")
-    group.add_argument("--color-jitter", type=float, metavar="F",
-                       help="brightness/contrast/saturation/hue jitter strength, 0 to 1")
-def _add_fine_tuning_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--head-epochs", type=int, metavar="N",
-                   help="two-phase fine-tuning: the first N epochs train the head only")
-    p.add_argument("--lr-decay", type=float, metavar="F",
-                   help="each earlier trainable stage gets F times the next one's lr (1.0)")
-    p.add_argument("--precision", choices=PRECISIONS,
-                   help="autocast dtype (auto: bf16/fp16 on CUDA, bf16 on CPUs where faster)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="NHWC memory layout (default: on for CUDA and bf16 CPUs)")
 
 
 def open_window(demo: bool = False) -> int:
@@ -219,74 +131,6 @@ def cmd_backbones(args: argparse.Namespace) -> int:
     return 0
 
 
-def recipe_from_args(args: argparse.Namespace) -> Recipe:
-    base = Recipe.load(args.recipe) if args.recipe else None
-    changes = {
-        "data_dir": args.data,
-        "backbone": args.backbone,
-        "weights": args.weights,
-        "out_dir": args.out,
-        "val_dir": args.val,
-        "val_split": args.val_split,
-        "freeze": args.freeze,
-        "unfreeze": tuple(args.unfreeze) if args.unfreeze else None,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "optimizer": args.optimizer,
-        "weight_decay": args.weight_decay,
-        "schedule": args.schedule,
-        "warmup_epochs": args.warmup_epochs,
-        "label_smoothing": args.label_smoothing,
-        "augment": args.augment,
-        "mixup_alpha": args.mixup,
-        "cutmix_alpha": args.cutmix,
-        "balance": args.balance,
-        "monitor": args.monitor,
-        "early_stopping_patience": args.early_stopping,
-        "reduce_lr_patience": args.reduce_lr,
-        "reduce_lr_factor": args.reduce_lr_factor,
-        "keep_best": False if args.keep_last else None,
-        "image_size": args.image_size,
-        "device": args.device,
-        "seed": args.seed,
-        "num_workers": args.workers,
-        "threads": args.threads,
-        "feature_cache": False if args.no_feature_cache else None,
-        "head_epochs": args.head_epochs,
-        "lr_decay": args.lr_decay,
-        "precision": args.precision,
-        "channels_last": args.channels_last,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    options = {key: getattr(args, flag) for flag, key in AUGMENT_FLAGS.items()
-               if getattr(args, flag) is not None}
-    if options:  # on top of the replayed recipe's own overrides
-        changes["augment_options"] = {**(base.augment_options if base else {}), **options}
-    if args.val_split is not None:
-        changes["val_dir"] = None
-    if args.data is not None and args.val is None:
-        changes.update(_split_layout_changes(args.data, args.val_split))
-    if base is not None:
-        return base.replace(**changes)
-    if "data_dir" not in changes:
-        raise TlstudioError("give a training folder (tlstudio train DATA) or --recipe FILE")
-    changes.setdefault("out_dir", str(default_run_dir(args.data)))
-    return Recipe(**changes)
-
-
-def _split_layout_changes(data: str, val_split: float | None) -> dict[str, str]:
-    """DATA holds train/ and val/: train on train/, validate on val/ (or hold out --val-split)."""
-    from tlstudio.data.layout import resolve_data_folders
-
-    folders = resolve_data_folders(data, hold_out=val_split)
-    if folders.note is None:
-        return {}
-    print(folders.note, file=sys.stderr)
-    changes = {"data_dir": folders.train_dir}
-    return changes if folders.val_dir is None else {**changes, "val_dir": folders.val_dir}
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from tlstudio.cli_progress import ProgressPrinter
     from tlstudio.training import FitStarted, fit, resume_run
@@ -296,7 +140,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _check_resume_options(args)
     else:
         recipe = recipe_from_args(args)
-    fresh = args.out is None and not args.overwrite  # never replace a run unasked
+    fresh = args.out_dir is None and not args.overwrite  # never replace a run unasked
     started: list[str] = []  # the folder the run writes to (fresh_folder may number it)
 
     def remember(event: object) -> None:
@@ -322,14 +166,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _check_resume_options(args: argparse.Namespace) -> None:
     """A resumed run keeps its recipe; only the total number of epochs may change."""
-    flags = ("keep_last", "no_feature_cache", "overwrite")  # False when not given
-    ignored = {"command", "handler", "demo", "resume", "epochs", *flags}
+    ignored = {"command", "handler", "demo", "resume", "epochs", "overwrite"}
     given = [name for name, value in vars(args).items()
              if name not in ignored and value is not None]
-    given += [name for name in flags if getattr(args, name)]
+    given += ["overwrite"] if args.overwrite else []
     if given:
-        options = ", ".join("DATA" if name == "data" else "--" + name.replace("_", "-")
-                            for name in sorted(given))
+        flags = option_names(args)
+        options = ", ".join(sorted(flags[name] for name in given))
         raise TlstudioError(f"--resume continues the run with its own recipe; only --epochs can "
                             f"change ({options} given)")
 
@@ -338,8 +181,6 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     from tlstudio.cli_progress import ProgressPrinter
     from tlstudio.training.lr_finder import lr_find, plot_lr_find
 
-    if args.resume:
-        raise TlstudioError("lr-find takes a training folder or --recipe, not --resume")
     recipe = recipe_from_args(args)
     if args.plot:
         check_writable(args.plot)

@@ -25,6 +25,7 @@ from tlstudio.cli import main
 
 TRAIN = ["--backbone", "tiny_cnn", "--epochs", "1", "--image-size", "16", "--batch-size", "4",
          "--val-split", "0.34", "--threads", "1"]
+LR_FIND = TRAIN[:2] + TRAIN[4:]  # without --epochs 1: lr-find trains no epochs
 FULL = "the disk is full: free some space or choose another location"
 READ_ONLY = "that disk is read-only: choose another location"
 DENIED = "permission denied: choose a folder you can write to"
@@ -40,7 +41,7 @@ def _command(name: str, run: Path, data: Path, target: Path) -> tuple[list[str],
                    target / "r.html"),
         "predict": (["predict", str(run), str(data), "--csv", str(target / "p.csv")],
                     target / "p.csv"),
-        "lr-find": (["lr-find", str(data), *TRAIN, "--plot", str(target / "lr.png")],
+        "lr-find": (["lr-find", str(data), *LR_FIND, "--plot", str(target / "lr.png")],
                     target / "lr.png"),
         "demo": (["demo", "--headless", "--out", str(target / "demo")], target / "demo"),
     }[name]

@@ -73,7 +73,7 @@ def test_defaults_equal_recipe_defaults(qtbot) -> None:
 def test_section_closed_by_default_and_opens(qtbot, window: MainWindow) -> None:
     window.show()
     section = child(window, type(window.advanced_section), "advancedSection")
-    preset = child(window, QComboBox, "augmentPreset")
+    preset = child(window, QComboBox, "augment")
     assert not preset.isVisible()
     child(window, QToolButton, "advancedToggle").click()
     assert preset.isVisible()
@@ -83,33 +83,34 @@ def test_section_closed_by_default_and_opens(qtbot, window: MainWindow) -> None:
     assert "Feature cache off" in window.advanced_panel.cache_note.text()
     preset.setCurrentIndex(preset.findData("none"))
     assert not window.advanced_panel.cache_note.isVisible()
-    child(window, QDoubleSpinBox, "mixupAlpha").setValue(0.2)  # mixing also changes images
+    child(window, QDoubleSpinBox, "mixup_alpha").setValue(0.2)  # mixing also changes images
     assert window.advanced_panel.cache_note.isVisible()
 
 
 def set_every_control(window: MainWindow) -> None:
     """Give each Advanced control a value other than its default."""
     panel = window.advanced_panel
-    child(window, QComboBox, "augmentPreset").setCurrentIndex(2)  # strong
-    child(window, QComboBox, "optimizerCombo").setCurrentIndex(2)  # sgd
-    child(window, QDoubleSpinBox, "weightDecaySpin").setValue(0.05)
-    child(window, QDoubleSpinBox, "labelSmoothingSpin").setValue(0.1)
-    child(window, QComboBox, "scheduleCombo").setCurrentIndex(2)  # onecycle
-    child(window, QDoubleSpinBox, "warmupSpin").setValue(1.5)
-    child(window, QComboBox, "monitorCombo").setCurrentIndex(1)  # val_accuracy
-    child(window, QCheckBox, "keepBestCheck").setChecked(False)
-    child(window, QSpinBox, "earlyStoppingSpin").setValue(3)
-    child(window, QSpinBox, "reduceLrSpin").setValue(2)
-    child(window, QDoubleSpinBox, "reduceLrFactorSpin").setValue(0.5)
+    child(window, QComboBox, "augment").setCurrentIndex(2)  # strong
+    child(window, QComboBox, "optimizer").setCurrentIndex(2)  # sgd
+    child(window, QDoubleSpinBox, "weight_decay").setValue(0.05)
+    child(window, QDoubleSpinBox, "label_smoothing").setValue(0.1)
+    child(window, QComboBox, "schedule").setCurrentIndex(2)  # onecycle
+    child(window, QDoubleSpinBox, "warmup_epochs").setValue(1.5)
+    child(window, QComboBox, "monitor").setCurrentIndex(1)  # val_accuracy
+    child(window, QCheckBox, "keep_best").setChecked(False)
+    child(window, QSpinBox, "early_stopping_patience").setValue(3)
+    child(window, QSpinBox, "reduce_lr_patience").setValue(2)
+    child(window, QDoubleSpinBox, "reduce_lr_factor").setValue(0.5)
     panel.augment_controls["rotation"].setValue(30.0)
     panel.augment_controls["vflip"].setChecked(True)
-    child(window, QDoubleSpinBox, "mixupAlpha").setValue(0.4)
-    child(window, QDoubleSpinBox, "cutmixAlpha").setValue(1.0)
-    child(window, QComboBox, "balanceMode").setCurrentIndex(2)
-    child(window, QSpinBox, "headEpochs").setValue(2)
-    child(window, QDoubleSpinBox, "lrDecaySpin").setValue(0.5)
-    child(window, QComboBox, "precisionMode").setCurrentIndex(1)
-    child(window, QComboBox, "channelsLastCombo").setCurrentIndex(2)
+    child(window, QDoubleSpinBox, "mixup_alpha").setValue(0.4)
+    child(window, QDoubleSpinBox, "cutmix_alpha").setValue(1.0)
+    child(window, QComboBox, "balance").setCurrentIndex(2)
+    child(window, QSpinBox, "head_epochs").setValue(2)
+    child(window, QDoubleSpinBox, "lr_decay").setValue(0.5)
+    child(window, QComboBox, "precision").setCurrentIndex(1)
+    child(window, QComboBox, "channels_last").setCurrentIndex(2)
+    child(window, QCheckBox, "tensorboard").setChecked(True)
 
 
 def test_recipe_round_trip_through_the_window(qtbot, window: MainWindow, data: Path,
@@ -136,7 +137,7 @@ def test_open_then_save_keeps_fields_the_window_has_no_control_for(
                       backbone="tiny_cnn", image_size=16, batch_size=8,
                       train_stages=window.freeze_panel.train_stages(), feature_cache=False,
                       num_workers=2, unfreeze=("*.bn*",), weights=str(tmp_path / "w.pt"),
-                      extra={"note": "from a later version"}, threads=1)
+                      threads=1)
     original.save(tmp_path / "in.json")
     with qtbot.waitSignal(window.data_panel.scanned, timeout=TIMEOUT):
         assert window.open_recipe(str(tmp_path / "in.json"))
@@ -170,7 +171,7 @@ def test_preview_grid_fills_asynchronously_and_follows_controls(
     assert "000.png" in preview.caption.text()
 
     with qtbot.waitSignal(preview.previewReady, timeout=TIMEOUT):
-        preset = child(window, QComboBox, "augmentPreset")
+        preset = child(window, QComboBox, "augment")
         preset.setCurrentIndex(preset.findData("strong"))
     assert "strong" in preview.caption.text()
     before = [t.pixmap().toImage() for t in preview.tiles]
@@ -240,7 +241,7 @@ def test_resume_of_a_folder_without_checkpoint_says_why(qtbot, window: MainWindo
 def test_augment_controls_follow_the_preset_and_override_it(qtbot, window: MainWindow,
                                                             data: Path) -> None:
     panel, preview = window.advanced_panel, window.advanced_panel.preview
-    preset = child(window, QComboBox, "augmentPreset")
+    preset = child(window, QComboBox, "augment")
     rotation = child(window, QDoubleSpinBox, "augRotation")
     preset.setCurrentIndex(preset.findData("strong"))
     assert rotation.value() == 15.0
@@ -256,7 +257,7 @@ def test_augment_controls_follow_the_preset_and_override_it(qtbot, window: MainW
     recipe = window.recipe()
     assert (recipe.augment, recipe.augment_options) == ("light", {"rotation": 20.0,
                                                                   "vflip": True})
-    child(window, QDoubleSpinBox, "mixupAlpha").setValue(0.2)
+    child(window, QDoubleSpinBox, "mixup_alpha").setValue(0.2)
     assert window.recipe().mixup_alpha == 0.2
 
 
@@ -269,7 +270,7 @@ def test_class_imbalance_is_shown_with_the_balance_mode(qtbot, window: MainWindo
     assert "'many' has 12" in label.text()
     assert "consider a weighted sampler or a class-weighted loss" in label.text()
     assert "--balance" not in label.text()  # the window words the remedy as its own control
-    balance = child(window, QComboBox, "balanceMode")
+    balance = child(window, QComboBox, "balance")
     balance.setCurrentIndex(balance.findData("sampler"))
     assert "weighted sampler" in label.text()
     assert window.recipe().balance == "sampler"
@@ -280,7 +281,7 @@ def test_lr_finder_plots_and_use_suggested_sets_the_lr(qtbot, window: MainWindow
                                                        data: Path) -> None:
     scan(qtbot, window, data)
     finder = window.lr_finder
-    lr_spin = child(window, QDoubleSpinBox, "learningRateSpin")
+    lr_spin = child(window, QDoubleSpinBox, "lr")
     with qtbot.waitSignal(finder.finished, timeout=TIMEOUT) as done:
         assert finder.start(steps=40)
         assert not finder.find_button.isEnabled() and finder.stop_button.isEnabled()
@@ -315,8 +316,8 @@ def test_freeze_tree_shows_both_phases(qtbot, window: MainWindow) -> None:
     window.freeze_panel.apply_preset("Last stage")
     label, tree = window.freeze_panel.phase_label, window.freeze_panel.tree
     assert label.isHidden() and tree.columnCount() == 2
-    child(window, QSpinBox, "headEpochs").setValue(2)
-    child(window, QDoubleSpinBox, "lrDecaySpin").setValue(0.5)
+    child(window, QSpinBox, "head_epochs").setValue(2)
+    child(window, QDoubleSpinBox, "lr_decay").setValue(0.5)
     assert not label.isHidden()
     assert "Phase 1, epochs 1-2: only the new classifier trains" in label.text()
     assert "Phase 2, epochs 3-5" in label.text()
@@ -326,14 +327,14 @@ def test_freeze_tree_shows_both_phases(qtbot, window: MainWindow) -> None:
     assert stages[-1] == HEAD_STAGE and column[-1] == "0.01"
     assert column[-2] == "0.005"  # the last backbone stage: lr x decay
     assert column[0] == "frozen"
-    child(window, QSpinBox, "headEpochs").setValue(0)
+    child(window, QSpinBox, "head_epochs").setValue(0)
     assert label.isHidden() and tree.columnCount() == 2
 
 
 def test_precision_in_use_is_shown(qtbot, window: MainWindow, data: Path) -> None:
     scan(qtbot, window, data)
     window.settings_panel.epochs.setValue(1)
-    child(window, QComboBox, "precisionMode").setCurrentIndex(1)  # fp32
+    child(window, QComboBox, "precision").setCurrentIndex(1)  # fp32
     with qtbot.waitSignal(window.controller.fitStarted, timeout=TIMEOUT) as started:
         assert window.start_training()
     with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT):

@@ -58,7 +58,7 @@ def choose_data(qtbot, window: MainWindow, digits: Path) -> None:
 
 
 def quick_settings(window: MainWindow, epochs: int = 1) -> None:
-    window.findChild(type(window.settings_panel.epochs), "epochsSpin").setValue(epochs)
+    window.findChild(type(window.settings_panel.epochs), "epochs").setValue(epochs)
     window.settings_panel.batch_size.setValue(8)
     window.settings_panel.image_size.setValue(16)
 

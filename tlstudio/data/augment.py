@@ -16,6 +16,8 @@ from torchvision.transforms.v2 import functional as F
 
 from tlstudio.data.transforms import eval_transform, resize_size
 from tlstudio.errors import RecipeError
+from tlstudio.recipe import AUGMENT_OPTIONS
+from tlstudio.settings import check_value
 
 # The controls, each with what "off" means. Every preset sets all of them.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -28,16 +30,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                    zoom=0.1, color_jitter=0.3),
 }
 AUGMENT_PRESETS = tuple(PRESETS)  # the names a recipe accepts (recipe.AUGMENTS)
-# Allowed ranges of the numeric controls (inclusive), with the unit a user reads.
-OPTION_RANGES: dict[str, tuple[float, float, str]] = {
-    "crop_scale": (0.05, 1.0, "the smallest fraction of the image area a crop keeps; 1 = off"),
-    "rotation": (0.0, 180.0, "degrees"),
-    "shift": (0.0, 0.5, "a fraction of the width and height"),
-    "shear": (0.0, 45.0, "degrees"),
-    "zoom": (0.0, 0.9, "a fraction: 0.1 zooms 0.9x to 1.1x"),
-    "color_jitter": (0.0, 1.0, "strength from 0 (off) to 1"),
-}
-FLAGS = ("hflip", "vflip")
+FLAGS = tuple(name for name, s in AUGMENT_OPTIONS.items() if s.kind == "bool")
 HUE_SHARE = 1 / 6  # hue jitter is this share of the strength (0.3 -> 0.05): hue shifts are loud
 
 
@@ -59,13 +52,13 @@ def _checked_option(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise RecipeError(f"augmentation option {name} must be true or false, not {value!r}")
         return value
-    if name not in OPTION_RANGES:
+    if name not in AUGMENT_OPTIONS:
         raise RecipeError(f"Unknown augmentation option {name!r}; the options are "
                           f"{', '.join(PRESETS['none'])}")
-    low, high, unit = OPTION_RANGES[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise RecipeError(f"augmentation option {name} must be a number from {low:g} to "
-                          f"{high:g} ({unit}), not {value!r}")
+    s = AUGMENT_OPTIONS[name]
+    if check_value(name, s, value):
+        raise RecipeError(f"augmentation option {name} must be {s.values_text()} ({s.help}), "
+                          f"not {value!r}")
     return float(value)
 
 

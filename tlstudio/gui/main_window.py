@@ -385,11 +385,11 @@ class MainWindow(QMainWindow):
         return window_drop(dropped_paths(event), self.tabs.currentWidget() is self.try_images,
                            folder_is_data=not self.controller.is_running())
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self._drop_target(event) is not None:
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+    def dropEvent(self, event: QDropEvent) -> None:
         target = self._drop_target(event)
         if target is None:
             return
@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.data_panel.restore_settings(self.settings)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,

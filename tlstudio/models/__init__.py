@@ -7,6 +7,8 @@ from tlstudio.models.freezing import (
     only_head_trains,
     parameter_counts,
     stage_infos,
+    stage_names,
+    stages_for_freeze,
     trainable_stage_names,
 )
 from tlstudio.models.registry import BackboneSpec, Stage, backbone_names, get_spec
@@ -26,6 +28,8 @@ __all__ = [
     "only_head_trains",
     "parameter_counts",
     "stage_infos",
+    "stage_names",
+    "stages_for_freeze",
     "trainable_stage_names",
     "weights_status",
 ]

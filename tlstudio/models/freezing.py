@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from torch import nn
 
@@ -21,6 +23,33 @@ class StageInfo:
     trainable: bool  # every parameter of the stage trains
     trainable_params: int
     total_params: int
+
+
+FREEZE_PATTERN = re.compile(r"^(backbone|none|stages:\d+)$")
+
+
+@cache
+def stage_names(backbone_name: str) -> tuple[str, ...]:
+    """A backbone's stages, input to output, then the head; built on the meta device (no
+    weights, no memory), once per backbone."""
+    import torch
+
+    from tlstudio.models.classifier import build_classifier
+
+    with torch.device("meta"):
+        built = build_classifier(backbone_name, 2, pretrained=False)
+    return tuple(s.name for s in built.stages)
+
+
+def stages_for_freeze(backbone_name: str, freeze: str) -> tuple[str, ...]:
+    """The trainable stages a freeze spec means for this backbone, in the backbone's order."""
+    if not isinstance(freeze, str) or not FREEZE_PATTERN.match(freeze):
+        raise RecipeError(f"freeze must be 'backbone', 'none' or 'stages:K', not {freeze!r}")
+    if freeze == "backbone":
+        return (HEAD_STAGE,)  # no need to build the backbone
+    names = stage_names(backbone_name)
+    chosen = trainable_stage_names([Stage(n, ()) for n in names], freeze)
+    return tuple(n for n in names if n in chosen)
 
 
 def trainable_stage_names(stages: Sequence[Stage], freeze: str) -> set[str]:

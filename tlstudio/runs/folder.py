@@ -25,12 +25,13 @@ PREDICTIONS = "val_predictions.safetensors"
 EXPORT_FOLDER = "export"
 EXPORT_STEM = "model"  # export/model.onnx, export/model.pt, export/model.safetensors
 REPORT = "report.html"
+TENSORBOARD = "tensorboard"  # event files of the recipe's `tensorboard` setting
 CLAIM = ".tlstudio-claim"  # held by the process training into the folder (see runs.claim)
 
 # The names users recognise first; a refusal to replace a run lists those present.
 HEADLINE = (METRICS, MODEL_WEIGHTS, CHECKPOINT)
 # Any of these also says the folder holds (part of) a run.
-OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, EXPORT_FOLDER)
+OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, EXPORT_FOLDER, TENSORBOARD)
 # Cleared with a replaced run, but no sign of a run alone (rewritten, or the user's report).
 CLEARED_TOO = (RECIPE, REPORT)
 
@@ -54,6 +55,7 @@ class RunFolder:
     predictions = property(lambda self: self.path / PREDICTIONS)
     export_folder = property(lambda self: self.path / EXPORT_FOLDER)
     report = property(lambda self: self.path / REPORT)
+    tensorboard = property(lambda self: self.path / TENSORBOARD)
     claim_marker = property(lambda self: self.path / CLAIM)
 
     def export_file(self, suffix: str) -> Path:

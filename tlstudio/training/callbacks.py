@@ -197,4 +197,8 @@ def recipe_callbacks(recipe: Recipe) -> list[LoopCallback]:
                                            recipe.reduce_lr_factor))
     if recipe.early_stopping_patience is not None:
         callbacks.append(EarlyStopping(recipe.monitor, recipe.early_stopping_patience))
+    if recipe.tensorboard:
+        from tlstudio.training.tensorboard_log import TensorBoardLog  # an optional package
+
+        callbacks.append(TensorBoardLog(recipe))
     return callbacks

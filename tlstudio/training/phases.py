@@ -15,7 +15,7 @@ from typing import Any
 from torch import nn
 
 from tlstudio.models.classifier import HEAD_STAGE
-from tlstudio.models.freezing import apply_freeze, stage_learning_rates, trainable_stage_names
+from tlstudio.models.freezing import apply_freeze, stage_learning_rates
 from tlstudio.models.registry import Stage
 from tlstudio.recipe import Recipe
 from tlstudio.training.events import Event, LogMessage
@@ -58,8 +58,7 @@ def phase_plan(stages: Sequence[Stage | str | Any], recipe: Recipe) -> list[Phas
     """
     named = [Stage(_name(s), ()) for s in stages]
     names = [s.name for s in named]
-    chosen = set(recipe.train_stages) if recipe.train_stages else trainable_stage_names(
-        named, recipe.freeze)
+    chosen = set(recipe.train_stages)
     trainable = tuple(n for n in names if n in chosen)
     main_lrs = stage_learning_rates(names, trainable, recipe.lr, recipe.lr_decay)
     if recipe.head_epochs == 0 or trainable == (HEAD_STAGE,):

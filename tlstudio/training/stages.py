@@ -35,7 +35,6 @@ from tlstudio.models import (
     apply_freeze,
     build_classifier,
     only_head_trains,
-    trainable_stage_names,
 )
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
@@ -166,8 +165,7 @@ def build_model(state: FitState) -> None:
 
     built = build_classifier(recipe.backbone, len(state.classes), recipe.weights,
                              progress=progress, cancelled=lambda: state.control.stopped)
-    stages = recipe.train_stages or trainable_stage_names(built.stages, recipe.freeze)
-    apply_freeze(built.model, built.stages, stages, recipe.unfreeze)
+    apply_freeze(built.model, built.stages, recipe.train_stages, recipe.unfreeze)
     built.model.to(state.device)
     state.built = built
     state.precision = resolve_precision(recipe, state.device)

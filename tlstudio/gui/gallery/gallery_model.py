@@ -64,7 +64,7 @@ class GalleryModel(QAbstractListModel):
 
     # ---- Qt's model interface ------------------------------------------------------------
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = 0):
@@ -147,7 +147,7 @@ class GalleryDelegate(QStyledItemDelegate):
     """A tile: the thumbnail (or a grey placeholder), a green or red mark for right or
     wrong, and the predicted label with its confidence."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
         return TILE
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:

@@ -81,10 +81,10 @@ class ProbabilityBars(QWidget):
         self.setFixedHeight(max(1, len(values)) * 22 + 4)
         self.update()
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(280, 5 * 22 + 4)
 
-    def paintEvent(self, _event) -> None:  # noqa: N802
+    def paintEvent(self, _event) -> None:
         painter = QPainter(self)
         metrics = painter.fontMetrics()
         label_w = min(max((metrics.horizontalAdvance(n) for n, _ in self.values), default=0) + 8,
@@ -331,6 +331,6 @@ class ImageDetail(QWidget):
                 size.width() - 4, size.height() - 4, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._refresh()

@@ -164,18 +164,18 @@ class ConfusionMatrixView(QWidget):
         n = len(self.classes)
         return (row, column) if 0 <= row < n and 0 <= column < n else None
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+    def sizeHint(self) -> QSize:
         n = max(3, len(self.classes))
         return QSize(self._left_margin() + n * 40 + 16, self._top_margin(40) + n * 40 + 16)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+    def minimumSizeHint(self) -> QSize:
         n = max(2, len(self.classes))
         return QSize(self._left_margin() + n * MIN_CELL + 16,
                      AXIS_TITLE + min(LABEL_WIDTH, self._widest_label()) + n * MIN_CELL + 16)
 
     # ---- painting -----------------------------------------------------------------------
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
@@ -281,7 +281,7 @@ class ConfusionMatrixView(QWidget):
             return True
         return super().event(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         spot = self.cell_at(event.position().toPoint())
         if spot != self._hover:
             self._hover = spot
@@ -289,11 +289,11 @@ class ConfusionMatrixView(QWidget):
                            else Qt.CursorShape.ArrowCursor)
             self.update()
 
-    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+    def leaveEvent(self, event: QEvent) -> None:
         self._hover = None
         self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return
         spot = self.cell_at(event.position().toPoint())
@@ -303,7 +303,7 @@ class ConfusionMatrixView(QWidget):
         self.update()
         self.cellActivated.emit(self.classes[spot[0]], self.classes[spot[1]])
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         n = len(self.classes)
         moves = {Qt.Key.Key_Left: (0, -1), Qt.Key.Key_Right: (0, 1), Qt.Key.Key_Up: (-1, 0),
                  Qt.Key.Key_Down: (1, 0)}

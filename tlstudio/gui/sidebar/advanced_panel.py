@@ -4,7 +4,6 @@ fine-tuning, class balance and precision, as Recipe fields; closed by default.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -12,13 +11,11 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QLabel,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -27,69 +24,57 @@ from PySide6.QtWidgets import (
 from tlstudio.data.augment import PRESETS, augments
 from tlstudio.errors import TlstudioError
 from tlstudio.gui.sidebar.augment_preview import AugmentPreview
-from tlstudio.recipe import Recipe
+from tlstudio.gui.sidebar.setting_controls import (
+    DEFAULTS,
+    SETTINGS,
+    changed_signal,
+    has_control,
+    make_control,
+    read_control,
+    write_control,
+)
+from tlstudio.recipe import AUGMENT_OPTIONS, Recipe
+from tlstudio.settings import GROUPS
 from tlstudio.training.phases import phase_plan
 
-RECIPE_FIELDS = {f.name: f for f in dataclasses.fields(Recipe)}
 CACHE_NOTE = ("Feature cache off while augmenting or mixing: every epoch runs the whole "
               "backbone.")
-OFF = "off"
 # Recipe fields without a control in the window: an opened recipe's values are kept, so
 # Open recipe -> Save recipe writes them back unchanged.
-UNCONTROLLED = ("freeze", "unfreeze", "weights", "feature_cache", "num_workers", "extra")
-
-# augment_options keys -> (label, kind, low, high, step, decimals, suffix, tip), in grid order
-AUGMENT_CONTROLS: dict[str, tuple[str, str, float, float, float, int, str, str]] = {
-    "crop_scale": ("Crop ≥", "float", 0.05, 1.0, 0.05, 2, "",
-                   "Random crops keep at least this fraction of the image area (1 = no crop)"),
-    "rotation": ("Rotate", "float", 0.0, 180.0, 5.0, 1, "°", "Rotate up to this many degrees"),
-    "shift": ("Shift", "float", 0.0, 0.5, 0.05, 2, "",
-              "Shift up to this fraction of the width and height"),
-    "shear": ("Shear", "float", 0.0, 45.0, 5.0, 1, "°", "Shear up to this many degrees"),
-    "zoom": ("Zoom ±", "float", 0.0, 0.9, 0.05, 2, "", "0.1 zooms between 0.9x and 1.1x"),
-    "color_jitter": ("Color", "float", 0.0, 1.0, 0.05, 2, "",
-                     "Brightness, contrast, saturation and hue jitter, 0 (off) to 1"),
-    "hflip": ("Flip ↔", "bool", 0, 0, 0, 0, "", "Flip left-right half of the time"),
-    "vflip": ("Flip ↕", "bool", 0, 0, 0, 0, "", "Flip upside-down half of the time"),
-}
+UNCONTROLLED = tuple(name for name, s in SETTINGS.items() if not s.window)
+SHOWN_ELSEWHERE = ("data", "backbone", "layers")  # the numbered steps' own panels
 
 
 def recipe_default(name: str) -> Any:
-    f = RECIPE_FIELDS[name]
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return f.default
+    return DEFAULTS[name]
 
 
-def _combo(name: str, items: list[tuple[str, Any]], tip: str = "") -> QComboBox:
-    combo = QComboBox(objectName=name, toolTip=tip)
-    for text, value in items:
-        combo.addItem(text, value)
-    return combo
+def advanced_settings() -> dict[str, list[str]]:
+    """Group -> the fields with a control here: every Setting for experts, in schema order."""
+    groups: dict[str, list[str]] = {key: [] for key, _ in GROUPS if key not in SHOWN_ELSEWHERE}
+    for name, s in SETTINGS.items():
+        if not s.beginner and has_control(name) and s.group in groups:
+            groups[s.group].append(name)
+    return {key: names for key, names in groups.items() if names}
 
 
-def _set_combo(combo: QComboBox, value: Any) -> None:
-    index = combo.findData(value)
-    combo.setCurrentIndex(max(index, 0))
-
-
-def _double(name: str, low: float, high: float, step: float, decimals: int,
-            off_text: str = "", suffix: str = "") -> QDoubleSpinBox:
-    spin = QDoubleSpinBox(objectName=name, minimum=low, maximum=high, singleStep=step,
-                          decimals=decimals, suffix=suffix)
-    if off_text:
-        spin.setSpecialValueText(off_text)  # shown at the minimum: 0 means off
-    return spin
-
-
-def _patience(name: str, tip: str) -> QSpinBox:
-    spin = QSpinBox(objectName=name, minimum=0, maximum=1000, suffix=" epochs", toolTip=tip)
-    spin.setSpecialValueText(OFF)
-    return spin
+def _augment_control(key: str) -> QWidget:
+    """The field of one control of the augmentation preset, from its Setting."""
+    s = AUGMENT_OPTIONS[key]
+    name = "aug" + "".join(p.title() for p in key.split("_"))
+    if s.kind == "bool":
+        widget: QWidget = QCheckBox(objectName=name)
+    else:
+        widget = QDoubleSpinBox(objectName=name, minimum=s.low, maximum=s.high,
+                                singleStep=s.step, decimals=s.decimals, suffix=s.unit)
+        widget.setSpecialValueText(s.zero_means)  # shown at 0 where 0 means off
+    widget.setToolTip(s.help[:1].upper() + s.help[1:])
+    return widget
 
 
 class AdvancedPanel(QWidget):
-    """The controls; `values()` gives Recipe fields, `set_from_recipe` shows a recipe."""
+    """The controls made from the Recipe's Settings that a beginner does not need, grouped as
+    the schema groups them; `values()` gives Recipe fields, `set_from_recipe` shows a recipe."""
 
     changed = Signal()  # any control changed
     augmentationChanged = Signal()  # a control that changes what the preview shows
@@ -98,92 +83,47 @@ class AdvancedPanel(QWidget):
         super().__init__(parent)
         self._counts: dict[str, int] = {}
         self._uncontrolled: dict[str, Any] = {}
-        self._build_controls()
+        self.groups = advanced_settings()
+        self.controls = {name: make_control(name) for names in self.groups.values()
+                         for name in names}
+        self.augment = self.controls["augment"]
+        self.balance = self.controls["balance"]
+        self.controls["weight_decay"].setStepType(
+            QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.cache_note = QLabel(CACHE_NOTE, objectName="augmentNote", wordWrap=True)
+        self.cache_note.setStyleSheet("color:#8a5a00;")
+        self.augment_controls = {key: _augment_control(key) for key in AUGMENT_OPTIONS}
+        self.preview = AugmentPreview(self.augment_settings)
+        self.imbalance_label = QLabel("Scan a folder to check class balance",
+                                      objectName="imbalanceLabel", wordWrap=True)
+        self.precision_in_use = QLabel("", objectName="precisionInUse", wordWrap=True)
+        self.precision_in_use.hide()  # until a run says what it uses
         self._build_layout()
         self.set_from_recipe(Recipe(data_dir="."))
         self._connect()
 
     # ---- building -----------------------------------------------------------------------
 
-    def _build_controls(self) -> None:
-        self.augment = _combo("augmentPreset", [("None", "none"), ("Light", "light"),
-                                                ("Strong", "strong")],
-                              "Random changes to training images; validation images never change")
-        self.cache_note = QLabel(CACHE_NOTE, objectName="augmentNote", wordWrap=True)
-        self.cache_note.setStyleSheet("color:#8a5a00;")
-        self.augment_controls: dict[str, QWidget] = {}
-        for key, (_label, kind, low, high, step, decimals, suffix, tip) in (
-                AUGMENT_CONTROLS.items()):
-            name = "aug" + "".join(p.title() for p in key.split("_"))
-            widget = (QCheckBox(objectName=name) if kind == "bool"
-                      else _double(name, low, high, step, decimals, OFF if low == 0 else "",
-                                   suffix))
-            widget.setToolTip(tip)
-            self.augment_controls[key] = widget
-        self.preview = AugmentPreview(self.augment_settings)
-        self.mixup = _double("mixupAlpha", 0.0, 10.0, 0.1, 2, OFF)
-        self.mixup.setToolTip("MixUp blends pairs of images and labels; 0.2-0.4 is typical")
-        self.cutmix = _double("cutmixAlpha", 0.0, 10.0, 0.1, 2, OFF)
-        self.cutmix.setToolTip("CutMix pastes a patch of another image; 1.0 is typical")
-
-        self.optimizer = _combo("optimizerCombo", [("AdamW", "adamw"), ("Adam", "adam"),
-                                                   ("SGD (momentum 0.9)", "sgd")])
-        self.weight_decay = _double("weightDecaySpin", 0.0, 1.0, 1e-4, 6)
-        self.weight_decay.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        self.label_smoothing = _double("labelSmoothingSpin", 0.0, 0.99, 0.05, 3, OFF)
-        self.schedule = _combo("scheduleCombo", [("Constant", "constant"), ("Cosine", "cosine"),
-                                                 ("One-cycle", "onecycle"),
-                                                 ("Step (×0.1 every third)", "step")])
-        self.warmup = _double("warmupSpin", 0.0, 1000.0, 0.5, 2, OFF, " epochs")
-
-        self.monitor = _combo("monitorCombo", [("Validation loss", "val_loss"),
-                                               ("Validation accuracy", "val_accuracy")],
-                              "The metric that picks the best epoch, stops early, lowers the lr")
-        self.keep_best = QCheckBox("Keep the best epoch's model", objectName="keepBestCheck")
-        self.early_stopping = _patience("earlyStoppingSpin",
-                                        "Stop after this many epochs without progress")
-        self.reduce_lr = _patience("reduceLrSpin",
-                                   "Lower the lr after this many epochs without progress")
-        self.reduce_lr_factor = _double("reduceLrFactorSpin", 0.01, 0.99, 0.05, 2)
-
-        self.head_epochs = QSpinBox(objectName="headEpochs", minimum=0, maximum=1000,
-                                    suffix=" epochs")
-        self.head_epochs.setSpecialValueText(OFF)
-        self.head_epochs.setToolTip("First train only the new head this many epochs, then the "
-                                    "checked stages with lower learning rates for early stages")
-        self.lr_decay = _double("lrDecaySpin", 0.01, 1.0, 0.1, 2)
-        self.lr_decay.setToolTip("Each earlier stage gets the lr times this (1 = same lr)")
-        self.balance = _combo("balanceMode", [("None", "none"),
-                                              ("Weighted sampler", "sampler"),
-                                              ("Class-weighted loss", "loss")])
-        self.imbalance_label = QLabel("Scan a folder to check class balance",
-                                      objectName="imbalanceLabel", wordWrap=True)
-        self.precision = _combo("precisionMode", [("Auto (fastest measured)", "auto"),
-                                                  ("fp32", "fp32"), ("bf16", "bf16"),
-                                                  ("fp16", "fp16")])
-        self.channels_last = _combo("channelsLastCombo", [("Auto (on where faster)", None),
-                                                          ("On", True), ("Off", False)])
-        self.precision_in_use = QLabel("", objectName="precisionInUse", wordWrap=True)
-        self.precision_in_use.hide()  # until a run says what it uses
-
-    def _group(self, title: str, rows: list[tuple[str, QWidget]]) -> QGroupBox:
+    def _group(self, title: str, names: list[str], below: tuple[QWidget, ...] = ()) -> QGroupBox:
         box = QGroupBox(title)
         form = QFormLayout(box)
         form.setContentsMargins(6, 6, 6, 6)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for text, widget in rows:
-            if text:
-                form.addRow(text, widget)
+        for name in names:
+            widget = self.controls[name]
+            if isinstance(widget, QCheckBox):
+                form.addRow(widget)  # the check box says what it is
             else:
-                form.addRow(widget)
+                form.addRow(QLabel(SETTINGS[name].label, toolTip=widget.toolTip()), widget)
+        for widget in below:
+            form.addRow(widget)
         return box
 
-    def _augment_group(self) -> QGroupBox:
+    def _augment_group(self, title: str, names: list[str]) -> QGroupBox:
         """Preset, note and preview first; the individual controls two to a row below."""
-        box = self._group("Augmentation", [("Preset", self.augment), ("", self.cache_note),
-                                           ("", self.preview)])
-        pairs = [(AUGMENT_CONTROLS[k][0], w) for k, w in self.augment_controls.items()]
-        pairs += [("MixUp α", self.mixup), ("CutMix α", self.cutmix)]
+        box = self._group(title, ["augment"], (self.cache_note, self.preview))
+        pairs = [(AUGMENT_OPTIONS[k].label, w) for k, w in self.augment_controls.items()]
+        pairs += [(SETTINGS[n].label, self.controls[n]) for n in names if n != "augment"]
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
@@ -195,39 +135,28 @@ class AdvancedPanel(QWidget):
         return box
 
     def _build_layout(self) -> None:
-        self.augment_box = self._augment_group()
-        optim = self._group("Optimizer and schedule", [
-            ("Optimizer", self.optimizer), ("Weight decay", self.weight_decay),
-            ("Label smoothing", self.label_smoothing), ("Schedule", self.schedule),
-            ("Warm-up", self.warmup)])
-        callbacks = self._group("Callbacks", [
-            ("Monitor", self.monitor), ("", self.keep_best),
-            ("Early stopping", self.early_stopping), ("Reduce LR after", self.reduce_lr),
-            ("Reduce LR by", self.reduce_lr_factor)])
+        titles = dict(GROUPS)
+        below = {"balance": (self.imbalance_label,), "speed": (self.precision_in_use,)}
         self.layout_ = layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for box in (self.augment_box, optim, callbacks):
-            layout.addWidget(box)
-        layout.addWidget(self._group("Two-phase fine-tuning", [
-            ("Head only first", self.head_epochs), ("LR decay per stage", self.lr_decay)]))
-        layout.addWidget(self._group("Class balance", [("Balance", self.balance),
-                                                       ("", self.imbalance_label)]))
-        layout.addWidget(self._group("Speed", [
-            ("Precision", self.precision), ("channels_last", self.channels_last),
-            ("", self.precision_in_use)]))
+        for key, names in self.groups.items():
+            if key == "augmentation":
+                self.augment_box = self._augment_group(titles[key], names)
+                layout.addWidget(self.augment_box)
+            else:
+                layout.addWidget(self._group(titles[key], names, below.get(key, ())))
 
     def _connect(self) -> None:
         self.augment.currentIndexChanged.connect(self._preset_changed)
         for widget in self._augment_widgets():
-            _changed_signal(widget).connect(self.augmentationChanged)
+            changed_signal(widget).connect(self.augmentationChanged)
         self.augmentationChanged.connect(self._update_note)
         self.augmentationChanged.connect(self.preview.schedule_refresh)
         self.balance.currentIndexChanged.connect(self._show_imbalance)
-        self.mixup.valueChanged.connect(self._update_note)
-        self.cutmix.valueChanged.connect(self._update_note)
-        for kind in (QComboBox, QDoubleSpinBox, QSpinBox, QCheckBox):
-            for widget in self.findChildren(kind):
-                _changed_signal(widget).connect(self.changed)
+        for name in ("mixup_alpha", "cutmix_alpha"):
+            changed_signal(self.controls[name]).connect(self._update_note)
+        for widget in [*self.controls.values(), *self.augment_controls.values()]:
+            changed_signal(widget).connect(self.changed)
 
     def add_group(self, title: str, widget: QWidget) -> QGroupBox:
         """Another tool at the end of the section (the LR finder)."""
@@ -278,8 +207,9 @@ class AdvancedPanel(QWidget):
     def augmenting(self) -> bool:
         """True when training images change (augmentation or mixing): no feature cache then."""
         preset, options = self.augment_settings()
-        return (augments({**PRESETS[preset], **options}) or self.mixup.value() > 0
-                or self.cutmix.value() > 0)
+        return (augments({**PRESETS[preset], **options})
+                or self.controls["mixup_alpha"].value() > 0
+                or self.controls["cutmix_alpha"].value() > 0)
 
     def _update_note(self) -> None:
         self.cache_note.setVisible(self.augmenting())
@@ -293,60 +223,22 @@ class AdvancedPanel(QWidget):
     def control_values(self) -> dict[str, Any]:
         """The fields this section's controls set."""
         preset, options = self.augment_settings()
-        return {
-            "augment": preset,
-            "augment_options": options,
-            "mixup_alpha": self.mixup.value(),
-            "cutmix_alpha": self.cutmix.value(),
-            "optimizer": self.optimizer.currentData(),
-            "weight_decay": self.weight_decay.value(),
-            "label_smoothing": self.label_smoothing.value(),
-            "schedule": self.schedule.currentData(),
-            "warmup_epochs": self.warmup.value(),
-            "monitor": self.monitor.currentData(),
-            "keep_best": self.keep_best.isChecked(),
-            "early_stopping_patience": self.early_stopping.value() or None,
-            "reduce_lr_patience": self.reduce_lr.value() or None,
-            "reduce_lr_factor": self.reduce_lr_factor.value(),
-            "head_epochs": self.head_epochs.value(),
-            "lr_decay": self.lr_decay.value(),
-            "balance": self.balance.currentData(),
-            "precision": self.precision.currentData(),
-            "channels_last": self.channels_last.currentData(),
-        }
+        values = {name: read_control(widget, name) for name, widget in self.controls.items()}
+        return {**values, "augment": preset, "augment_options": options}
 
     def set_from_recipe(self, recipe: Recipe) -> None:
         for widget in self.findChildren(QWidget):
             widget.blockSignals(True)
         try:
-            self._set_values(recipe)
+            self._uncontrolled = {name: getattr(recipe, name) for name in UNCONTROLLED}
+            for name, widget in self.controls.items():
+                write_control(widget, name, getattr(recipe, name))
         finally:
             for widget in self.findChildren(QWidget):
                 widget.blockSignals(False)
         self._show_augment_settings(recipe.augment, recipe.augment_options)
         self.changed.emit()
         self.augmentationChanged.emit()
-
-    def _set_values(self, r: Recipe) -> None:
-        self._uncontrolled = {name: getattr(r, name) for name in UNCONTROLLED}
-        _set_combo(self.augment, r.augment)
-        _set_combo(self.optimizer, r.optimizer)
-        self.weight_decay.setValue(r.weight_decay)
-        self.label_smoothing.setValue(r.label_smoothing)
-        _set_combo(self.schedule, r.schedule)
-        self.warmup.setValue(r.warmup_epochs)
-        _set_combo(self.monitor, r.monitor)
-        self.keep_best.setChecked(r.keep_best)
-        self.early_stopping.setValue(r.early_stopping_patience or 0)
-        self.reduce_lr.setValue(r.reduce_lr_patience or 0)
-        self.reduce_lr_factor.setValue(r.reduce_lr_factor)
-        self.mixup.setValue(r.mixup_alpha)
-        self.cutmix.setValue(r.cutmix_alpha)
-        self.head_epochs.setValue(r.head_epochs)
-        self.lr_decay.setValue(r.lr_decay)
-        _set_combo(self.balance, r.balance)
-        _set_combo(self.precision, r.precision)
-        _set_combo(self.channels_last, r.channels_last)
 
     def phase_plan(self, stages: list[str], **fields: Any) -> list | None:
         """The core's two-phase plan for these stages and the window's other recipe `fields`;
@@ -364,7 +256,7 @@ class AdvancedPanel(QWidget):
     def restore_settings(self, settings: QSettings) -> None:
         try:
             saved = json.loads(str(settings.value("advanced/values", "{}")))
-            known = {k: v for k, v in saved.items() if k in RECIPE_FIELDS}
+            known = {k: v for k, v in saved.items() if k in SETTINGS}
             self.set_from_recipe(Recipe(data_dir=".", **known))
         except (TlstudioError, TypeError, ValueError, AttributeError):
             pass  # settings from another version: keep the defaults
@@ -401,14 +293,6 @@ class AdvancedPanel(QWidget):
     def show_precision(self, text: str) -> None:
         self.precision_in_use.setText(f"In use: {text}" if text else "")
         self.precision_in_use.setVisible(bool(text))
-
-
-def _changed_signal(widget: QWidget):
-    if isinstance(widget, QComboBox):
-        return widget.currentIndexChanged
-    if isinstance(widget, QCheckBox):
-        return widget.toggled
-    return widget.valueChanged
 
 
 class AdvancedSection(QWidget):

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QRadioButton,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from tlstudio.data import DataFolders, DatasetScan, resolve_data_folders, scan_folder
 from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,7 @@ class DataPanel(QWidget):
                                      "Choose the validation folder")
         self.split_radio = QRadioButton("Hold out")
         self.folder_radio = QRadioButton("Folder")
-        self.split_spin = QSpinBox(objectName="valSplitSpin", minimum=5, maximum=50, value=20,
-                                   suffix=" % of each class")
+        self.split_spin = percent_spin("val_split", " % of each class")
         group = QButtonGroup(self)
         group.addButton(self.split_radio)
         group.addButton(self.folder_radio)
@@ -163,7 +162,7 @@ class DataPanel(QWidget):
         return (self.val_folder.path() or None) if self.folder_radio.isChecked() else None
 
     def val_split(self) -> float:
-        return self.split_spin.value() / 100.0
+        return read_percent(self.split_spin)
 
     def is_scanning(self) -> bool:
         return self._task is not None
@@ -171,7 +170,7 @@ class DataPanel(QWidget):
     def set_folders(self, train_dir: str, val_dir: str | None = None,
                     val_split: float = 0.2) -> None:
         """Fill every field at once (recipe, settings, demo) and scan once."""
-        self.split_spin.setValue(round(val_split * 100))
+        self.split_spin.setValue(val_split * 100)
         self._show_folders(train_dir, val_dir)
         self.rescan()
 
@@ -270,7 +269,7 @@ class DataPanel(QWidget):
         train = str(settings.value("data/train", "") or "")
         val = str(settings.value("data/val", "") or "")
         separate = str(settings.value("data/separate_val", "false")).lower() == "true"
-        split = int(settings.value("data/split", 20))
+        split = float(settings.value("data/split", 20))
         self.val_folder.edit.setText(val)
         self.val_folder._last = val
         if train and os.path.isdir(train):

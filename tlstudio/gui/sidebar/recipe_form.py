@@ -16,7 +16,6 @@ from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
 from tlstudio.gui.sidebar.data_panel import DataPanel
 from tlstudio.gui.sidebar.freeze_panel import FreezePanel
 from tlstudio.gui.sidebar.settings_panel import SettingsPanel
-from tlstudio.models.freezing import preview_stages
 from tlstudio.recipe import Recipe
 
 
@@ -86,12 +85,8 @@ class RecipeForm:
         problem = None
         if not self.backbone.set_backbone(recipe.backbone):
             problem = f"The recipe's backbone '{recipe.backbone}' is not available here"
-        stages = recipe.train_stages or tuple(
-            s.name for s in preview_stages(recipe.backbone, 2, freeze=recipe.freeze)
-            if s.trainable)
-        self.freeze.set_train_stages(stages)
-        self.settings.set_values(recipe.epochs, recipe.batch_size, recipe.lr,
-                                 recipe.image_size, recipe.device, recipe.seed, recipe.threads)
+        self.freeze.set_train_stages(recipe.train_stages)
+        self.settings.set_from_recipe(recipe)
         self.advanced.set_from_recipe(recipe)
         self.settings.runs_dir.setText(str(Path(recipe.out_dir).parent))
         self.data.set_folders(recipe.data_dir, recipe.val_dir, recipe.val_split)
