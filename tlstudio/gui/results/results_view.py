@@ -40,7 +40,7 @@ from tlstudio.gui.results.results_jobs import (
     run_folder_problem,
 )
 from tlstudio.gui.results.results_report import ReportBar
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
+from tlstudio.gui.shared.background import BackgroundJob, error_message
 from tlstudio.training.events import EpochEnded, FitStarted
 
 VALIDATION = "Validation images of the run"
@@ -69,8 +69,11 @@ class ResultsView(QWidget):
         self.model_epoch: int | None = None
         self._folder: str | None = None  # the labelled folder asked for instead of validation
         self._shown_folder: str | None = None  # the folder of what is on screen
-        self._runner = TaskRunner(self)
-        self._task: BackgroundTask | None = None  # the newest display request
+        self._display = BackgroundJob(self)  # what the matrix and the table will show next
+        self._display.returned.connect(self._on_results)
+        self._display.errored.connect(self._on_failed)
+        self._display.progress.connect(self._on_progress)
+        self._display.finished.connect(self._on_done)
         # Stored epochs never change while a run is shown (a resumed run starts afresh), so
         # scrubbing back and forth reads each epoch once.
         self._epoch_cache: dict[int, RunEvaluation] = {}
@@ -323,31 +326,19 @@ class ResultsView(QWidget):
 
     def _forget_request(self) -> None:
         """Cancel the display request in flight; whatever it still sends is dropped."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        if self._display.is_running():
+            self._display.cancel()
             self.busy.hide()
 
     def _start(self, job, *args) -> None:
         """Start a display request; the previous one is cancelled and its results dropped."""
         self._forget_request()
-        task = BackgroundTask(job, *args)
-        task.signals.returned.connect(self._on_results)
-        task.signals.errored.connect(self._on_failed)
-        task.signals.progress.connect(self._on_progress)
-        task.signals.done.connect(self._on_done)
-        self._task = task
         self.busy.setVisible(job is model_job or job is open_run_job and not self.shown)
         self.progress.setRange(0, 0)  # busy until the first progress report
-        self._runner.start(task)
-
-    def _is_current(self) -> bool:
-        return self._task is not None and self.sender() is self._task.signals
+        self._display.start(job, *args)
 
     @Slot(object)
     def _on_results(self, results: ShownResults) -> None:
-        if not self._is_current():
-            return  # an older request, overtaken by a newer one
         if results.model_epoch is not None and not self.training:
             # An opened run: now we know its epochs, and shows its saved model's.
             self.model_epoch = results.model_epoch
@@ -359,11 +350,9 @@ class ResultsView(QWidget):
             self._epoch_cache[results.epoch] = results.evaluation
         self._show(results.evaluation, results.epoch)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        if not self._is_current():
-            return
-        self.show_message(message)
+    @Slot(object)
+    def _on_failed(self, error: Exception) -> None:
+        self.show_message(error_message(error))
         failed = self._folder
         if failed is not None and failed != self._shown_folder:  # a folder that never showed
             self.source.removeItem(self.source.findData(failed))
@@ -374,16 +363,13 @@ class ResultsView(QWidget):
 
     @Slot(int, int)
     def _on_progress(self, done: int, total: int) -> None:
-        if self._is_current():
-            self.progress.setRange(0, max(1, total))
-            self.progress.setValue(done)
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
 
     @Slot()
     def _on_done(self) -> None:
-        if self._is_current():
-            self._task = None
-            self.busy.hide()
-            self._update_controls()
+        self.busy.hide()
+        self._update_controls()
 
     def _show(self, evaluation: RunEvaluation, epoch: int | None) -> None:
         self.shown, self.shown_epoch = evaluation, epoch
@@ -424,7 +410,7 @@ class ResultsView(QWidget):
         self.matrix_area.setMinimumWidth(min(MATRIX_FIRST, needed))
 
     def is_busy(self) -> bool:
-        return self._task is not None or self.report.is_busy()
+        return self._display.is_running() or self.report.is_busy()
 
     # ---- report -------------------------------------------------------------------------
 
@@ -468,8 +454,7 @@ class ResultsView(QWidget):
 
     def cancel(self) -> None:
         """Cancel every job (closing the window); results still on their way are dropped."""
-        self._runner.cancel_all()
-        self._task = None
+        self._display.cancel()
         self.report.clear()
         self.busy.hide()
 

@@ -25,7 +25,7 @@ from tlstudio.evaluation import ImageRecord
 from tlstudio.gui.gallery.gallery import ERROR_STYLE, gallery_list, tiles_and_detail
 from tlstudio.gui.gallery.gallery_model import GalleryModel
 from tlstudio.gui.gallery.image_detail import ImageDetail
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
 from tlstudio.training.artifacts import MODEL_WEIGHTS
@@ -86,9 +86,11 @@ class TryImagesView(QWidget):
         self.source: str | None = None  # run folder or exported model file
         self._chosen = False  # the user picked the model: a new run does not replace it
         self._predictor: Predictor | None = None
-        self._task: BackgroundTask | None = None
         self._queue: list[str] = []
-        self._runner = TaskRunner(self)
+        self._job = BackgroundJob(self)
+        self._job.returned.connect(self._on_predicted)
+        self._job.errored.connect(self._on_failed)
+        self._job.finished.connect(self._on_done)
         self.thumbnails = ThumbnailLoader(self)
         self.model = GalleryModel(self.thumbnails, self)
         self.view = gallery_list(self.model, "tryImagesList")
@@ -128,9 +130,7 @@ class TryImagesView(QWidget):
 
     def set_model(self, source: str | os.PathLike[str], chosen: bool = True) -> None:
         """Predict with a run folder or an exported .onnx / .pt / .safetensors file."""
-        if self._task is not None:  # its predictions come from the previous model
-            self._task.cancel()
-            self._task = None
+        self._job.cancel()  # its predictions would come from the previous model
         self.source, self._chosen, self._predictor = str(source), chosen, None
         is_run = Path(source).is_dir() and (Path(source) / MODEL_WEIGHTS).is_file()
         self.detail.set_model_source(str(source) if is_run else None, NO_SALIENCY)
@@ -146,7 +146,7 @@ class TryImagesView(QWidget):
             self._say("Train a model or choose an exported one first (Choose model…).")
             return
         self._queue.extend(paths)
-        if self._task is None:
+        if not self._job.is_running():
             self._start()
 
     def records(self) -> list[ImageRecord]:
@@ -159,11 +159,11 @@ class TryImagesView(QWidget):
         self.status.clear()
 
     def busy(self) -> bool:
-        return self._task is not None
+        return self._job.is_running()
 
     def cancel(self) -> None:
         self._queue.clear()
-        self._runner.cancel_all()
+        self._job.cancel()
         self.thumbnails.cancel()
         self.detail.cancel()
 
@@ -189,15 +189,9 @@ class TryImagesView(QWidget):
         paths, self._queue = self._queue, []
         self.status.setStyleSheet("")
         self.status.setText(f"Predicting {len(paths)} item(s)…")
-        self._task = task = BackgroundTask(predict_job, self.source, self._predictor, paths)
-        task.signals.returned.connect(self._on_predicted)
-        task.signals.errored.connect(self._on_failed)
-        task.signals.done.connect(self._on_done)
-        self._runner.start(task)
+        self._job.start(predict_job, self.source, self._predictor, paths)
 
     def _on_predicted(self, result: tuple[Predictor, list[ImageRecord], list]) -> None:
-        if self._task is None or self.sender() is not self._task.signals:
-            return
         predictor, records, skipped = result
         if predictor.source == self.source:
             self._predictor = predictor
@@ -212,16 +206,14 @@ class TryImagesView(QWidget):
             self.view.setCurrentIndex(self.model.index(self.model.row_of(added[0].path)))
         self.predicted.emit(len(added))
 
-    def _on_failed(self, message: str) -> None:
-        if self._task is not None and self.sender() is self._task.signals:
-            self._say(message)
-            self.failed.emit(message)
+    def _on_failed(self, error: Exception) -> None:
+        message = error_message(error)
+        self._say(message)
+        self.failed.emit(message)
 
     def _on_done(self) -> None:
-        if self._task is not None and self.sender() is self._task.signals:
-            self._task = None
-            if self._queue:
-                self._start()
+        if self._queue:
+            self._start()
 
     def _say(self, text: str) -> None:
         self.status.setStyleSheet(ERROR_STYLE)
