@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tlstudio.data import SkippedFile
@@ -15,6 +14,7 @@ from tlstudio.errors import TlstudioError
 from tlstudio.evaluation import RunEvaluation, epoch_evaluation, evaluate_run, stored_epochs
 from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.evaluation.report import write_report
+from tlstudio.evaluation.results_state import ShownResults
 from tlstudio.gui.shared.background import TaskState
 from tlstudio.inference import Prediction, Predictor, load_predictor
 from tlstudio.training.artifacts import MODEL_WEIGHTS
@@ -25,14 +25,6 @@ CHUNK = 32  # images predicted between two progress reports / cancel checks
 
 class EvaluationCancelled(TlstudioError):
     """The user cancelled an evaluation; nothing is shown for it."""
-
-
-@dataclass(frozen=True)
-class ShownResults:
-    evaluation: RunEvaluation
-    epoch: int | None  # the epoch of stored predictions shown; None: the model was run
-    epochs: int  # last stored epoch of the run (0: none stored), as read by the job
-    model_epoch: int | None = None  # the epoch of the run's saved model, when the job read it
 
 
 def run_folder_problem(path: str | os.PathLike[str]) -> str | None:

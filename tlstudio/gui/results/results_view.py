@@ -1,13 +1,15 @@
 """The Results tab: a run's confusion matrix and metrics table, after any epoch (epoch slider)
 or on another labelled folder, following a run while it trains, and the HTML report.
 
-Every evaluation runs off the GUI thread; only the newest request is shown, so a slow older
-one finishing late never overwrites what the user asked for last.
+What the tab shows is a ResultsState (Qt-free, pure transitions); this view turns events into
+transitions, renders the state and starts the load it names off the GUI thread (a new load
+cancels the previous one, so a slow older one never overwrites what was asked for last).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 
@@ -29,10 +31,10 @@ from PySide6.QtWidgets import (
 
 from tlstudio.evaluation import RunEvaluation
 from tlstudio.evaluation.epochs import model_epoch
+from tlstudio.evaluation.results_state import Load, ResultsState, ShownResults
 from tlstudio.gui.results.confusion_matrix import ConfusionMatrixView
 from tlstudio.gui.results.metrics_table import MetricsTable
 from tlstudio.gui.results.results_jobs import (
-    ShownResults,
     epoch_job,
     has_model,
     model_job,
@@ -60,24 +62,24 @@ class ResultsView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="resultsView")
-        self.run_dir: str | None = None
-        self.training = False  # the shown run is training: epochs keep arriving
-        self.shown: RunEvaluation | None = None
-        self.shown_epoch: int | None = None
-        # The epoch of the run's saved model, known once the run has finished (None while
-        # training): export, Try images and the report use it, not always the last epoch.
-        self.model_epoch: int | None = None
-        self._folder: str | None = None  # the labelled folder asked for instead of validation
-        self._shown_folder: str | None = None  # the folder of what is on screen
-        self._display = BackgroundJob(self)  # what the matrix and the table will show next
+        self.state = ResultsState()
+        self._display = BackgroundJob(self)  # the load of what the tab shows next
         self._display.returned.connect(self._on_results)
         self._display.errored.connect(self._on_failed)
         self._display.progress.connect(self._on_progress)
-        self._display.finished.connect(self._on_done)
+        self._display.finished.connect(self._update_controls)
         # Stored epochs never change while a run is shown (a resumed run starts afresh), so
         # scrubbing back and forth reads each epoch once.
         self._epoch_cache: dict[int, RunEvaluation] = {}
         self._build()
+
+    # What the rest of the window reads. The saved model's epoch is known once the run has
+    # finished (None while training): export, Try images and the report use it.
+    run_dir = property(lambda self: self.state.run_dir)
+    training = property(lambda self: self.state.training)
+    shown = property(lambda self: self.state.shown)
+    shown_epoch = property(lambda self: self.state.shown_epoch)
+    model_epoch = property(lambda self: self.state.model_epoch)
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -176,110 +178,54 @@ class ResultsView(QWidget):
         if problem is not None:
             self.show_message(problem)
             return False
-        self._reset(str(Path(path)), training=False)
+        self._reset()
+        self._apply(ResultsState.opened(str(Path(path))))
         self.matrix.clear("Loading the run…")
-        self._start(open_run_job, self.run_dir)
         self.runOpened.emit(self.run_dir)
         return True
 
-    def _reset(self, run_dir: str, training: bool) -> None:
+    def _reset(self) -> None:
+        """Forget the run shown: its loads, report, cached epochs and figures."""
         self.cancel()
-        self.run_dir, self.training = run_dir, training
-        self.shown, self.shown_epoch, self.model_epoch = None, None, None
-        self._folder = self._shown_folder = None
         self._epoch_cache.clear()
-        while self.source.count() > 2:  # folders chosen for the previous run
-            self.source.removeItem(1)
-        self.source.setCurrentIndex(0)
-        self._set_epochs(0)
         self.summary.clear()
         self.table.clear_rows()
-        self.report.clear()
         self.message.hide()
 
     # ---- following a training run ---------------------------------------------------------
 
     @Slot(object)
     def on_fit_started(self, event: FitStarted) -> None:
-        self._reset(event.run_dir, training=True)
+        self._reset()
+        self._apply(ResultsState.training_started(event.run_dir))
         self.matrix.clear("Training: the matrix appears when the first epoch ends")
-        self._update_controls()
 
     @Slot(object)
     def on_epoch(self, event: EpochEnded) -> None:
         """A new epoch's predictions are on disk: extend the slider; follow it if the user
         was looking at the latest epoch."""
-        if self.run_dir is None or not self.training:
-            return
-        slider = self.epoch_slider
-        following = self.shown_epoch is None or slider.value() >= slider.maximum()
-        self._set_epochs(event.epoch, keep=not following)
-        if following and self._folder is None:
-            self._request_epoch(event.epoch)
+        self._apply(self.state.epoch_ended(event.epoch))
 
     @Slot(object)
     def on_training_finished(self, result: object) -> None:
         """Training ended: show the epoch of the run's saved model (the best epoch's with
         "Keep the best epoch's model"), the one export, Try images and the report use."""
-        self.training = False
+        saved = None
         if result is not None and self.run_dir is not None and self.epochs():
-            self.model_epoch = model_epoch(self.run_dir, self.epochs())
-            if self._folder is None:
-                self.show_epoch(self.model_epoch)
-            self._update_epoch_label()
-            self._update_summary()  # names the saved model if another epoch is still shown
-        self._update_controls()
+            saved = model_epoch(self.run_dir, self.epochs())
+        self._apply(self.state.training_finished(saved))
 
-    # ---- epochs -------------------------------------------------------------------------
+    # ---- the user's choices -------------------------------------------------------------
 
     def epochs(self) -> int:
-        return self.epoch_slider.maximum() if self.epoch_slider.isEnabled() else 0
-
-    def _set_epochs(self, last: int, keep: bool = False, at: int | None = None) -> None:
-        """Slider range 1..last; the handle moves to `at` (default `last`) unless `keep`."""
-        slider = self.epoch_slider
-        slider.blockSignals(True)
-        slider.setRange(1, max(1, last))
-        if not keep:
-            slider.setValue(max(1, last if at is None else at))
-        slider.blockSignals(False)
-        slider.setEnabled(last > 0)
-        self._update_epoch_label()
-        self._update_controls()
-
-    def _update_epoch_label(self) -> None:
-        slider = self.epoch_slider
-        if not slider.isEnabled():
-            self.epoch_label.setText("No epoch yet")
-        else:
-            saved = " · the saved model" if slider.value() == self.model_epoch else ""
-            self.epoch_label.setText(f"Epoch {slider.value()} of {slider.maximum()}{saved}")
-        self.epoch_slider.setToolTip(
-            "The matrix and the table as they were after this epoch"
-            + (f". The saved model is epoch {self.model_epoch}'s" if self.model_epoch else ""))
+        return self.state.epochs
 
     def show_epoch(self, epoch: int) -> None:
         self.epoch_slider.setValue(epoch)
 
     @Slot(int)
     def _on_slider(self, epoch: int) -> None:
-        self._update_epoch_label()
-        if self._folder is not None:  # looking at a folder: back to the validation images
-            self.source.setCurrentIndex(0)
-            self._folder = None
-        self._request_epoch(epoch)
-
-    def _request_epoch(self, epoch: int) -> None:
-        if self.run_dir is None:
-            return
-        if epoch in self._epoch_cache:
-            self._forget_request()
-            self._shown_folder = None
-            self._show(self._epoch_cache[epoch], epoch)
-        else:
-            self._start(epoch_job, self.run_dir, epoch)
-
-    # ---- another labelled folder ---------------------------------------------------------
+        self._apply(self.state.epoch_chosen(epoch))
 
     @Slot(int)
     def _on_source_activated(self, index: int) -> None:
@@ -288,13 +234,9 @@ class ResultsView(QWidget):
             path = QFileDialog.getExistingDirectory(
                 self, "Labelled folder to evaluate on (one subfolder per class)")
             if not path or not self.evaluate_folder(path):
-                self._select_source(self._folder)
+                self._render_source()
         elif data is None:
-            self._folder = None
-            if self.epochs():
-                self._request_epoch(self.epoch_slider.value())
-            elif self.run_dir is not None:
-                self._start(open_run_job, self.run_dir)
+            self._apply(self.state.validation_chosen())
         else:
             self.evaluate_folder(data)
 
@@ -304,60 +246,60 @@ class ResultsView(QWidget):
             self.show_message("Evaluating a folder needs a trained model: wait until training "
                               "ends or open a finished run.")
             return False
-        path = str(Path(path))
-        if self.source.findData(path) < 0:
-            self.source.insertItem(self.source.count() - 1, f"Folder: {path}", path)
-        self._folder = path
-        self._select_source(path)
-        self._start(model_job, self.run_dir, path)
+        self._apply(self.state.folder_chosen(str(Path(path))))
         return True
 
-    def _select_source(self, folder: str | None) -> None:
-        index = self.source.findData(folder) if folder else 0
-        self.source.setCurrentIndex(max(0, index))
-
     def cancel_evaluation(self) -> None:
-        self._forget_request()
+        self._apply(self.state.evaluation_cancelled())
         self.show_message("Evaluation cancelled.", "info")
-        self._folder = self._shown_folder  # back to what is still on screen
-        self._select_source(self._folder)
 
-    # ---- background requests ------------------------------------------------------------
+    # ---- loads --------------------------------------------------------------------------
 
-    def _forget_request(self) -> None:
-        """Cancel the display request in flight; whatever it still sends is dropped."""
-        if self._display.is_running():
+    def _apply(self, state: ResultsState) -> None:
+        """Make `state` the tab's: start (or cancel) the load it names, and render it."""
+        old, self.state = self.state, state
+        if state.loading != old.loading:
+            self._load(state.loading)
+            if self.state is not state:  # answered from the cache, and rendered
+                return
+        self._render()
+
+    def _load(self, load: Load | None) -> None:
+        cached = self._epoch_cache.get(load.epoch) if load and load.kind == "epoch" else None
+        if load is None or cached is not None:
             self._display.cancel()
             self.busy.hide()
-
-    def _start(self, job, *args) -> None:
-        """Start a display request; the previous one is cancelled and its results dropped."""
-        self._forget_request()
-        self.busy.setVisible(job is model_job or job is open_run_job and not self.shown)
+            if cached is not None:
+                self._arrived(ShownResults(cached, load.epoch, load.epoch))
+            return
+        self.busy.setVisible(load.kind == "model" or load.kind == "open" and not self.shown)
         self.progress.setRange(0, 0)  # busy until the first progress report
-        self._display.start(job, *args)
+        if load.kind == "open":
+            self._display.start(open_run_job, self.run_dir)
+        elif load.kind == "epoch":
+            self._display.start(epoch_job, self.run_dir, load.epoch)
+        else:
+            self._display.start(model_job, self.run_dir, load.folder)
 
     @Slot(object)
     def _on_results(self, results: ShownResults) -> None:
-        if results.model_epoch is not None and not self.training:
-            # An opened run: now we know its epochs, and shows its saved model's.
-            self.model_epoch = results.model_epoch
-            self._set_epochs(results.epochs, at=results.epoch)
-        elif results.epoch is not None and results.epochs > self.epochs() and not self.training:
-            self._set_epochs(results.epochs)
-        self._shown_folder = self._folder
         if results.epoch is not None:
             self._epoch_cache[results.epoch] = results.evaluation
-        self._show(results.evaluation, results.epoch)
+        self._arrived(results)
+
+    def _arrived(self, results: ShownResults) -> None:
+        """Show what a load brought (or the cache had)."""
+        self._apply(self.state.results_arrived(results))
+        ev = results.evaluation.evaluation
+        self.show_matrix(ev.classes, ev.confusion)
+        self.table.show_evaluation(ev)
+        self.message.hide()
+        self.evaluationShown.emit(results.evaluation)
 
     @Slot(object)
     def _on_failed(self, error: Exception) -> None:
         self.show_message(error_message(error))
-        failed = self._folder
-        if failed is not None and failed != self._shown_folder:  # a folder that never showed
-            self.source.removeItem(self.source.findData(failed))
-        self._folder = self._shown_folder
-        self._select_source(self._folder)
+        self._apply(self.state.load_failed())
         if self.shown is None:
             self.matrix.clear("Nothing to show: see the message above")
 
@@ -366,23 +308,38 @@ class ResultsView(QWidget):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
 
-    @Slot()
-    def _on_done(self) -> None:
-        self.busy.hide()
+    # ---- rendering ----------------------------------------------------------------------
+
+    def _render(self) -> None:
+        """Everything but the figures, which change only when results arrive."""
+        state = self.state
+        slider = self.epoch_slider
+        slider.blockSignals(True)
+        slider.setRange(1, max(1, state.epochs))
+        slider.setValue(max(1, state.epoch))
+        slider.blockSignals(False)
+        slider.setEnabled(state.epochs > 0)
+        self.epoch_label.setText(state.epoch_caption())
+        slider.setToolTip("The matrix and the table as they were after this epoch" + (
+            f". The saved model is epoch {state.model_epoch}'s" if state.model_epoch else ""))
+        self._render_source()
+        self._update_summary()
         self._update_controls()
 
-    def _show(self, evaluation: RunEvaluation, epoch: int | None) -> None:
-        self.shown, self.shown_epoch = evaluation, epoch
-        ev = evaluation.evaluation
-        self.show_matrix(ev.classes, ev.confusion)
-        self.table.show_evaluation(ev)
-        self._update_summary()
-        self.message.hide()
-        self._update_controls()
-        self.evaluationShown.emit(evaluation)
+    def _render_source(self) -> None:
+        """The "Evaluate on" list: the validation images, this run's folders, "Another…"."""
+        offered = [self.source.itemData(i) for i in range(1, self.source.count() - 1)]
+        if offered != list(self.state.folders):
+            for _ in offered:
+                self.source.removeItem(1)
+            for i, folder in enumerate(self.state.folders):
+                self.source.insertItem(1 + i, f"Folder: {folder}", folder)
+        folder = self.state.folder
+        self.source.setCurrentIndex(max(0, self.source.findData(folder)) if folder else 0)
 
     def _update_summary(self) -> None:
         if self.shown is None:
+            self.summary.clear()
             return
         ev = self.shown.evaluation
         skipped = f" ({len(self.shown.skipped)} unreadable files left out)" \
@@ -395,8 +352,7 @@ class ResultsView(QWidget):
 
     def _saved_model_note(self) -> str:
         """Where the shown epoch is not the saved model's: which one is, and how it did."""
-        epoch = self.shown_epoch
-        if epoch is None or self.model_epoch is None or epoch == self.model_epoch:
+        if not self.state.saved_model_differs():
             return ""
         saved = self._epoch_cache.get(self.model_epoch)
         score = f" ({saved.evaluation.accuracy:.1%} on these images)" if saved else ""
@@ -428,13 +384,11 @@ class ResultsView(QWidget):
         """Write the report of the run (on the folder shown, if one is) to `path`."""
         if self.run_dir is None or not has_model(self.run_dir):
             return False
-        evaluation = self.shown if self._shown_folder is not None else None
-        started = self.report.write(self.run_dir, path, self._shown_folder, evaluation)
+        folder = self.state.shown_folder
+        evaluation = self.shown if folder is not None else None
+        started = self.report.write(self.run_dir, path, folder, evaluation)
         self._update_controls()
         return started
-
-    def _on_report_done(self, *_: object) -> None:
-        self._update_controls()
 
     # ---- state --------------------------------------------------------------------------
 
@@ -442,6 +396,9 @@ class ResultsView(QWidget):
         self.message.setStyleSheet(MESSAGE_STYLES[kind])
         self.message.setText(text)
         self.message.show()
+
+    def _on_report_done(self, *_: object) -> None:
+        self._update_controls()
 
     def _update_controls(self) -> None:
         model = self.run_dir is not None and has_model(self.run_dir)
@@ -455,6 +412,7 @@ class ResultsView(QWidget):
     def cancel(self) -> None:
         """Cancel every job (closing the window); results still on their way are dropped."""
         self._display.cancel()
+        self.state = replace(self.state, loading=None)
         self.report.clear()
         self.busy.hide()
 
