@@ -4,13 +4,19 @@ cancelled."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from tlstudio.evaluation.results_state import Load, ResultsState, ShownResults
+
+CLASSES = ("blue", "green", "red")
 
 
 def results(epoch: int | None, epochs: int = 0, model_epoch: int | None = None,
-            name: str = "") -> ShownResults:
-    # The evaluation is only carried along: any distinct object tells which arrived.
-    return ShownResults(f"evaluation {name or epoch}", epoch, epochs, model_epoch)  # type: ignore[arg-type]
+            name: str = "", classes: tuple[str, ...] = CLASSES) -> ShownResults:
+    """What a load brings; the state reads only the classes of its evaluation."""
+    evaluation = SimpleNamespace(name=f"evaluation {name or epoch}",
+                                 evaluation=SimpleNamespace(classes=classes))
+    return ShownResults(evaluation, epoch, epochs, model_epoch)  # type: ignore[arg-type]
 
 
 def trained_epochs(*epochs: int) -> ResultsState:
@@ -28,7 +34,8 @@ def test_training_is_followed_while_the_user_looks_at_the_latest_epoch() -> None
     state = state.epoch_ended(1)
     assert state.loading == Load("epoch", epoch=1) and state.epoch == 1
     state = state.results_arrived(results(1, 1))
-    assert state.loading is None and state.shown_epoch == 1 and state.shown == "evaluation 1"
+    assert state.loading is None and state.shown_epoch == 1
+    assert state.shown.name == "evaluation 1"
     state = state.epoch_ended(2)
     assert (state.epochs, state.epoch, state.loading) == (2, 2, Load("epoch", epoch=2))
     assert state.epoch_caption() == "Epoch 2 of 2"
@@ -111,3 +118,13 @@ def test_choosing_the_validation_images_again_fetches_the_slider_epoch() -> None
     assert state.folder is None and state.loading == Load("epoch", epoch=2)
     no_epochs = ResultsState.opened("/runs/c").results_arrived(results(None, name="model"))
     assert no_epochs.validation_chosen().loading == Load("open")
+
+
+def test_the_opened_cell_stays_while_its_classes_are_shown() -> None:
+    state = trained_epochs(1).cell_opened("red", "blue")
+    state = state.epoch_ended(2).results_arrived(results(2, 2))
+    assert state.cell == ("red", "blue")
+    state = state.folder_chosen("/data/no_red").results_arrived(
+        results(None, name="no red", classes=("blue", "green")))
+    assert state.cell is None
+    assert ResultsState.training_started("/runs/next").cell is None

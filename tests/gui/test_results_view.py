@@ -119,6 +119,11 @@ def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot, view, run) ->
     # the widget's centre to QTest.
     with qtbot.assertNotEmitted(view.cellActivated):
         qtbot.mouseClick(matrix, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
+    # The opened cell stays outlined on another epoch's matrix.
+    with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+        qtbot.keyClick(view.epoch_slider, Qt.Key.Key_Left)
+    assert view.shown_epoch == 1
+    assert matrix.selected == (matrix.classes.index("green"), matrix.classes.index("green"))
 
 
 def control_epoch_one(run: Path) -> np.ndarray:

@@ -1,6 +1,7 @@
 """What the Results tab shows and is fetching, as a value with pure transitions (no Qt): which
 run, which epoch, the saved model's epoch, following training or not, a labelled folder asked
-for. The window renders a ResultsState and starts the `loading` it names."""
+for, the matrix cell opened. The window renders a ResultsState and starts the `loading` it
+names."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class ResultsState:
     folder: str | None = None  # the labelled folder asked for, shown or being evaluated
     folders: tuple[str, ...] = ()  # folders chosen for this run, offered again
     loading: Load | None = None  # what is being fetched now
+    cell: tuple[str, str] | None = None  # the matrix cell opened last: (true, predicted)
 
     # ---- a run -----------------------------------------------------------------------------
 
@@ -94,6 +96,10 @@ class ResultsState:
         folders = self.folders if folder in self.folders else (*self.folders, folder)
         return replace(self, folder=folder, folders=folders, loading=Load("model", folder=folder))
 
+    def cell_opened(self, true: str, predicted: str) -> ResultsState:
+        """A matrix cell was clicked (its images go to the Gallery)."""
+        return replace(self, cell=(true, predicted))
+
     def evaluation_cancelled(self) -> ResultsState:
         """Back to what is still on screen."""
         return replace(self, loading=None, folder=self.shown_folder)
@@ -109,8 +115,10 @@ class ResultsState:
                             epoch=max(1, results.epoch or results.epochs))
         elif results.epoch is not None and results.epochs > self.epochs and not self.training:
             state = replace(state, epochs=results.epochs, epoch=max(1, results.epochs))
+        classes = results.evaluation.evaluation.classes
+        cell = self.cell if self.cell and set(self.cell) <= set(classes) else None
         return replace(state, shown=results.evaluation, shown_epoch=results.epoch,
-                       shown_folder=self.folder, loading=None)
+                       shown_folder=self.folder, loading=None, cell=cell)
 
     def load_failed(self) -> ResultsState:
         """The load failed: a folder that never showed is no longer offered."""

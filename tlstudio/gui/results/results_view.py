@@ -126,6 +126,7 @@ class ResultsView(QWidget):
         self.busy.hide()
 
         self.matrix = ConfusionMatrixView()
+        self.matrix.cellActivated.connect(self._on_cell)
         self.matrix.cellActivated.connect(self.cellActivated)
         legend = QLabel("Rows: true class · columns: predicted class · colour: share of the "
                         "row. Click a cell to see its images in the Gallery.",
@@ -249,6 +250,10 @@ class ResultsView(QWidget):
         self._apply(self.state.folder_chosen(str(Path(path))))
         return True
 
+    @Slot(str, str)
+    def _on_cell(self, true: str, predicted: str) -> None:
+        self._apply(self.state.cell_opened(true, predicted))
+
     def cancel_evaluation(self) -> None:
         self._apply(self.state.evaluation_cancelled())
         self.show_message("Evaluation cancelled.", "info")
@@ -292,6 +297,7 @@ class ResultsView(QWidget):
         self._apply(self.state.results_arrived(results))
         ev = results.evaluation.evaluation
         self.show_matrix(ev.classes, ev.confusion)
+        self.matrix.select_cell(self.state.cell)  # the cell opened before, if still there
         self.table.show_evaluation(ev)
         self.message.hide()
         self.evaluationShown.emit(results.evaluation)
