@@ -128,3 +128,24 @@ def test_the_opened_cell_stays_while_its_classes_are_shown() -> None:
         results(None, name="no red", classes=("blue", "green")))
     assert state.cell is None
     assert ResultsState.training_started("/runs/next").cell is None
+
+
+def shown_results(epoch: int, accuracy: float) -> ShownResults:
+    evaluation = SimpleNamespace(
+        images="the validation images & more", skipped=("x.png",),
+        evaluation=SimpleNamespace(classes=CLASSES, accuracy=accuracy, total=12,
+                                   absent_note=lambda: ""))
+    return ShownResults(evaluation, epoch, epoch)  # type: ignore[arg-type]
+
+
+def test_the_summary_names_the_saved_model_only_when_another_epoch_is_shown() -> None:
+    state = ResultsState.training_started("/runs/a").epoch_ended(1)
+    state = state.results_arrived(shown_results(1, 0.25)).epoch_ended(2)
+    state = state.results_arrived(shown_results(2, 0.5)).training_finished(1)
+    state = state.results_arrived(shown_results(1, 0.25))
+    assert state.summary_html() == ("<b>Accuracy 25.0%</b> on 12 images: the validation "
+                                    "images &amp; more (1 unreadable files left out).")
+    state = state.epoch_chosen(2).results_arrived(shown_results(2, 0.5))
+    assert state.summary_html(0.25).endswith(
+        "<br>The saved model is epoch 1's (25.0% on these images).")
+    assert ResultsState().summary_html() == ""

@@ -6,6 +6,7 @@ names."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from html import escape
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -140,6 +141,23 @@ class ResultsState:
         """The epoch on screen is not the saved model's (both known)."""
         return (self.shown_epoch is not None and self.model_epoch is not None
                 and self.shown_epoch != self.model_epoch)
+
+    def summary_html(self, saved_accuracy: float | None = None) -> str:
+        """The line above the matrix: accuracy on which images, what was left out, and, when
+        another epoch is shown, which one the saved model is (`saved_accuracy`: how it did)."""
+        if self.shown is None:
+            return ""
+        ev = self.shown.evaluation
+        skipped = (f" ({len(self.shown.skipped)} unreadable files left out)"
+                   if self.shown.skipped else "")
+        note = ev.absent_note()
+        text = (f"<b>Accuracy {ev.accuracy:.1%}</b> on {ev.total} images: "
+                f"{escape(self.shown.images)}{skipped}." + (f"<br>{escape(note)}" if note else ""))
+        if self.saved_model_differs():
+            score = (f" ({saved_accuracy:.1%} on these images)"
+                     if saved_accuracy is not None else "")
+            text += f"<br>The saved model is epoch {self.model_epoch}'s{score}."
+        return text
 
     def _fetch_epoch(self, epoch: int) -> ResultsState:
         return replace(self, loading=Load("epoch", epoch=epoch))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -84,6 +83,26 @@ class ResultsView(QWidget):
     # ---- layout -------------------------------------------------------------------------
 
     def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_choices())
+        layout.addLayout(self._build_epochs())
+        self.summary = QLabel(objectName="resultsSummary", wordWrap=True)
+        self.message = QLabel(objectName="resultsMessage", wordWrap=True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        layout.addWidget(self.summary)
+        layout.addWidget(self.message)
+        layout.addWidget(self._build_busy())
+        layout.addWidget(self._build_figures(), 1)
+        self.report = ReportBar()
+        self.report.written.connect(self._on_report_done)
+        self.report.written.connect(self.reportWritten)
+        self.report.failed.connect(self._on_report_done)
+        self.report.failed.connect(self.show_message)
+        layout.addWidget(self.report)
+        self._update_controls()
+
+    def _build_choices(self) -> QHBoxLayout:
         self.source = QComboBox(objectName="resultsSource")
         self.source.addItem(VALIDATION, None)
         self.source.addItem(CHOOSE_FOLDER, CHOOSE_FOLDER)
@@ -96,7 +115,9 @@ class ResultsView(QWidget):
         top.addWidget(QLabel("Evaluate on:"))
         top.addWidget(self.source, 1)
         top.addWidget(self.report_button)
+        return top
 
+    def _build_epochs(self) -> QHBoxLayout:
         self.epoch_label = QLabel("No epoch yet", objectName="epochLabel")
         self.epoch_label.setMinimumWidth(110)
         self.epoch_slider = QSlider(Qt.Orientation.Horizontal, objectName="epochSlider")
@@ -108,11 +129,10 @@ class ResultsView(QWidget):
         epochs = QHBoxLayout()
         epochs.addWidget(self.epoch_label)
         epochs.addWidget(self.epoch_slider, 1)
+        return epochs
 
-        self.summary = QLabel(objectName="resultsSummary", wordWrap=True)
-        self.message = QLabel(objectName="resultsMessage", wordWrap=True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
+    def _build_busy(self) -> QWidget:
+        """The folder evaluation's progress bar and Cancel button, shown while it runs."""
         self.progress = QProgressBar(objectName="resultsProgress")
         self.progress.setFormat("Evaluating %v of %m images")
         self.cancel_button = QPushButton("Cancel", objectName="cancelEvaluationButton")
@@ -124,7 +144,9 @@ class ResultsView(QWidget):
         self.busy.setLayout(busy)
         busy.setContentsMargins(0, 0, 0, 0)
         self.busy.hide()
+        return self.busy
 
+    def _build_figures(self) -> QSplitter:
         self.matrix = ConfusionMatrixView()
         self.matrix.cellActivated.connect(self._on_cell)
         self.matrix.cellActivated.connect(self.cellActivated)
@@ -148,22 +170,7 @@ class ResultsView(QWidget):
         splitter.addWidget(self.table_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-
-        self.report = ReportBar()
-        self.report.written.connect(self._on_report_done)
-        self.report.written.connect(self.reportWritten)
-        self.report.failed.connect(self._on_report_done)
-        self.report.failed.connect(self.show_message)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(epochs)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.message)
-        layout.addWidget(self.busy)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.report)
-        self._update_controls()
+        return splitter
 
     # ---- opening a run ------------------------------------------------------------------
 
@@ -344,25 +351,9 @@ class ResultsView(QWidget):
         self.source.setCurrentIndex(max(0, self.source.findData(folder)) if folder else 0)
 
     def _update_summary(self) -> None:
-        if self.shown is None:
-            self.summary.clear()
-            return
-        ev = self.shown.evaluation
-        skipped = f" ({len(self.shown.skipped)} unreadable files left out)" \
-            if self.shown.skipped else ""
-        note = ev.absent_note()
-        self.summary.setText(f"<b>Accuracy {ev.accuracy:.1%}</b> on {ev.total} images: "
-                             f"{escape(self.shown.images)}{skipped}."
-                             + (f"<br>{escape(note)}" if note else "")
-                             + self._saved_model_note())
-
-    def _saved_model_note(self) -> str:
-        """Where the shown epoch is not the saved model's: which one is, and how it did."""
-        if not self.state.saved_model_differs():
-            return ""
-        saved = self._epoch_cache.get(self.model_epoch)
-        score = f" ({saved.evaluation.accuracy:.1%} on these images)" if saved else ""
-        return f"<br>The saved model is epoch {self.model_epoch}'s{score}."
+        saved = self._epoch_cache.get(self.model_epoch) if self.model_epoch else None
+        self.summary.setText(self.state.summary_html(
+            saved.evaluation.accuracy if saved is not None else None))
 
     def show_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
         """The matrix gets the width its smallest readable cells need (up to MATRIX_FIRST)
