@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Slot
 
 from tlstudio.errors import DatasetError
 from tlstudio.gui.shared.background import (
+    PROGRESS_STEPS,
     BackgroundJob,
     TaskState,
     error_message,
@@ -132,3 +133,20 @@ def test_a_job_outlives_its_owner_without_harm(qtbot) -> None:
         owner.deleteLater()
     release.set()
     wait_until_all_jobs_end(qtbot)
+
+
+def test_progress_is_sent_only_when_the_bar_would_move(qtbot) -> None:
+    job = BackgroundJob()
+    heard = Heard(job)
+
+    def scan(state: TaskState, files: int) -> int:
+        for done in range(files + 1):
+            state.progress(done, files)
+        return files
+
+    with qtbot.waitSignal(job.finished, timeout=WAIT):
+        job.start(scan, 100_000)
+    reports = [e[1:] for e in heard.events if e[0] == "progress"]
+    assert len(reports) == PROGRESS_STEPS + 1  # 0.0 %, 0.1 %, ... 100 %
+    assert reports[0] == (0, 100_000) and reports[-1] == (100_000, 100_000)
+    assert reports == sorted(reports)

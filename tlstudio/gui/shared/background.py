@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 from tlstudio.errors import TlstudioError
 
+PROGRESS_STEPS = 1000  # a progress bar's resolution: finer reports are not sent
 _RUNNING: set[_Job] = set()  # jobs still in the pool, alive until they have said `finished`
 
 
@@ -28,10 +29,16 @@ class TaskState:
     def __init__(self, send: Callable[[str, object], None]) -> None:
         self._send = send
         self._cancel = threading.Event()
+        self._shown_step: int | None = None  # the last progress sent, in PROGRESS_STEPS
 
     def progress(self, done: int, total: int) -> None:
-        if not self._cancel.is_set():
-            self._send("progress", (int(done), int(total)))
+        """Sent only when the bar would move (Orange's rule): a scan of 100,000 files makes
+        at most PROGRESS_STEPS signals, the last one always."""
+        step = PROGRESS_STEPS * done // total if total > 0 else done
+        if self._cancel.is_set() or step == self._shown_step and done != total:
+            return
+        self._shown_step = step
+        self._send("progress", (int(done), int(total)))
 
     def yield_(self, value: Any) -> None:
         if not self._cancel.is_set():
