@@ -35,6 +35,9 @@ class Load:
 
 @dataclass(frozen=True)
 class ResultsState:
+    """The Results tab at one moment; each transition returns the next state, untouched
+    otherwise (frozen), so the view can compare the two and tests need no widget."""
+
     run_dir: str | None = None  # the run shown; None: nothing opened or trained yet
     training: bool = False  # the run is training: epochs keep arriving
     epochs: int = 0  # the last stored epoch, the slider's end; 0: none yet
