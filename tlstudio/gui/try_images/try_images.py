@@ -87,6 +87,7 @@ class TryImagesView(QWidget):
         self._chosen = False  # the user picked the model: a new run does not replace it
         self._predictor: Predictor | None = None
         self._queue: list[str] = []
+        self._predicting: list[str] = []  # the paths of the prediction in flight
         self._job = BackgroundJob(self)
         self._job.returned.connect(self._on_predicted)
         self._job.errored.connect(self._on_failed)
@@ -130,15 +131,17 @@ class TryImagesView(QWidget):
 
     def set_model(self, source: str | os.PathLike[str], chosen: bool = True) -> None:
         """Predict with a run folder or an exported .onnx / .pt / .safetensors file."""
+        interrupted = self._predicting if self._job.is_running() else []
         self._job.cancel()  # its predictions would come from the previous model
         self.source, self._chosen, self._predictor = str(source), chosen, None
         is_run = Path(source).is_dir() and (Path(source) / MODEL_WEIGHTS).is_file()
         self.detail.set_model_source(str(source) if is_run else None, NO_SALIENCY)
         self._show_source()
-        done = [r.path for r in self.model.records]
-        if done:  # the same images, predicted by the new model
+        shown = [r.path for r in self.model.records]
+        if shown:
             self.model.set_records([])
-            self.add_paths(done)
+        if shown or interrupted or self._queue:  # the same images, by the new model
+            self.add_paths(shown + interrupted)
 
     def add_paths(self, paths: list[str]) -> None:
         """Predict these files and folders (off the GUI thread) and add them to the gallery."""
@@ -154,6 +157,7 @@ class TryImagesView(QWidget):
 
     def clear(self) -> None:
         self._queue.clear()
+        self._job.cancel()  # what it predicts would come back after the Clear
         self.model.set_records([])
         self.detail.show_record(None)
         self.status.clear()
@@ -187,6 +191,7 @@ class TryImagesView(QWidget):
 
     def _start(self) -> None:
         paths, self._queue = self._queue, []
+        self._predicting = paths
         self.status.setStyleSheet("")
         self.status.setText(f"Predicting {len(paths)} item(s)…")
         self._job.start(predict_job, self.source, self._predictor, paths)
