@@ -1,7 +1,9 @@
 """GUI test setup: offscreen Qt, and a check that no test leaves a QThread running.
 
 The check follows napari's `_dangling_qthreads`: every QThread started from Python is
-remembered (weakly); a thread still running when its test ends fails that test.
+remembered (weakly); a thread still running when its test ends fails that test. Background
+jobs on the thread pool get a short grace to end (a cancelled one stops at its next check);
+one still running after it fails the test too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from PySide6.QtCore import QThread
+
+from tlstudio.gui.shared.background import jobs_in_flight
+
+JOB_GRACE_MS = 10_000  # a job this long past its test's end is not ending by itself
 
 
 def _is_running(thread: QThread) -> bool:
@@ -53,3 +59,13 @@ def _dangling_qthreads(monkeypatch: pytest.MonkeyPatch, qtbot):
         places = "\n\n".join(where for _, where in dangling)
         pytest.fail(f"{len(dangling)} QThread(s) still running after the test, started at:\n"
                     f"{places}")
+
+
+@pytest.fixture(autouse=True)
+def _dangling_jobs(qtbot):
+    yield
+    try:
+        qtbot.waitUntil(lambda: not jobs_in_flight(), timeout=JOB_GRACE_MS)
+    except qtbot.TimeoutError:
+        pytest.fail(f"{jobs_in_flight()} background job(s) still running "
+                    f"{JOB_GRACE_MS / 1000:g} s after the test")

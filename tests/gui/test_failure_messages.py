@@ -6,19 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from tlstudio.errors import DownloadCancelled, RecipeError, Remedy
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
+from tlstudio.gui.shared.background import BackgroundJob, error_message
+
+WAIT = 10_000
 
 
 def _failure_of(qtbot, error: Exception) -> str:
     def job(state) -> None:
         raise error
 
-    runner = TaskRunner()
-    task = BackgroundTask(job)
-    with qtbot.waitSignal(task.signals.errored, timeout=10_000) as failed:
-        runner.start(task)
-    qtbot.waitUntil(lambda: not runner.busy(), timeout=10_000)
-    return failed.args[0]
+    background = BackgroundJob()
+    with qtbot.waitSignal(background.errored, timeout=WAIT) as failed:
+        background.start(job)
+    qtbot.waitUntil(lambda: not background.is_running(), timeout=WAIT)
+    return error_message(failed.args[0])
 
 
 def test_a_jobs_error_shows_its_remedies_as_window_controls(qtbot) -> None:
@@ -42,10 +43,9 @@ def test_a_cancelled_job_reports_no_failure(qtbot) -> None:
     def job(state) -> None:
         raise DownloadCancelled("Download of x weights cancelled")
 
-    runner = TaskRunner()
-    task = BackgroundTask(job)
-    failures: list[str] = []
-    task.signals.errored.connect(failures.append)
-    with qtbot.waitSignal(task.signals.done, timeout=10_000):
-        runner.start(task)
+    background = BackgroundJob()
+    failures: list[object] = []
+    background.errored.connect(failures.append)
+    with qtbot.waitSignal(background.finished, timeout=WAIT):
+        background.start(job)
     assert failures == []

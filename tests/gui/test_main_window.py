@@ -85,7 +85,7 @@ def test_freeze_tree_sets_trainable_count_and_recipe(qtbot, window: MainWindow) 
     window.data_panel.train_folder.edit.setText("/nowhere")
     recipe = window.recipe(out_dir="unused")
     assert recipe.train_stages == (panel.stage_names()[0], HEAD_STAGE)
-    panel.apply_preset("Everything")
+    qtbot.mouseClick(panel.preset_buttons["Everything"], Qt.MouseButton.LeftButton)
     trainable, total = panel.parameter_counts()
     assert trainable == total
     assert f"{total:,} of {total:,}" in panel.count_label.text()
@@ -122,13 +122,36 @@ def test_stop_midway(qtbot, window: MainWindow, digits: Path) -> None:
     assert window.start_button.isEnabled()
 
 
+def test_pause_button_says_what_the_controller_is_doing(qtbot, window: MainWindow,
+                                                         digits: Path) -> None:
+    choose_data(qtbot, window, digits)
+    quick_settings(window, epochs=500)
+    with qtbot.waitSignal(window.controller.epochEnded, timeout=TRAIN_TIMEOUT):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert window.controller.is_paused() and window.pause_button.text() == "Resume"
+    window.controller.resume()  # resumed elsewhere than the button: the button follows
+    assert not window.controller.is_paused() and window.pause_button.text() == "Pause"
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert window.controller.is_paused()
+    qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)
+    assert not window.controller.is_paused() and window.pause_button.text() == "Pause"
+    log = window.training_view.log_pane.toPlainText()
+    assert log.count("Paused") == 2 and log.count("Resumed") == 2
+    window.controller.pause()
+    with qtbot.waitSignal(window.controller.finished, timeout=TRAIN_TIMEOUT) as done:
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)  # a paused run stops
+    assert done.args[0].stopped
+    assert window.pause_button.text() == "Pause" and not window.pause_button.isEnabled()
+
+
 def test_broken_folder_shows_error_then_trains(qtbot, window: MainWindow, digits: Path,
                                                tmp_path: Path) -> None:
     broken = tmp_path / "one_class"
     (broken / "only").mkdir(parents=True)
     with qtbot.waitSignal(window.data_panel.scanFailed, timeout=SCAN_TIMEOUT):
         type_folder(qtbot, window, "trainFolderEdit", broken)
-    assert window.banner.isVisible() or not window.isVisible()
+    assert window.banner.isVisibleTo(window)
     assert window.banner.kind == "error"
     assert "at least two class subfolders" in window.banner.label.text()
     assert not window.start_button.isEnabled()

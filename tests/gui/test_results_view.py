@@ -20,6 +20,7 @@ from tlstudio.gui.results import results_jobs
 from tlstudio.gui.results.metrics_table import COLUMNS
 from tlstudio.gui.results.results_jobs import EvaluationCancelled, ProgressPredictor
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.shared.background import jobs_in_flight
 from tlstudio.runs import load_predictions, save_epoch_predictions
 from tlstudio.runs.folder import PREDICTIONS
 from tlstudio.training.events import EpochEnded, FitStarted
@@ -119,6 +120,11 @@ def test_clicking_a_cell_emits_its_true_and_predicted_class(qtbot, view, run) ->
     # the widget's centre to QTest.
     with qtbot.assertNotEmitted(view.cellActivated):
         qtbot.mouseClick(matrix, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))
+    # The opened cell stays outlined on another epoch's matrix.
+    with qtbot.waitSignal(view.evaluationShown, timeout=WAIT):
+        qtbot.keyClick(view.epoch_slider, Qt.Key.Key_Left)
+    assert view.shown_epoch == 1
+    assert matrix.selected == (matrix.classes.index("green"), matrix.classes.index("green"))
 
 
 def control_epoch_one(run: Path) -> np.ndarray:
@@ -166,7 +172,7 @@ def test_an_older_request_finishing_late_is_dropped(qtbot, view, run, monkeypatc
         view.show_epoch(2)
     shown = view.matrix.counts
     release.set()
-    qtbot.waitUntil(lambda: not view._runner.busy(), timeout=WAIT)
+    qtbot.waitUntil(lambda: not jobs_in_flight(), timeout=WAIT)
     assert view.shown_epoch == 2 and view.matrix.counts == shown
 
 
@@ -239,12 +245,15 @@ def test_cancelling_a_folder_evaluation_keeps_what_was_shown(qtbot, view, run,
                                                             tiny_run) -> None:
     open_and_wait(qtbot, view, run)
     before = view.shown
-    with qtbot.assertNotEmitted(view.evaluationShown, wait=300):
+    with qtbot.assertNotEmitted(view.evaluationShown):
         view.evaluate_folder(str(tiny_run[1]))
-        view.cancel_evaluation()
+        assert view.cancel_button.isVisibleTo(view)
+        qtbot.mouseClick(view.cancel_button, Qt.MouseButton.LeftButton)
+        # The cancelled job has ended and all it sent was delivered: nothing showed.
+        qtbot.waitUntil(lambda: not jobs_in_flight(), timeout=WAIT)
     assert view.shown is before and view.source.currentIndex() == 0
     assert "cancelled" in view.message.text()
-    qtbot.waitUntil(lambda: not view._runner.busy(), timeout=WAIT)
+    assert not view.busy.isVisibleTo(view)
 
 
 def test_opening_a_folder_that_is_not_a_run_says_so(qtbot, view, tmp_path) -> None:

@@ -3,6 +3,7 @@ an exported model, and shown with the same tiles and detail panel as the gallery
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from tlstudio.export import export_run
+from tlstudio.gui.shared.background import jobs_in_flight
+from tlstudio.gui.try_images import try_images
 from tlstudio.gui.try_images.try_images import TryImagesView
 
 
@@ -92,3 +95,46 @@ def test_a_long_model_path_is_elided_in_the_middle(qtbot, tmp_path: Path) -> Non
     assert label.toolTip() == f"Model: {path}"
     view.resize(3000, 400)  # room for all of it: the whole path shows
     qtbot.waitUntil(lambda: label.text() == f"Model: {path}")
+
+
+def blocking_first_prediction(monkeypatch) -> tuple[threading.Event, list[int]]:
+    """The first prediction waits for `release`; every call is counted."""
+    release, calls = threading.Event(), []
+    real = try_images.predict_job
+
+    def predict(state, source, predictor, paths):
+        calls.append(len(calls))
+        if len(calls) == 1:
+            release.wait(10)
+        return real(state, source, predictor, paths)
+
+    monkeypatch.setattr(try_images, "predict_job", predict)
+    return release, calls
+
+
+def test_another_model_chosen_mid_prediction_predicts_those_images_again(
+        qtbot, run: Path, new_images: Path, monkeypatch) -> None:
+    release, calls = blocking_first_prediction(monkeypatch)
+    view = open_view(qtbot)
+    view.set_run(str(run))
+    drop(view, [new_images / "red" / "000.png"])
+    assert view.busy()
+    with qtbot.waitSignal(view.predicted, timeout=10_000):
+        view.set_model(str(run))  # chosen now: the images go to it, not to the old one
+    release.set()
+    qtbot.waitUntil(lambda: not jobs_in_flight(), timeout=10_000)
+    assert len(calls) == 2
+    assert [r.path for r in view.records()] == [str(new_images / "red" / "000.png")]
+
+
+def test_clear_mid_prediction_leaves_the_gallery_empty(qtbot, run: Path, new_images: Path,
+                                                       monkeypatch) -> None:
+    release, _ = blocking_first_prediction(monkeypatch)
+    view = open_view(qtbot)
+    view.set_run(str(run))
+    drop(view, [new_images])
+    with qtbot.assertNotEmitted(view.predicted):
+        qtbot.mouseClick(view.clear_button, Qt.MouseButton.LeftButton)
+        release.set()
+        qtbot.waitUntil(lambda: not jobs_in_flight(), timeout=10_000)
+    assert view.records() == [] and not view.busy()

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from tlstudio import devices
 from tlstudio.data import write_digits_demo
-from tlstudio.devices import default_threads
 from tlstudio.gui.training.worker import (
     BatchSnapshot,
     BatchThrottle,
@@ -231,9 +231,15 @@ def test_phase_progress_passes_only_when_its_percent_changes():
     assert len(out) == 102
 
 
-def test_a_cpu_run_leaves_one_core_to_the_window():
+@pytest.mark.parametrize(("cores", "torch_threads", "expected"),
+                         [(8, 8, 7), (8, 4, 4), (2, 2, 1), (1, 1, 1)])
+def test_a_cpu_run_leaves_one_core_to_the_window(monkeypatch, cores, torch_threads, expected):
+    """All cores but one, never more than torch's own default, at least one."""
+    monkeypatch.setattr(devices, "cores_available", lambda: cores)
+    monkeypatch.setattr(devices, "TORCH_DEFAULT_THREADS", torch_threads)
     recipe, note = leave_core_to_gui(Recipe(data_dir="d", device="cpu"))
-    assert recipe.threads == default_threads() >= 1 and "leaving one core" in note
+    assert recipe.threads == expected and f"with {expected} thread(s)" in note
+    assert "leaving one core" in note
     chosen = Recipe(data_dir="d", device="cpu", threads=3)
     assert leave_core_to_gui(chosen) == (chosen, None)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tlstudio.evaluation.epochs import epoch_evaluation, stored_epochs
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation, evaluate_predictions
 from tlstudio.evaluation.relabel import DatasetEditor, Move, RelabelError
+from tlstudio.evaluation.results_state import Load, ResultsState, ShownResults
 from tlstudio.evaluation.run_eval import EvaluationError, ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import grad_cam, last_conv_layer, overlay, saliency_views
 
@@ -15,9 +16,12 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "ImageRecord",
+    "Load",
     "Move",
     "RelabelError",
+    "ResultsState",
     "RunEvaluation",
+    "ShownResults",
     "evaluate_predictions",
     "epoch_evaluation",
     "evaluate_run",

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.data import DatasetScan, load_rgb
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState
 from tlstudio.gui.sidebar.data_panel import ScannedData
 
 THUMBS_PER_CLASS = 8
@@ -192,8 +192,8 @@ class DatasetView(QStackedWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._runner = TaskRunner(self)
-        self._task: BackgroundTask | None = None
+        self._thumbnail_job = BackgroundJob(self)
+        self._thumbnail_job.yielded.connect(self._on_thumbnails)
         self.empty = EmptyState()
         self.title = QLabel(objectName="datasetTitle", wordWrap=True)
         self.chart = ClassCountChart()
@@ -225,11 +225,11 @@ class DatasetView(QStackedWidget):
         return page
 
     def show_empty(self) -> None:
-        self._cancel()
+        self.cancel()
         self.setCurrentIndex(0)
 
     def show_data(self, data: ScannedData) -> None:
-        self._cancel()
+        self.cancel()
         train, val = data.train, data.val
         counts = train.counts()
         val_counts = val.counts() if val is not None else None
@@ -250,19 +250,10 @@ class DatasetView(QStackedWidget):
         self.skipped.setVisible(bool(skipped))
         self._splitter.setSizes([480, 180] if skipped else [10_000, 1])
         self.setCurrentIndex(1)
-        self._task = BackgroundTask(thumbnail_job, train)
-        self._task.signals.yielded.connect(self._on_thumbnails)
-        self._runner.start(self._task)
+        self._thumbnail_job.start(thumbnail_job, train)
 
     def _on_thumbnails(self, item: tuple[int, list[QImage]]) -> None:
-        if self._task is not None and self.sender() is self._task.signals:
-            self.thumbnails.add_thumbnails(*item)
-
-    def _cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        self.thumbnails.add_thumbnails(*item)
 
     def cancel(self) -> None:
-        self._runner.cancel_all()
-        self._task = None
+        self._thumbnail_job.cancel()

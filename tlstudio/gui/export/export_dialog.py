@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from tlstudio.export import FORMATS, ExportResult, export_run
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.runs import RunFolder
 
 FILTERS = {  # file dialog filter -> export format
@@ -48,12 +48,13 @@ class Exporter(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._runner = TaskRunner(self)
-        self._task: BackgroundTask | None = None
+        self._job = BackgroundJob(self)
+        self._job.returned.connect(self._on_exported)
+        self._job.errored.connect(self._on_failed)
         self._box_parent: QWidget | None = None
 
     def is_busy(self) -> bool:
-        return self._task is not None
+        return self._job.is_running()
 
     def export(self, run_dir: str | None, path: str, fmt: str | None = None) -> bool:
         """Start exporting `run_dir` to `path`; the format follows the suffix unless given.
@@ -66,13 +67,10 @@ class Exporter(QObject):
             self.failed.emit(f"Cannot tell the export format of '{path}': use a file name "
                              "ending in .onnx, .pt or .safetensors")
             return False
-        if self._task is not None:
+        if self._job.is_running():
             return False
-        self._task = BackgroundTask(export_job, run_dir, fmt, path)
-        self._task.signals.returned.connect(self._on_exported)
-        self._task.signals.errored.connect(self._on_failed)
         self.started.emit(path)
-        self._runner.start(self._task)
+        self._job.start(export_job, run_dir, fmt, path)
         return True
 
     def ask_and_export(self, parent: QWidget, run_dir: str | None) -> None:
@@ -92,7 +90,6 @@ class Exporter(QObject):
             self._box_parent = parent
 
     def _on_exported(self, result: ExportResult) -> None:
-        self._task = None
         if self._box_parent is not None:
             box = QMessageBox(QMessageBox.Icon.Information, "Export finished",
                               describe_result(result), parent=self._box_parent)
@@ -101,10 +98,9 @@ class Exporter(QObject):
             self._box_parent = None
         self.exported.emit(result)
 
-    def _on_failed(self, message: str) -> None:
-        self._task = None
+    def _on_failed(self, error: Exception) -> None:
         self._box_parent = None
-        self.failed.emit(message)
+        self.failed.emit(error_message(error))
 
     def cancel(self) -> None:
-        self._runner.cancel_all()
+        self._job.cancel()

@@ -26,7 +26,7 @@ from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.errors import SaliencyError
 from tlstudio.evaluation import ImageRecord, saliency_views
 from tlstudio.gui.gallery.gallery_model import describe, is_labelled
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.shared.thumbnails import thumbnail_image, to_qimage
 from tlstudio.runs import RunFolder, load_model
 
@@ -115,14 +115,16 @@ class ImageDetail(QWidget):
 
     def __init__(self, parent: QWidget | None = None, relabel: bool = True) -> None:
         super().__init__(parent, objectName="imageDetail")
-        self._runner = TaskRunner(self)
+        self._picture_job = BackgroundJob(self)
+        self._picture_job.returned.connect(self._on_picture)
+        self._saliency_job = BackgroundJob(self)
+        self._saliency_job.returned.connect(self._on_saliency)
+        self._saliency_job.errored.connect(self._on_saliency_failed)
         self.record: ImageRecord | None = None
         self.run_dir: str | None = None
         self.saliency_note = "Saliency needs the run folder of the model"
         self._picture: QPixmap | None = None
         self._overlay: QPixmap | None = None
-        self._picture_task: BackgroundTask | None = None
-        self._saliency_task: BackgroundTask | None = None
         self._relabel_allowed = True
 
         self.picture = QLabel(objectName="detailPicture", alignment=Qt.AlignmentFlag.AlignCenter)
@@ -182,6 +184,7 @@ class ImageDetail(QWidget):
         """Where Grad-CAM gets its model: a run folder, or None (with why, for the tooltip)."""
         if run_dir != self.run_dir:
             self._overlay = None
+            self._saliency_job.cancel()  # its Grad-CAM would be the previous model's
         self.run_dir = run_dir
         if note:
             self.saliency_note = note
@@ -242,7 +245,7 @@ class ImageDetail(QWidget):
         return self.saliency_toggle.isChecked() and self._overlay is not None
 
     def cancel(self) -> None:
-        self._runner.cancel_all()
+        self._cancel_tasks()
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -269,35 +272,22 @@ class ImageDetail(QWidget):
 
     def _load_picture(self) -> None:
         assert self.record is not None
-        self._picture_task = task = BackgroundTask(picture_job, self.record.path)
-        task.signals.returned.connect(self._on_picture)
-        self._runner.start(task)
+        self._picture_job.start(picture_job, self.record.path)
 
     def _on_picture(self, image: QImage | None) -> None:
-        if self._picture_task is None or self.sender() is not self._picture_task.signals:
-            return  # a picture of an image no longer shown
         self._picture = QPixmap() if image is None else QPixmap.fromImage(image)
         self._refresh()
 
     def _start_saliency(self) -> None:
         if self._overlay is not None or self.record is None or self.run_dir is None:
             return
-        if self._saliency_task is not None:
+        if self._saliency_job.is_running():
             return  # already on its way
         self.saliency_status.setText("Computing saliency…")
-        self._saliency_task = task = BackgroundTask(saliency_job, self.run_dir, self.record.path,
-                                                    self.record.predicted)
-        task.signals.returned.connect(self._on_saliency)
-        task.signals.errored.connect(self._on_saliency_failed)
-        self._runner.start(task)
-
-    def _is_current(self, task: BackgroundTask | None) -> bool:
-        return task is not None and self.sender() is task.signals
+        self._saliency_job.start(saliency_job, self.run_dir, self.record.path,
+                                 self.record.predicted)
 
     def _on_saliency(self, image: QImage) -> None:
-        if not self._is_current(self._saliency_task):
-            return
-        self._saliency_task = None
         self._overlay = QPixmap.fromImage(image)
         self.saliency_status.setText(
             f"Grad-CAM of '{self.record.predicted}': red marks the strongest evidence")
@@ -305,17 +295,12 @@ class ImageDetail(QWidget):
         if self.overlay_shown():
             self.saliencyShown.emit()
 
-    def _on_saliency_failed(self, message: str) -> None:
-        if not self._is_current(self._saliency_task):
-            return
-        self._saliency_task = None
-        self.saliency_status.setText(message)
+    def _on_saliency_failed(self, error: Exception) -> None:
+        self.saliency_status.setText(error_message(error))
 
     def _cancel_tasks(self) -> None:
-        for task in (self._picture_task, self._saliency_task):
-            if task is not None:
-                task.cancel()
-        self._picture_task = self._saliency_task = None
+        self._picture_job.cancel()
+        self._saliency_job.cancel()
 
     def _refresh(self) -> None:
         if self.record is None:

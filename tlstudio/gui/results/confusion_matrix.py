@@ -75,12 +75,16 @@ class ConfusionMatrixView(QWidget):
     def set_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
         if len(counts) != len(classes) or any(len(row) != len(classes) for row in counts):
             raise ValueError("The confusion matrix must be square, one row per class")
-        keep = self.selected if tuple(classes) == self.classes else None
         self.classes = tuple(classes)
         self.counts = tuple(tuple(int(v) for v in row) for row in counts)
-        self.selected = keep
-        self._hover = None
+        self.selected = self._hover = None
         self.updateGeometry()
+        self.update()
+
+    def select_cell(self, cell: tuple[str, str] | None) -> None:
+        """Outline the cell (true, predicted), or none; its classes must be shown."""
+        self.selected = None if cell is None else (self.classes.index(cell[0]),
+                                                   self.classes.index(cell[1]))
         self.update()
 
     def clear(self, placeholder: str | None = None) -> None:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from tlstudio.evaluation import epoch_evaluation
 from tlstudio.evaluation.epochs import model_epoch, stored_epochs
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 
 
 def evaluation_job(state: TaskState, run_dir: str):
@@ -27,9 +27,11 @@ class EvaluationFeed(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._runner = TaskRunner(self)
+        self._job = BackgroundJob(self)
+        self._job.returned.connect(self._on_loaded)
+        self._job.errored.connect(self._on_failed)
+        self._job.finished.connect(self._on_done)
         self._run_dir: str | None = None  # the run being trained
-        self._task: BackgroundTask | None = None
         self._again: str | None = None  # a run folder to load once the current load is done
 
     def follow(self, controller) -> None:
@@ -39,21 +41,17 @@ class EvaluationFeed(QObject):
         controller.finished.connect(self._on_finished)
 
     def load(self, run_dir: str) -> None:
-        if self._task is not None:
+        if self._job.is_running():
             self._again = run_dir
             return
-        self._task = task = BackgroundTask(evaluation_job, run_dir)
-        task.signals.returned.connect(self._on_loaded)
-        task.signals.errored.connect(self.failed)
-        task.signals.done.connect(self._on_done)
-        self._runner.start(task)
+        self._job.start(evaluation_job, run_dir)
 
     def busy(self) -> bool:
-        return self._task is not None or self._again is not None
+        return self._job.is_running() or self._again is not None
 
     def cancel(self) -> None:
         self._again = None
-        self._runner.cancel_all()
+        self._job.cancel()
 
     def _on_fit_started(self, event) -> None:
         self._run_dir = event.run_dir
@@ -70,8 +68,10 @@ class EvaluationFeed(QObject):
     def _on_loaded(self, item) -> None:
         self.evaluated.emit(*item)
 
+    def _on_failed(self, error: Exception) -> None:
+        self.failed.emit(error_message(error))
+
     def _on_done(self) -> None:
-        self._task = None
         if self._again is not None:
             run_dir, self._again = self._again, None
             self.load(run_dir)

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tlstudio.data import SkippedFile
 from tlstudio.errors import EvaluationCancelled
-from tlstudio.evaluation import RunEvaluation, epoch_evaluation, evaluate_run, stored_epochs
+from tlstudio.evaluation import (
+    RunEvaluation,
+    ShownResults,
+    epoch_evaluation,
+    evaluate_run,
+    stored_epochs,
+)
 from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.evaluation.report import write_report
 from tlstudio.gui.shared.background import TaskState
@@ -22,12 +27,6 @@ from tlstudio.runs import RunFolder
 CHUNK = 32  # images predicted between two progress reports / cancel checks
 
 
-@dataclass(frozen=True)
-class ShownResults:
-    evaluation: RunEvaluation
-    epoch: int | None  # the epoch of stored predictions shown; None: the model was run
-    epochs: int  # last stored epoch of the run (0: none stored), as read by the job
-    model_epoch: int | None = None  # the epoch of the run's saved model, when the job read it
 
 
 def run_folder_problem(path: str | os.PathLike[str]) -> str | None:

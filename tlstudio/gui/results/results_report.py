@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from tlstudio.evaluation import RunEvaluation
 from tlstudio.gui.results.results_jobs import report_job
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
+from tlstudio.gui.shared.background import BackgroundJob, error_message
 
 
 class ReportBar(QWidget):
@@ -30,45 +30,35 @@ class ReportBar(QWidget):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.open_button)
         self.path: str | None = None
-        self._runner = TaskRunner(self)
-        self._task: BackgroundTask | None = None
+        self._job = BackgroundJob(self)
+        self._job.returned.connect(self._on_written)
+        self._job.errored.connect(self._on_failed)
 
     def is_busy(self) -> bool:
-        return self._task is not None
+        return self._job.is_running()
 
     def write(self, run_dir: str, path: str, data_dir: str | None,
               evaluation: RunEvaluation | None) -> bool:
         """Start writing the report of `run_dir` (on `data_dir`, if given) to `path`."""
-        if self._task is not None:
+        if self._job.is_running():
             return False
-        self._task = BackgroundTask(report_job, run_dir, path, data_dir, evaluation)
-        self._task.signals.returned.connect(self._on_written)
-        self._task.signals.errored.connect(self._on_failed)
         self.label.setText(f"Writing the report to {path}…")
         self.open_button.hide()
-        self._runner.start(self._task)
+        self._job.start(report_job, run_dir, path, data_dir, evaluation)
         return True
-
-    def _is_current(self) -> bool:
-        return self._task is not None and self.sender() is self._task.signals
 
     @Slot(object)
     def _on_written(self, path: str) -> None:
-        if not self._is_current():
-            return
-        self._task, self.path = None, path
+        self.path = path
         url = QUrl.fromLocalFile(path).toString()
         self.label.setText(f'Report written to <a href="{url}">{path}</a>')
         self.open_button.show()
         self.written.emit(path)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        if not self._is_current():
-            return
-        self._task = None
+    @Slot(object)
+    def _on_failed(self, error: Exception) -> None:
         self.label.clear()
-        self.failed.emit(f"The report could not be written: {message}")
+        self.failed.emit(f"The report could not be written: {error_message(error)}")
 
     def open_report(self) -> None:
         if self.path:
@@ -76,7 +66,7 @@ class ReportBar(QWidget):
 
     def clear(self) -> None:
         """Forget the last report (another run is shown); one being written is dropped."""
-        self._runner.cancel_all()
-        self._task, self.path = None, None
+        self._job.cancel()
+        self.path = None
         self.label.clear()
         self.open_button.hide()

@@ -1,14 +1,15 @@
 """The Results tab: a run's confusion matrix and metrics table, after any epoch (epoch slider)
 or on another labelled folder, following a run while it trains, and the HTML report.
 
-Every evaluation runs off the GUI thread; only the newest request is shown, so a slow older
-one finishing late never overwrites what the user asked for last.
+What the tab shows is a ResultsState (Qt-free, pure transitions); this view turns events into
+transitions, renders the state and starts the load it names off the GUI thread (a new load
+cancels the previous one, so a slow older one never overwrites what was asked for last).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -27,12 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.evaluation import RunEvaluation
+from tlstudio.evaluation import Load, ResultsState, RunEvaluation, ShownResults
 from tlstudio.evaluation.epochs import model_epoch
 from tlstudio.gui.results.confusion_matrix import ConfusionMatrixView
 from tlstudio.gui.results.metrics_table import MetricsTable
 from tlstudio.gui.results.results_jobs import (
-    ShownResults,
     epoch_job,
     has_model,
     model_job,
@@ -40,7 +40,7 @@ from tlstudio.gui.results.results_jobs import (
     run_folder_problem,
 )
 from tlstudio.gui.results.results_report import ReportBar
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner
+from tlstudio.gui.shared.background import BackgroundJob, error_message
 from tlstudio.runs import RunFolder
 from tlstudio.training.events import EpochEnded, FitStarted
 
@@ -61,25 +61,48 @@ class ResultsView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="resultsView")
-        self.run_dir: str | None = None
-        self.training = False  # the shown run is training: epochs keep arriving
-        self.shown: RunEvaluation | None = None
-        self.shown_epoch: int | None = None
-        # The epoch of the run's saved model, known once the run has finished (None while
-        # training): export, Try images and the report use it, not always the last epoch.
-        self.model_epoch: int | None = None
-        self._folder: str | None = None  # the labelled folder asked for instead of validation
-        self._shown_folder: str | None = None  # the folder of what is on screen
-        self._runner = TaskRunner(self)
-        self._task: BackgroundTask | None = None  # the newest display request
+        self.state = ResultsState()
+        self._display = BackgroundJob(self)  # the load of what the tab shows next
+        self._display.returned.connect(self._on_results)
+        self._display.errored.connect(self._on_failed)
+        self._display.progress.connect(self._on_progress)
+        self._display.finished.connect(self._update_controls)
         # Stored epochs never change while a run is shown (a resumed run starts afresh), so
         # scrubbing back and forth reads each epoch once.
         self._epoch_cache: dict[int, RunEvaluation] = {}
         self._build()
 
+    # What the rest of the window reads. The saved model's epoch is known once the run has
+    # finished (None while training): export, Try images and the report use it.
+    run_dir = property(lambda self: self.state.run_dir)
+    training = property(lambda self: self.state.training)
+    shown = property(lambda self: self.state.shown)
+    shown_epoch = property(lambda self: self.state.shown_epoch)
+    model_epoch = property(lambda self: self.state.model_epoch)
+
     # ---- layout -------------------------------------------------------------------------
 
     def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_choices())
+        layout.addLayout(self._build_epochs())
+        self.summary = QLabel(objectName="resultsSummary", wordWrap=True)
+        self.message = QLabel(objectName="resultsMessage", wordWrap=True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        layout.addWidget(self.summary)
+        layout.addWidget(self.message)
+        layout.addWidget(self._build_busy())
+        layout.addWidget(self._build_figures(), 1)
+        self.report = ReportBar()
+        self.report.written.connect(self._on_report_done)
+        self.report.written.connect(self.reportWritten)
+        self.report.failed.connect(self._on_report_done)
+        self.report.failed.connect(self.show_message)
+        layout.addWidget(self.report)
+        self._update_controls()
+
+    def _build_choices(self) -> QHBoxLayout:
         self.source = QComboBox(objectName="resultsSource")
         self.source.addItem(VALIDATION, None)
         self.source.addItem(CHOOSE_FOLDER, CHOOSE_FOLDER)
@@ -92,7 +115,9 @@ class ResultsView(QWidget):
         top.addWidget(QLabel("Evaluate on:"))
         top.addWidget(self.source, 1)
         top.addWidget(self.report_button)
+        return top
 
+    def _build_epochs(self) -> QHBoxLayout:
         self.epoch_label = QLabel("No epoch yet", objectName="epochLabel")
         self.epoch_label.setMinimumWidth(110)
         self.epoch_slider = QSlider(Qt.Orientation.Horizontal, objectName="epochSlider")
@@ -104,11 +129,10 @@ class ResultsView(QWidget):
         epochs = QHBoxLayout()
         epochs.addWidget(self.epoch_label)
         epochs.addWidget(self.epoch_slider, 1)
+        return epochs
 
-        self.summary = QLabel(objectName="resultsSummary", wordWrap=True)
-        self.message = QLabel(objectName="resultsMessage", wordWrap=True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
+    def _build_busy(self) -> QWidget:
+        """The folder evaluation's progress bar and Cancel button, shown while it runs."""
         self.progress = QProgressBar(objectName="resultsProgress")
         self.progress.setFormat("Evaluating %v of %m images")
         self.cancel_button = QPushButton("Cancel", objectName="cancelEvaluationButton")
@@ -120,8 +144,11 @@ class ResultsView(QWidget):
         self.busy.setLayout(busy)
         busy.setContentsMargins(0, 0, 0, 0)
         self.busy.hide()
+        return self.busy
 
+    def _build_figures(self) -> QSplitter:
         self.matrix = ConfusionMatrixView()
+        self.matrix.cellActivated.connect(self._on_cell)
         self.matrix.cellActivated.connect(self.cellActivated)
         legend = QLabel("Rows: true class · columns: predicted class · colour: share of the "
                         "row. Click a cell to see its images in the Gallery.",
@@ -143,22 +170,7 @@ class ResultsView(QWidget):
         splitter.addWidget(self.table_area)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-
-        self.report = ReportBar()
-        self.report.written.connect(self._on_report_done)
-        self.report.written.connect(self.reportWritten)
-        self.report.failed.connect(self._on_report_done)
-        self.report.failed.connect(self.show_message)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(epochs)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.message)
-        layout.addWidget(self.busy)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.report)
-        self._update_controls()
+        return splitter
 
     # ---- opening a run ------------------------------------------------------------------
 
@@ -174,110 +186,54 @@ class ResultsView(QWidget):
         if problem is not None:
             self.show_message(problem)
             return False
-        self._reset(str(Path(path)), training=False)
+        self._reset()
+        self._apply(ResultsState.opened(str(Path(path))))
         self.matrix.clear("Loading the run…")
-        self._start(open_run_job, self.run_dir)
         self.runOpened.emit(self.run_dir)
         return True
 
-    def _reset(self, run_dir: str, training: bool) -> None:
+    def _reset(self) -> None:
+        """Forget the run shown: its loads, report, cached epochs and figures."""
         self.cancel()
-        self.run_dir, self.training = run_dir, training
-        self.shown, self.shown_epoch, self.model_epoch = None, None, None
-        self._folder = self._shown_folder = None
         self._epoch_cache.clear()
-        while self.source.count() > 2:  # folders chosen for the previous run
-            self.source.removeItem(1)
-        self.source.setCurrentIndex(0)
-        self._set_epochs(0)
         self.summary.clear()
         self.table.clear_rows()
-        self.report.clear()
         self.message.hide()
 
     # ---- following a training run ---------------------------------------------------------
 
     @Slot(object)
     def on_fit_started(self, event: FitStarted) -> None:
-        self._reset(event.run_dir, training=True)
+        self._reset()
+        self._apply(ResultsState.training_started(event.run_dir))
         self.matrix.clear("Training: the matrix appears when the first epoch ends")
-        self._update_controls()
 
     @Slot(object)
     def on_epoch(self, event: EpochEnded) -> None:
         """A new epoch's predictions are on disk: extend the slider; follow it if the user
         was looking at the latest epoch."""
-        if self.run_dir is None or not self.training:
-            return
-        slider = self.epoch_slider
-        following = self.shown_epoch is None or slider.value() >= slider.maximum()
-        self._set_epochs(event.epoch, keep=not following)
-        if following and self._folder is None:
-            self._request_epoch(event.epoch)
+        self._apply(self.state.epoch_ended(event.epoch))
 
     @Slot(object)
     def on_training_finished(self, result: object) -> None:
         """Training ended: show the epoch of the run's saved model (the best epoch's with
         "Keep the best epoch's model"), the one export, Try images and the report use."""
-        self.training = False
+        saved = None
         if result is not None and self.run_dir is not None and self.epochs():
-            self.model_epoch = model_epoch(self.run_dir, self.epochs())
-            if self._folder is None:
-                self.show_epoch(self.model_epoch)
-            self._update_epoch_label()
-            self._update_summary()  # names the saved model if another epoch is still shown
-        self._update_controls()
+            saved = model_epoch(self.run_dir, self.epochs())
+        self._apply(self.state.training_finished(saved))
 
-    # ---- epochs -------------------------------------------------------------------------
+    # ---- the user's choices -------------------------------------------------------------
 
     def epochs(self) -> int:
-        return self.epoch_slider.maximum() if self.epoch_slider.isEnabled() else 0
-
-    def _set_epochs(self, last: int, keep: bool = False, at: int | None = None) -> None:
-        """Slider range 1..last; the handle moves to `at` (default `last`) unless `keep`."""
-        slider = self.epoch_slider
-        slider.blockSignals(True)
-        slider.setRange(1, max(1, last))
-        if not keep:
-            slider.setValue(max(1, last if at is None else at))
-        slider.blockSignals(False)
-        slider.setEnabled(last > 0)
-        self._update_epoch_label()
-        self._update_controls()
-
-    def _update_epoch_label(self) -> None:
-        slider = self.epoch_slider
-        if not slider.isEnabled():
-            self.epoch_label.setText("No epoch yet")
-        else:
-            saved = " · the saved model" if slider.value() == self.model_epoch else ""
-            self.epoch_label.setText(f"Epoch {slider.value()} of {slider.maximum()}{saved}")
-        self.epoch_slider.setToolTip(
-            "The matrix and the table as they were after this epoch"
-            + (f". The saved model is epoch {self.model_epoch}'s" if self.model_epoch else ""))
+        return self.state.epochs
 
     def show_epoch(self, epoch: int) -> None:
         self.epoch_slider.setValue(epoch)
 
     @Slot(int)
     def _on_slider(self, epoch: int) -> None:
-        self._update_epoch_label()
-        if self._folder is not None:  # looking at a folder: back to the validation images
-            self.source.setCurrentIndex(0)
-            self._folder = None
-        self._request_epoch(epoch)
-
-    def _request_epoch(self, epoch: int) -> None:
-        if self.run_dir is None:
-            return
-        if epoch in self._epoch_cache:
-            self._forget_request()
-            self._shown_folder = None
-            self._show(self._epoch_cache[epoch], epoch)
-        else:
-            self._start(epoch_job, self.run_dir, epoch)
-
-    # ---- another labelled folder ---------------------------------------------------------
+        self._apply(self.state.epoch_chosen(epoch))
 
     @Slot(int)
     def _on_source_activated(self, index: int) -> None:
@@ -286,13 +242,9 @@ class ResultsView(QWidget):
             path = QFileDialog.getExistingDirectory(
                 self, "Labelled folder to evaluate on (one subfolder per class)")
             if not path or not self.evaluate_folder(path):
-                self._select_source(self._folder)
+                self._render_source()
         elif data is None:
-            self._folder = None
-            if self.epochs():
-                self._request_epoch(self.epoch_slider.value())
-            elif self.run_dir is not None:
-                self._start(open_run_job, self.run_dir)
+            self._apply(self.state.validation_chosen())
         else:
             self.evaluate_folder(data)
 
@@ -302,120 +254,106 @@ class ResultsView(QWidget):
             self.show_message("Evaluating a folder needs a trained model: wait until training "
                               "ends or open a finished run.")
             return False
-        path = str(Path(path))
-        if self.source.findData(path) < 0:
-            self.source.insertItem(self.source.count() - 1, f"Folder: {path}", path)
-        self._folder = path
-        self._select_source(path)
-        self._start(model_job, self.run_dir, path)
+        self._apply(self.state.folder_chosen(str(Path(path))))
         return True
 
-    def _select_source(self, folder: str | None) -> None:
-        index = self.source.findData(folder) if folder else 0
-        self.source.setCurrentIndex(max(0, index))
+    @Slot(str, str)
+    def _on_cell(self, true: str, predicted: str) -> None:
+        self._apply(self.state.cell_opened(true, predicted))
 
     def cancel_evaluation(self) -> None:
-        self._forget_request()
+        self._apply(self.state.evaluation_cancelled())
         self.show_message("Evaluation cancelled.", "info")
-        self._folder = self._shown_folder  # back to what is still on screen
-        self._select_source(self._folder)
 
-    # ---- background requests ------------------------------------------------------------
+    # ---- loads --------------------------------------------------------------------------
 
-    def _forget_request(self) -> None:
-        """Cancel the display request in flight; whatever it still sends is dropped."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+    def _apply(self, state: ResultsState) -> None:
+        """Make `state` the tab's: start (or cancel) the load it names, and render it."""
+        old, self.state = self.state, state
+        if state.loading != old.loading:
+            self._load(state.loading)
+            if self.state is not state:  # answered from the cache, and rendered
+                return
+        self._render()
+
+    def _load(self, load: Load | None) -> None:
+        cached = self._epoch_cache.get(load.epoch) if load and load.kind == "epoch" else None
+        if load is None or cached is not None:
+            self._display.cancel()
             self.busy.hide()
-
-    def _start(self, job, *args) -> None:
-        """Start a display request; the previous one is cancelled and its results dropped."""
-        self._forget_request()
-        task = BackgroundTask(job, *args)
-        task.signals.returned.connect(self._on_results)
-        task.signals.errored.connect(self._on_failed)
-        task.signals.progress.connect(self._on_progress)
-        task.signals.done.connect(self._on_done)
-        self._task = task
-        self.busy.setVisible(job is model_job or job is open_run_job and not self.shown)
+            if cached is not None:
+                self._arrived(ShownResults(cached, load.epoch, load.epoch))
+            return
+        self.busy.setVisible(load.kind == "model" or load.kind == "open" and not self.shown)
         self.progress.setRange(0, 0)  # busy until the first progress report
-        self._runner.start(task)
-
-    def _is_current(self) -> bool:
-        return self._task is not None and self.sender() is self._task.signals
+        if load.kind == "open":
+            self._display.start(open_run_job, self.run_dir)
+        elif load.kind == "epoch":
+            self._display.start(epoch_job, self.run_dir, load.epoch)
+        else:
+            self._display.start(model_job, self.run_dir, load.folder)
 
     @Slot(object)
     def _on_results(self, results: ShownResults) -> None:
-        if not self._is_current():
-            return  # an older request, overtaken by a newer one
-        if results.model_epoch is not None and not self.training:
-            # An opened run: now we know its epochs, and shows its saved model's.
-            self.model_epoch = results.model_epoch
-            self._set_epochs(results.epochs, at=results.epoch)
-        elif results.epoch is not None and results.epochs > self.epochs() and not self.training:
-            self._set_epochs(results.epochs)
-        self._shown_folder = self._folder
         if results.epoch is not None:
             self._epoch_cache[results.epoch] = results.evaluation
-        self._show(results.evaluation, results.epoch)
+        self._arrived(results)
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        if not self._is_current():
-            return
-        self.show_message(message)
-        failed = self._folder
-        if failed is not None and failed != self._shown_folder:  # a folder that never showed
-            self.source.removeItem(self.source.findData(failed))
-        self._folder = self._shown_folder
-        self._select_source(self._folder)
+    def _arrived(self, results: ShownResults) -> None:
+        """Show what a load brought (or the cache had)."""
+        self._apply(self.state.results_arrived(results))
+        ev = results.evaluation.evaluation
+        self.show_matrix(ev.classes, ev.confusion)
+        self.matrix.select_cell(self.state.cell)  # the cell opened before, if still there
+        self.table.show_evaluation(ev)
+        self.message.hide()
+        self.evaluationShown.emit(results.evaluation)
+
+    @Slot(object)
+    def _on_failed(self, error: Exception) -> None:
+        self.show_message(error_message(error))
+        self._apply(self.state.load_failed())
         if self.shown is None:
             self.matrix.clear("Nothing to show: see the message above")
 
     @Slot(int, int)
     def _on_progress(self, done: int, total: int) -> None:
-        if self._is_current():
-            self.progress.setRange(0, max(1, total))
-            self.progress.setValue(done)
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
 
-    @Slot()
-    def _on_done(self) -> None:
-        if self._is_current():
-            self._task = None
-            self.busy.hide()
-            self._update_controls()
+    # ---- rendering ----------------------------------------------------------------------
 
-    def _show(self, evaluation: RunEvaluation, epoch: int | None) -> None:
-        self.shown, self.shown_epoch = evaluation, epoch
-        ev = evaluation.evaluation
-        self.show_matrix(ev.classes, ev.confusion)
-        self.table.show_evaluation(ev)
+    def _render(self) -> None:
+        """Everything but the figures, which change only when results arrive."""
+        state = self.state
+        slider = self.epoch_slider
+        slider.blockSignals(True)
+        slider.setRange(1, max(1, state.epochs))
+        slider.setValue(max(1, state.epoch))
+        slider.blockSignals(False)
+        slider.setEnabled(state.epochs > 0)
+        self.epoch_label.setText(state.epoch_caption())
+        slider.setToolTip("The matrix and the table as they were after this epoch" + (
+            f". The saved model is epoch {state.model_epoch}'s" if state.model_epoch else ""))
+        self._render_source()
         self._update_summary()
-        self.message.hide()
         self._update_controls()
-        self.evaluationShown.emit(evaluation)
+
+    def _render_source(self) -> None:
+        """The "Evaluate on" list: the validation images, this run's folders, "Another…"."""
+        offered = [self.source.itemData(i) for i in range(1, self.source.count() - 1)]
+        if offered != list(self.state.folders):
+            for _ in offered:
+                self.source.removeItem(1)
+            for i, folder in enumerate(self.state.folders):
+                self.source.insertItem(1 + i, f"Folder: {folder}", folder)
+        folder = self.state.folder
+        self.source.setCurrentIndex(max(0, self.source.findData(folder)) if folder else 0)
 
     def _update_summary(self) -> None:
-        if self.shown is None:
-            return
-        ev = self.shown.evaluation
-        skipped = f" ({len(self.shown.skipped)} unreadable files left out)" \
-            if self.shown.skipped else ""
-        note = ev.absent_note()
-        self.summary.setText(f"<b>Accuracy {ev.accuracy:.1%}</b> on {ev.total} images: "
-                             f"{escape(self.shown.images)}{skipped}."
-                             + (f"<br>{escape(note)}" if note else "")
-                             + self._saved_model_note())
-
-    def _saved_model_note(self) -> str:
-        """Where the shown epoch is not the saved model's: which one is, and how it did."""
-        epoch = self.shown_epoch
-        if epoch is None or self.model_epoch is None or epoch == self.model_epoch:
-            return ""
-        saved = self._epoch_cache.get(self.model_epoch)
-        score = f" ({saved.evaluation.accuracy:.1%} on these images)" if saved else ""
-        return f"<br>The saved model is epoch {self.model_epoch}'s{score}."
+        saved = self._epoch_cache.get(self.model_epoch) if self.model_epoch else None
+        self.summary.setText(self.state.summary_html(
+            saved.evaluation.accuracy if saved is not None else None))
 
     def show_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
         """The matrix gets the width its smallest readable cells need (up to MATRIX_FIRST)
@@ -425,7 +363,7 @@ class ResultsView(QWidget):
         self.matrix_area.setMinimumWidth(min(MATRIX_FIRST, needed))
 
     def is_busy(self) -> bool:
-        return self._task is not None or self.report.is_busy()
+        return self._display.is_running() or self.report.is_busy()
 
     # ---- report -------------------------------------------------------------------------
 
@@ -443,13 +381,11 @@ class ResultsView(QWidget):
         """Write the report of the run (on the folder shown, if one is) to `path`."""
         if self.run_dir is None or not has_model(self.run_dir):
             return False
-        evaluation = self.shown if self._shown_folder is not None else None
-        started = self.report.write(self.run_dir, path, self._shown_folder, evaluation)
+        folder = self.state.shown_folder
+        evaluation = self.shown if folder is not None else None
+        started = self.report.write(self.run_dir, path, folder, evaluation)
         self._update_controls()
         return started
-
-    def _on_report_done(self, *_: object) -> None:
-        self._update_controls()
 
     # ---- state --------------------------------------------------------------------------
 
@@ -457,6 +393,9 @@ class ResultsView(QWidget):
         self.message.setStyleSheet(MESSAGE_STYLES[kind])
         self.message.setText(text)
         self.message.show()
+
+    def _on_report_done(self, *_: object) -> None:
+        self._update_controls()
 
     def _update_controls(self) -> None:
         model = self.run_dir is not None and has_model(self.run_dir)
@@ -469,8 +408,8 @@ class ResultsView(QWidget):
 
     def cancel(self) -> None:
         """Cancel every job (closing the window); results still on their way are dropped."""
-        self._runner.cancel_all()
-        self._task = None
+        self._display.cancel()
+        self.state = replace(self.state, loading=None)
         self.report.clear()
         self.busy.hide()
 

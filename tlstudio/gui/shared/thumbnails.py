@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState
 
 THUMB_PX = 96  # the longer side of a gallery thumbnail
 CACHE_SIZE = 1500  # thumbnails kept (~55 MB at 96 px), several screens of any gallery
@@ -65,8 +65,10 @@ class ThumbnailLoader(QObject):
         self._cache: OrderedDict[str, QPixmap | None] = OrderedDict()
         self._pending: OrderedDict[str, None] = OrderedDict()
         self._in_flight: set[str] = set()
-        self._jobs: dict[QObject, list[str]] = {}  # job signals -> the paths it decodes
-        self._runner = TaskRunner(self)
+        self._lanes = [BackgroundJob(self) for _ in range(MAX_JOBS)]  # one batch in each
+        for lane in self._lanes:
+            lane.yielded.connect(self._on_thumbnail)
+            lane.finished.connect(self._dispatch)
         self.decoded = 0  # thumbnails made so far (benchmarks)
 
     def cached(self, path: str) -> bool:
@@ -92,23 +94,26 @@ class ThumbnailLoader(QObject):
 
     def busy(self) -> bool:
         """Thumbnails are queued or being decoded."""
-        return bool(self._pending or self._jobs)
+        return bool(self._pending) or any(lane.is_running() for lane in self._lanes)
 
     def cancel(self) -> None:
+        """Drop every request: cancelled batches leave their paths to be asked for again."""
         self._pending.clear()
-        self._runner.cancel_all()
+        for lane in self._lanes:
+            lane.cancel()
+        self._in_flight.clear()
 
     def _dispatch(self) -> None:
-        while self._pending and len(self._jobs) < MAX_JOBS:
+        for lane in self._lanes:
+            if not self._pending:
+                return
+            if lane.is_running():
+                continue
             batch = []
             while self._pending and len(batch) < BATCH:
                 batch.append(self._pending.popitem(last=True)[0])
             self._in_flight.update(batch)
-            task = BackgroundTask(thumbnail_job, batch, self.size)
-            self._jobs[task.signals] = batch
-            task.signals.yielded.connect(self._on_thumbnail)
-            task.signals.done.connect(self._on_job_done)
-            self._runner.start(task)
+            lane.start(thumbnail_job, batch, self.size)
 
     def _on_thumbnail(self, item: tuple[str, QImage | None]) -> None:
         path, image = item
@@ -119,8 +124,3 @@ class ThumbnailLoader(QObject):
             self._cache.popitem(last=False)
         self.decoded += 1
         self.ready.emit(path)
-
-    def _on_job_done(self) -> None:
-        # A cancelled job leaves paths undecoded: they may be asked for again.
-        self._in_flight.difference_update(self._jobs.pop(self.sender(), []))
-        self._dispatch()

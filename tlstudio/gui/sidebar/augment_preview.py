@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from tlstudio.data.augment import preview_augmentations
 from tlstudio.data.images import load_rgb
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 
 COLUMNS, ROWS = 4, 2
 TILE = 76  # px on screen; the images are made at the training size and scaled down
@@ -58,8 +58,9 @@ class AugmentPreview(QWidget):
         self._path: str | None = None
         self._image_size = 224
         self._seed = 0
-        self._task: BackgroundTask | None = None
-        self._runner = TaskRunner(self)
+        self._job = BackgroundJob(self)
+        self._job.returned.connect(self._show)
+        self._job.errored.connect(self._failed)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
         self.tiles: list[QLabel] = []
@@ -123,23 +124,15 @@ class AugmentPreview(QWidget):
             return
         self.cancel()
         preset, options = self._settings_fn()
-        task = BackgroundTask(preview_job, self._path, self._image_size, preset, options,
-                              len(self.tiles), self._seed)
-        task.signals.returned.connect(self._show)
-        task.signals.errored.connect(self._failed)
-        self._task = self._runner.start(task)
+        self._job.start(preview_job, self._path, self._image_size, preset, options,
+                        len(self.tiles), self._seed)
         self.caption.setText(f"{_name(self._path)} · {preset} · making previews…")
 
     def cancel(self) -> None:
         self._timer.stop()
-        self._runner.cancel_all()
-
-    def _is_current(self) -> bool:
-        return self._task is not None and self.sender() is self._task.signals
+        self._job.cancel()
 
     def _show(self, images: list[QImage]) -> None:
-        if not self._is_current():
-            return
         for tile, image in zip(self.tiles, images, strict=False):
             pixmap = QPixmap.fromImage(image).scaled(
                 TILE - 2, TILE - 2, Qt.AspectRatioMode.KeepAspectRatio,
@@ -149,9 +142,8 @@ class AugmentPreview(QWidget):
         self.caption.setText(f"{_name(self._path)} · {preset}")
         self.previewReady.emit(len(images))
 
-    def _failed(self, message: str) -> None:
-        if self._is_current():
-            self.caption.setText(f"No preview: {message}")
+    def _failed(self, error: Exception) -> None:
+        self.caption.setText(f"No preview: {error_message(error)}")
 
     def filled_tiles(self) -> int:
         return sum(1 for tile in self.tiles if tile.pixmap() is not None

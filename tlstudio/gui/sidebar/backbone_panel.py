@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.models import get_spec
 from tlstudio.models.catalog import backbone_rows
 from tlstudio.models.weights import download_weights
@@ -57,8 +57,10 @@ class BackbonePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._runner = TaskRunner(self)
-        self._download: BackgroundTask | None = None
+        self._download = BackgroundJob(self)
+        self._download.progress.connect(self._on_progress)
+        self._download.returned.connect(self._on_downloaded)
+        self._download.errored.connect(self._on_failed)
         self.rows: dict[str, dict[str, Any]] = {r["name"]: r for r in backbone_rows()}
         self.combo = QComboBox(objectName="backboneCombo")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -126,7 +128,7 @@ class BackbonePanel(QWidget):
         self.weights_label.setText(WEIGHTS_TEXT[row["weights"]])
         warn = row["weights"] in ("download", "none")
         self.weights_label.setStyleSheet("color: #9a5b00;" if warn else "color: #2e7d32;")
-        self._show_download_controls(downloading=self._download is not None)
+        self._show_download_controls(downloading=self._download.is_running())
 
     def _show_download_controls(self, downloading: bool) -> None:
         needs = self.rows[self.backbone()]["weights"] == "download"
@@ -137,50 +139,34 @@ class BackbonePanel(QWidget):
     # ---- download -----------------------------------------------------------------------
 
     def start_download(self) -> None:
-        if self._download is not None:
+        if self._download.is_running():
             return
-        self._download = BackgroundTask(download_job, self.backbone())
-        self._download.signals.progress.connect(self._on_progress)
-        self._download.signals.returned.connect(self._on_downloaded)
-        self._download.signals.errored.connect(self._on_failed)
         self.download_progress.setRange(0, 0)
         self._show_download_controls(downloading=True)
-        self._runner.start(self._download)
+        self._download.start(download_job, self.backbone())
 
     def cancel_download(self) -> None:
-        if self._download is not None:
-            self._download.cancel()
-            self._download = None
+        self._download.cancel()
         self._show_download_controls(downloading=False)
 
     def cancel(self) -> None:
-        self._runner.cancel_all()
-        self._download = None
-
-    def _is_current(self) -> bool:
-        return self._download is not None and self.sender() is self._download.signals
+        self._download.cancel()
 
     def _on_progress(self, done: int, total: int) -> None:
-        if self._is_current() and total:
+        if total:
             self.download_progress.setRange(0, 1000)
             self.download_progress.setValue(int(1000 * done / total))
             self.download_progress.setFormat(f"{done / 1e6:.0f} / {total / 1e6:.0f} MB")
 
     def _on_downloaded(self, _path: str) -> None:
-        if not self._is_current():
-            return
-        self._download = None
         name = self.backbone()
         self.rows[name] = {**self.rows[name], "weights": "cached"}
         self._describe_item(self.combo.currentIndex(), self.rows[name])
         self._show_details()
 
-    def _on_failed(self, message: str) -> None:
-        if not self._is_current():
-            return
-        self._download = None
+    def _on_failed(self, error: Exception) -> None:
         self._show_download_controls(downloading=False)
-        self.downloadFailed.emit(message)
+        self.downloadFailed.emit(error_message(error))
 
     # ---- settings -----------------------------------------------------------------------
 

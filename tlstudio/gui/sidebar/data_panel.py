@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.data import DataFolders, DatasetScan, resolve_data_folders, scan_folder
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent
 
 
@@ -108,8 +108,10 @@ class DataPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._runner = TaskRunner(self)
-        self._task: BackgroundTask | None = None
+        self._scan = BackgroundJob(self)
+        self._scan.progress.connect(self._on_progress)
+        self._scan.returned.connect(self._on_scanned)
+        self._scan.errored.connect(self._on_failed)
         self.data: ScannedData | None = None
 
         self.train_folder = FolderEdit("trainFolderEdit", "One subfolder per class",
@@ -165,7 +167,7 @@ class DataPanel(QWidget):
         return read_percent(self.split_spin)
 
     def is_scanning(self) -> bool:
-        return self._task is not None
+        return self._scan.is_running()
 
     def set_folders(self, train_dir: str, val_dir: str | None = None,
                     val_split: float = 0.2) -> None:
@@ -189,9 +191,7 @@ class DataPanel(QWidget):
     # ---- scanning -----------------------------------------------------------------------
 
     def rescan(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        self._scan.cancel()
         self.data = None
         train = self.train_dir()
         if not train:
@@ -199,32 +199,20 @@ class DataPanel(QWidget):
             self.summary.setText("No folder chosen yet.")
             self.cleared.emit()
             return
-        self._task = BackgroundTask(scan_job, train, self.val_dir())
-        self._task.signals.progress.connect(self._on_progress)
-        self._task.signals.returned.connect(self._on_scanned)
-        self._task.signals.errored.connect(self._on_failed)
         self.scan_progress.setRange(0, 0)
         self.scan_progress.show()
         self.summary.setText("Scanning…")
         self.scanStarted.emit()
-        self._runner.start(self._task)
+        self._scan.start(scan_job, train, self.val_dir())
 
     def cancel(self) -> None:
-        self._runner.cancel_all()
-        self._task = None
-
-    def _is_current(self) -> bool:
-        return self._task is not None and self.sender() is self._task.signals
+        self._scan.cancel()
 
     def _on_progress(self, done: int, total: int) -> None:
-        if self._is_current():
-            self.scan_progress.setRange(0, max(total, 1))
-            self.scan_progress.setValue(done)
+        self.scan_progress.setRange(0, max(total, 1))
+        self.scan_progress.setValue(done)
 
     def _on_scanned(self, data: ScannedData) -> None:
-        if not self._is_current():
-            return
-        self._task = None
         self.data = data
         self.scan_progress.hide()
         self.summary.setText(describe(data))
@@ -235,13 +223,10 @@ class DataPanel(QWidget):
             self.splitFound.emit(f"{data.layout.note}.")
         self.scanned.emit(data)
 
-    def _on_failed(self, message: str) -> None:
-        if not self._is_current():
-            return
-        self._task = None
+    def _on_failed(self, error: Exception) -> None:
         self.scan_progress.hide()
         self.summary.setText("This folder cannot be used: see the message on the right.")
-        self.scanFailed.emit(message)
+        self.scanFailed.emit(error_message(error))
 
     def _val_chosen(self, _path: str) -> None:
         if self.folder_radio.isChecked():

@@ -9,7 +9,9 @@ from functools import cache
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
+    QButtonGroup,
     QGridLayout,
     QHeaderView,
     QLabel,
@@ -68,11 +70,13 @@ class FreezePanel(QWidget):
         self.preset_buttons: dict[str, QPushButton] = {}
         presets = QGridLayout()
         presets.setHorizontalSpacing(4)
+        group = QButtonGroup(self, exclusive=False)  # names the button clicked
+        group.buttonClicked.connect(self._preset_clicked)
         for i, name in enumerate(PRESETS):
             button = QPushButton(name, objectName=f"preset{name.title().replace(' ', '')}")
             button.setProperty("preset", name)
             button.setToolTip(PRESET_TIPS[name])
-            button.clicked.connect(self._preset_clicked)
+            group.addButton(button)
             presets.addWidget(button, 0, i)
             self.preset_buttons[name] = button
         layout = QVBoxLayout(self)
@@ -157,8 +161,8 @@ class FreezePanel(QWidget):
         chosen = backbone_stages if k < 0 else backbone_stages[-k:] if k else []
         self.set_train_stages([*chosen, HEAD_STAGE])
 
-    def _preset_clicked(self) -> None:
-        self.apply_preset(str(self.sender().property("preset")))
+    def _preset_clicked(self, button: QAbstractButton) -> None:
+        self.apply_preset(str(button.property("preset")))
 
     # ---- two-phase fine-tuning ----------------------------------------------------------
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, 
 
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.training.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
 from tlstudio.training import PhaseProgress, RunControl
@@ -45,8 +45,11 @@ class LRFinderView(QWidget):
         """`recipe_fn()` gives the window's recipe (may raise RecipeError); `lr_spin` is set."""
         super().__init__(parent, objectName="lrFinder")
         self._recipe_fn, self._lr_spin = recipe_fn, lr_spin
-        self._runner = TaskRunner(self)
-        self._task: BackgroundTask | None = None
+        self._job = BackgroundJob(self)
+        self._job.yielded.connect(self._progress)
+        self._job.returned.connect(self._found)
+        self._job.errored.connect(self._errored)
+        self._job.finished.connect(self._done)
         self._control: RunControl | None = None
         self.result = None
         self.find_button = QPushButton("Find learning rate", objectName="findLrButton")
@@ -82,7 +85,7 @@ class LRFinderView(QWidget):
         self.use_button.clicked.connect(self.use_suggested)
 
     def is_running(self) -> bool:
-        return self._task is not None
+        return self._job.is_running()
 
     def start(self, steps: int = STEPS) -> bool:
         if self.is_running():
@@ -95,12 +98,7 @@ class LRFinderView(QWidget):
             return False
         self._control = RunControl()
         self.result = None
-        task = BackgroundTask(lr_find_job, recipe, self._control, int(steps))
-        task.signals.yielded.connect(self._progress)
-        task.signals.returned.connect(self._found)
-        task.signals.errored.connect(self._errored)
-        task.signals.done.connect(self._done)
-        self._task = self._runner.start(task)
+        self._job.start(lr_find_job, recipe, self._control, int(steps))
         self.status.setText("Finding the learning rate…")
         self.find_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -115,7 +113,7 @@ class LRFinderView(QWidget):
     def cancel(self) -> None:
         """Stop without showing anything more (window closing)."""
         self.stop()
-        self._runner.cancel_all()
+        self._job.cancel()
 
     def use_suggested(self) -> None:
         if self.result is None or not self.result.suggested_lr:
@@ -149,12 +147,13 @@ class LRFinderView(QWidget):
             self.status.setText("No clear suggestion: the loss did not fall steadily")
         self.use_button.setEnabled(bool(result.suggested_lr))
 
-    def _errored(self, message: str) -> None:
+    def _errored(self, error: Exception) -> None:
+        message = error_message(error)
         self.status.setText(message)
         self.failed.emit(message)
 
     def _done(self) -> None:
-        self._task = self._control = None
+        self._control = None
         self.find_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.finished.emit(self.result)  # last: the view is idle again when it arrives

@@ -50,6 +50,7 @@ class RunButtons(QWidget):
         self.stop_button.clicked.connect(self.stop)
         controller.failed.connect(self._on_failed)
         controller.finished.connect(self._on_finished)
+        controller.pausedChanged.connect(self._on_paused_changed)
         self._show_running(False)
 
     def set_data_ready(self, ready: bool) -> None:
@@ -94,11 +95,13 @@ class RunButtons(QWidget):
             self.resume(*chosen)
 
     def toggle_pause(self) -> None:
-        paused = self.pause_button.text() == "Pause"
-        if paused:
-            self.controller.pause()
-        else:
+        """Pause a running run or resume a paused one, as the controller says it is."""
+        if self.controller.is_paused():
             self.controller.resume()
+        else:
+            self.controller.pause()
+
+    def _on_paused_changed(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
         self.view.append_log("Paused" if paused else "Resumed")
 

@@ -203,6 +203,7 @@ class TrainingController(QObject):
     log = Signal(str, str)  # text, level
     failed = Signal(str)  # a readable message; `finished(None)` follows
     finished = Signal(object)  # RunResult, or None after a failure; the thread has ended
+    pausedChanged = Signal(bool)  # the run was paused (True) or resumed (False)
 
     def __init__(self, parent: QObject | None = None,
                  fit_fn: Callable[..., RunResult] = fit) -> None:
@@ -238,12 +239,14 @@ class TrainingController(QObject):
         thread.start()
 
     def pause(self) -> None:
-        if self._control is not None:
+        if self._control is not None and not self._control.paused:
             self._control.pause()
+            self.pausedChanged.emit(True)
 
     def resume(self) -> None:
-        if self._control is not None:
+        if self._control is not None and self._control.paused:
             self._control.resume()
+            self.pausedChanged.emit(False)
 
     def stop(self) -> None:
         """Ask the run to stop after the current batch; `finished` comes when it has."""

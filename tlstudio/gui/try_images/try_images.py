@@ -25,7 +25,7 @@ from tlstudio.evaluation import ImageRecord
 from tlstudio.gui.gallery.gallery import ERROR_STYLE, gallery_list, tiles_and_detail
 from tlstudio.gui.gallery.gallery_model import GalleryModel
 from tlstudio.gui.gallery.image_detail import ImageDetail
-from tlstudio.gui.shared.background import BackgroundTask, TaskRunner, TaskState
+from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
 from tlstudio.runs import RunFolder
@@ -86,9 +86,12 @@ class TryImagesView(QWidget):
         self.source: str | None = None  # run folder or exported model file
         self._chosen = False  # the user picked the model: a new run does not replace it
         self._predictor: Predictor | None = None
-        self._task: BackgroundTask | None = None
         self._queue: list[str] = []
-        self._runner = TaskRunner(self)
+        self._predicting: list[str] = []  # the paths of the prediction in flight
+        self._job = BackgroundJob(self)
+        self._job.returned.connect(self._on_predicted)
+        self._job.errored.connect(self._on_failed)
+        self._job.finished.connect(self._on_done)
         self.thumbnails = ThumbnailLoader(self)
         self.model = GalleryModel(self.thumbnails, self)
         self.view = gallery_list(self.model, "tryImagesList")
@@ -128,17 +131,17 @@ class TryImagesView(QWidget):
 
     def set_model(self, source: str | os.PathLike[str], chosen: bool = True) -> None:
         """Predict with a run folder or an exported .onnx / .pt / .safetensors file."""
-        if self._task is not None:  # its predictions come from the previous model
-            self._task.cancel()
-            self._task = None
+        interrupted = self._predicting if self._job.is_running() else []
+        self._job.cancel()  # its predictions would come from the previous model
         self.source, self._chosen, self._predictor = str(source), chosen, None
         is_run = Path(source).is_dir() and RunFolder.at(source).has_model()
         self.detail.set_model_source(str(source) if is_run else None, NO_SALIENCY)
         self._show_source()
-        done = [r.path for r in self.model.records]
-        if done:  # the same images, predicted by the new model
+        shown = [r.path for r in self.model.records]
+        if shown:
             self.model.set_records([])
-            self.add_paths(done)
+        if shown or interrupted or self._queue:  # the same images, by the new model
+            self.add_paths(shown + interrupted)
 
     def add_paths(self, paths: list[str]) -> None:
         """Predict these files and folders (off the GUI thread) and add them to the gallery."""
@@ -146,7 +149,7 @@ class TryImagesView(QWidget):
             self._say("Train a model or choose an exported one first (Choose model…).")
             return
         self._queue.extend(paths)
-        if self._task is None:
+        if not self._job.is_running():
             self._start()
 
     def records(self) -> list[ImageRecord]:
@@ -154,16 +157,17 @@ class TryImagesView(QWidget):
 
     def clear(self) -> None:
         self._queue.clear()
+        self._job.cancel()  # what it predicts would come back after the Clear
         self.model.set_records([])
         self.detail.show_record(None)
         self.status.clear()
 
     def busy(self) -> bool:
-        return self._task is not None
+        return self._job.is_running()
 
     def cancel(self) -> None:
         self._queue.clear()
-        self._runner.cancel_all()
+        self._job.cancel()
         self.thumbnails.cancel()
         self.detail.cancel()
 
@@ -187,17 +191,12 @@ class TryImagesView(QWidget):
 
     def _start(self) -> None:
         paths, self._queue = self._queue, []
+        self._predicting = paths
         self.status.setStyleSheet("")
         self.status.setText(f"Predicting {len(paths)} item(s)…")
-        self._task = task = BackgroundTask(predict_job, self.source, self._predictor, paths)
-        task.signals.returned.connect(self._on_predicted)
-        task.signals.errored.connect(self._on_failed)
-        task.signals.done.connect(self._on_done)
-        self._runner.start(task)
+        self._job.start(predict_job, self.source, self._predictor, paths)
 
     def _on_predicted(self, result: tuple[Predictor, list[ImageRecord], list]) -> None:
-        if self._task is None or self.sender() is not self._task.signals:
-            return
         predictor, records, skipped = result
         if predictor.source == self.source:
             self._predictor = predictor
@@ -212,16 +211,14 @@ class TryImagesView(QWidget):
             self.view.setCurrentIndex(self.model.index(self.model.row_of(added[0].path)))
         self.predicted.emit(len(added))
 
-    def _on_failed(self, message: str) -> None:
-        if self._task is not None and self.sender() is self._task.signals:
-            self._say(message)
-            self.failed.emit(message)
+    def _on_failed(self, error: Exception) -> None:
+        message = error_message(error)
+        self._say(message)
+        self.failed.emit(message)
 
     def _on_done(self) -> None:
-        if self._task is not None and self.sender() is self._task.signals:
-            self._task = None
-            if self._queue:
-                self._start()
+        if self._queue:
+            self._start()
 
     def _say(self, text: str) -> None:
         self.status.setStyleSheet(ERROR_STYLE)
