@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from tlstudio import atomic
 from tlstudio.data import (
@@ -27,6 +26,7 @@ from tlstudio.data import (
     stratified_split,
     train_transform,
 )
+from tlstudio.data.loader import ImageLoader
 from tlstudio.errors import RecipeError, TlstudioError, TrainingStopped
 from tlstudio.models import (
     BuiltModel,
@@ -187,9 +187,9 @@ def fit(
                                           len(train_scan.classes), generator)
     loader_args = dict(batch_size=recipe.batch_size, num_workers=recipe.num_workers,
                        pin_memory=device.type == "cuda")
-    train_loader = DataLoader(train_ds, shuffle=not use_cache and sampler is None,
+    train_loader = ImageLoader(train_ds, shuffle=not use_cache and sampler is None,
                               sampler=sampler, generator=generator, **loader_args)
-    val_loader = DataLoader(val_ds, shuffle=False, **loader_args)
+    val_loader = ImageLoader(val_ds, shuffle=False, **loader_args)
 
     val_files = tuple(str(Path(path).resolve()) for path, _ in val_scan.samples)
     trainable, total = parameter_counts(model)
@@ -390,7 +390,7 @@ def _batches(model, use_cache, train_loader, val_loader, recipe, generator, devi
         return train_loader, val_loader, model, 0.0
     start = time.perf_counter()
     emit(LogMessage("Only the head trains: computing backbone features once (feature cache)"))
-    plain_train = DataLoader(train_loader.dataset, batch_size=recipe.batch_size,
+    plain_train = ImageLoader(train_loader.dataset, batch_size=recipe.batch_size,
                              num_workers=recipe.num_workers)
 
     def progress(done: int, total: int) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from tlstudio.data import ImageFolderDataset, eval_transform
+from tlstudio.data.loader import ImageLoader
 from tlstudio.errors import RecipeError
 from tlstudio.models.freezing import only_head_trains
 from tlstudio.recipe import Recipe
@@ -87,13 +87,13 @@ def lr_find(
     image_size = recipe.image_size or built.spec.input_size
     dataset = ImageFolderDataset(train_scan, eval_transform(image_size))
     generator = torch.Generator().manual_seed(recipe.seed)
-    loader = DataLoader(dataset, batch_size=recipe.batch_size, shuffle=True,
+    loader = ImageLoader(dataset, batch_size=recipe.batch_size, shuffle=True,
                         generator=generator, num_workers=recipe.num_workers)
     micro_batch = MicroBatch(device, emit)  # out of memory: smaller chunks, same steps
     step_model, batches = model, loader
     if recipe.feature_cache and only_head_trains(model):
         emit(LogMessage("Only the head trains: the LR finder uses cached backbone features"))
-        plain = DataLoader(dataset, batch_size=recipe.batch_size, num_workers=recipe.num_workers)
+        plain = ImageLoader(dataset, batch_size=recipe.batch_size, num_workers=recipe.num_workers)
         progress = lambda done, total: emit(  # noqa: E731
             PhaseProgress("extracting features", done, total))
         features, labels = extract_features(model, plain, device, progress, control, precision,
