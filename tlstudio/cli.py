@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tlstudio.errors import TlstudioError
+from tlstudio.filenames import printable
 from tlstudio.recipe import (
     AUGMENTS,
     BALANCES,
@@ -21,8 +22,22 @@ from tlstudio.recipe import (
     Recipe,
 )
 
+# A shell's status for a writer killed by SIGPIPE (as `yes | head` gives): the reader left.
+EXIT_READER_GONE = 128 + 13
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _escape_unprintable_output()
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a pipe closed early fails here, not at exit
+    except BrokenPipeError:
+        _silence_output()
+        return EXIT_READER_GONE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -35,6 +50,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _escape_unprintable_output() -> None:
+    """File names that are not UTF-8 print as \\xNN instead of failing the command."""
+    from tlstudio.filenames import ERRORS
+
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=ERRORS)
+
+
+def _silence_output() -> None:
+    # The standard recipe (Python's signal docs): point the closed streams at devnull so the
+    # interpreter's final flush does not print a second BrokenPipeError.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a stream without a file (tests' capture)
+            pass
+    os.close(devnull)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,8 +391,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tlstudio.inference import expand_inputs, load_predictor, write_predictions_csv
 
     predictor = load_predictor(args.model)
-    predictions, skipped = predictor.predict_paths(expand_inputs(args.inputs), top_k=args.top)
-    if args.csv:
+    files, passed_over = expand_inputs(args.inputs)
+    predictions, skipped = predictor.predict_paths(files, top_k=args.top)
+    skipped = passed_over + skipped
+    if args.csv and predictions:
         write_predictions_csv(predictions, args.csv)
         print(f"predictions written to {args.csv}", file=sys.stderr)
     if args.json:
@@ -363,9 +402,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         for p in predictions:
             top = ", ".join(f"{label} {prob:.1%}" for label, prob in p.top)
-            print(f"{p.path}: {p.label} ({p.probability:.1%})  [{top}]")
+            print(f"{printable(p.path)}: {p.label} ({p.probability:.1%})  [{top}]")
     for s in skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        print(f"skipped {printable(s.path)}: {s.reason}", file=sys.stderr)
+    if not predictions:
+        given = ", ".join(f"'{printable(path)}'" for path in args.inputs)
+        raise TlstudioError(f"nothing to predict: no readable image in {given}"
+                            + (f" ({len(skipped)} file(s) skipped, listed above)" if skipped
+                               else ""))
     return 0
 
 

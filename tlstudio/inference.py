@@ -21,9 +21,10 @@ from torch import nn
 
 from tlstudio import atomic
 from tlstudio.data.images import UnreadableImage, load_rgb
-from tlstudio.data.scan import SkippedFile
 from tlstudio.data.transforms import eval_transform
+from tlstudio.data.walk import SkippedFile, walk_files
 from tlstudio.errors import ModelFileError
+from tlstudio.filenames import stored_bytes
 from tlstudio.training.artifacts import ModelInfo, load_model
 
 TORCHSCRIPT_INFO = "tlstudio.json"  # the TorchScript extra file describing the model
@@ -110,28 +111,24 @@ class Predictor:
         return results
 
 
-def expand_inputs(paths: Sequence[str]) -> list[str]:
-    """Files as given; folders walked recursively, sorted, hidden files and folders left out.
+def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[SkippedFile]]:
+    """Files as given; folders walked recursively, sorted, hidden files and folders left out;
+    and what the walk passed over (broken links, link loops, pipes...), with why.
 
-    Nothing is checked here: `predict_paths` reports unreadable or missing files as skipped.
+    Given files are not checked here: `predict_paths` reports unreadable or missing ones.
     """
     files: list[str] = []
+    passed_over: list[SkippedFile] = []
     for path in paths:
-        if os.path.isdir(path):
-            files.extend(_walk_folder(path))
-        else:
+        if not os.path.isdir(path):
             files.append(path)
-    return files
-
-
-def _walk_folder(folder: str) -> list[str]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(
-            os.path.join(dirpath, name) for name in sorted(filenames) if not name.startswith(".")
-        )
-    return found
+            continue
+        for found in walk_files(path):
+            if isinstance(found, SkippedFile):
+                passed_over.append(found)
+            else:
+                files.append(found)
+    return files, passed_over
 
 
 def load_predictor(path: str | os.PathLike[str]) -> Predictor:
@@ -259,4 +256,5 @@ def write_predictions_csv(predictions: Sequence[Prediction], dest: str | os.Path
         for label, prob in p.top:
             row += [label, f"{prob:.6f}"]
         writer.writerow(row)
-    atomic.write_text(dest, buffer.getvalue())
+    # The file names' exact bytes, even those that are not UTF-8 (see tlstudio.filenames).
+    atomic.write_bytes(dest, stored_bytes(buffer.getvalue()))

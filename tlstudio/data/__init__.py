@@ -16,13 +16,7 @@ from tlstudio.data.demo import write_digits_demo
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
 from tlstudio.data.layout import SplitLayout, split_folders
-from tlstudio.data.scan import (
-    DatasetScan,
-    ScanCancelled,
-    SkippedFile,
-    scan_folder,
-    stratified_split,
-)
+from tlstudio.data.scan import DatasetScan, ScanCancelled, scan_folder, stratified_split
 from tlstudio.data.transforms import (
     CROP_FRACTION,
     EvalTransform,
@@ -30,6 +24,7 @@ from tlstudio.data.transforms import (
     eval_transform,
     resize_size,
 )
+from tlstudio.data.walk import SkippedFile
 
 __all__ = [
     "AUGMENT_PRESETS",

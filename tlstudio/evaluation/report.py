@@ -21,6 +21,7 @@ from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
 from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import saliency_views
+from tlstudio.filenames import ERRORS
 from tlstudio.training.artifacts import load_model
 
 MISTAKES = 8  # most confident mistakes shown
@@ -53,8 +54,9 @@ def write_report(
 ) -> Path:
     """Evaluate the run (unless `evaluation` is given) and write the report atomically."""
     evaluation = evaluation or evaluate_run(run_dir, data_dir)
-    html = render_report(run_dir, evaluation)
-    atomic.write_text(out_html, html)
+    # Paths may hold bytes that are not UTF-8 (tlstudio.filenames): shown as \xNN.
+    html = render_report(run_dir, evaluation).encode("utf-8", ERRORS)
+    atomic.write_bytes(out_html, html)
     return Path(out_html)
 
 

@@ -1,0 +1,63 @@
+"""File names are data: how a path whose name is not valid UTF-8 is shown and stored.
+
+On Linux a name is bytes; Python decodes the bytes that are not UTF-8 to lone surrogates
+(U+DC80..U+DCFF, "surrogateescape"), which no UTF-8 writer accepts. Shown to a person, each
+such byte becomes ``\\xNN`` and each control character its escape (one file, one line).
+Stored, a path keeps its exact bytes: JSON escapes it as ``\\udcNN`` (``json.loads`` gives the
+same str back) and text files (CSV) hold the raw bytes, as the file system does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import unicodedata
+
+ERRORS = "tlstudio-printable"  # an encoding error handler: undecodable bytes as \xNN
+_ESCAPED_BYTES = range(0xDC80, 0xDD00)  # what surrogateescape decodes the bytes 0x80..0xFF to
+
+
+def printable(text: str | os.PathLike[str]) -> str:
+    """`text` for a terminal, a window or a web page: undecodable bytes as ``\\xNN``, control
+    characters escaped, everything else unchanged."""
+    return "".join(_printable_char(c) for c in os.fspath(text))
+
+
+def stored_bytes(text: str) -> bytes:
+    """The exact bytes of a text holding file names (UTF-8; undecodable bytes restored)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def is_utf8(path: str | os.PathLike[str]) -> bool:
+    """True when `path` is valid UTF-8, as libraries written in C++ or Rust require."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable_char(char: str) -> str:
+    code = ord(char)
+    if code in _ESCAPED_BYTES:
+        return f"\\x{code - 0xDC00:02x}"
+    if unicodedata.category(char) in ("Cc", "Cs"):
+        return char.encode("unicode_escape").decode("ascii")
+    return char
+
+
+def _escape_unencodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    bad = error.object[error.start:error.end]
+    return "".join(_escape_char(c) for c in bad), error.end
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if code in _ESCAPED_BYTES:
+        return f"\\x{code - 0xDC00:02x}"
+    return char.encode("ascii", "backslashreplace").decode("ascii")
+
+
+codecs.register_error(ERRORS, _escape_unencodable)
