@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tlstudio.errors import TlstudioError
-from tlstudio.filenames import printable
+from tlstudio.filenames import printable, require_utf8
 from tlstudio.recipe import (
     AUGMENTS,
     BALANCES,
@@ -321,10 +321,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume:
         _check_resume_options(args)
+        require_utf8(args.resume, "The run folder")
         with ProgressPrinter() as printer:
             result = resume_run(args.resume, args.epochs, callbacks=[printer])
     else:
         recipe = recipe_from_args(args)
+        require_utf8(recipe.out_dir, "The run folder")
         if args.out is None and not args.overwrite:
             recipe = _fresh_out_dir(recipe)
         with ProgressPrinter() as printer:
@@ -382,6 +384,9 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from tlstudio.export import export_run
 
+    require_utf8(args.run, "The run folder")
+    if args.out is not None:
+        require_utf8(args.out, "The export file")
     result = export_run(args.run, args.format, args.out)
     print(result.message)
     return 0
@@ -390,6 +395,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from tlstudio.inference import expand_inputs, load_predictor, write_predictions_csv
 
+    require_utf8(args.model, "The model")
     predictor = load_predictor(args.model)
     files, passed_over = expand_inputs(args.inputs)
     predictions, skipped = predictor.predict_paths(files, top_k=args.top)
@@ -416,6 +422,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from tlstudio.evaluation.report import write_report
 
+    require_utf8(args.run, "The run folder")
     print(f"report written to {write_report(args.run, args.out, data_dir=args.data)}")
     return 0
 

@@ -13,6 +13,8 @@ import codecs
 import os
 import unicodedata
 
+from tlstudio.errors import TlstudioError
+
 ERRORS = "tlstudio-printable"  # an encoding error handler: undecodable bytes as \xNN
 _ESCAPED_BYTES = range(0xDC80, 0xDD00)  # what surrogateescape decodes the bytes 0x80..0xFF to
 
@@ -28,13 +30,18 @@ def stored_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def is_utf8(path: str | os.PathLike[str]) -> bool:
-    """True when `path` is valid UTF-8, as libraries written in C++ or Rust require."""
+def require_utf8(path: str | os.PathLike[str], what: str) -> None:
+    """Refuse a model file or run folder whose path is not UTF-8, before any work is done:
+    the libraries that read and write model files (safetensors, ONNX Runtime, TorchScript)
+    take only UTF-8 paths. Image and data files have no such limit."""
     try:
         os.fspath(path).encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        raise TlstudioError(
+            f"{what} '{printable(path)}' has a name that is not valid UTF-8, and model files "
+            "(safetensors, ONNX, TorchScript) cannot be written or read there: rename it, or "
+            "choose a name in UTF-8"
+        ) from None
 
 
 def _printable_char(char: str) -> str:

@@ -97,3 +97,22 @@ def test_report_shows_the_names_escaped(latin1_run: Path, latin1_data: Path,
     assert done.returncode == 0
     html = out.read_bytes().decode("utf-8")  # strict: a valid UTF-8 page
     assert "caf\\xe9" in html
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "DATA", "--out", os.fsdecode(b"run\xfe"), "--backbone", "tiny_cnn"],
+    ["train", "--resume", os.fsdecode(b"run\xfe")],
+    ["export", "RUN", "--format", "onnx", "--out", os.fsdecode(b"model\xfe.onnx")],
+    ["predict", os.fsdecode(b"model\xfe.onnx"), "DATA"],
+    ["report", os.fsdecode(b"run\xfe")],
+])
+def test_model_files_with_such_names_are_refused_before_any_work(
+        command: list[str], latin1_run: Path, latin1_data: Path, tmp_path: Path) -> None:
+    # safetensors, ONNX Runtime and TorchScript take UTF-8 paths only: say so, create nothing
+    args = [{"DATA": str(latin1_data), "RUN": str(latin1_run)}.get(a, a) for a in command]
+    done = run_tlstudio(*args, cwd=tmp_path)
+    err = assert_no_traceback(done)
+    assert done.returncode == 2
+    assert err.startswith("error: ") and "\\xfe" in err
+    assert "has a name that is not valid UTF-8" in err
+    assert list(tmp_path.iterdir()) == []
