@@ -25,6 +25,7 @@ from tlstudio.data.transforms import eval_transform
 from tlstudio.data.walk import SkippedFile, walk_files
 from tlstudio.errors import ModelFileError
 from tlstudio.filenames import stored_bytes
+from tlstudio.pickles import first_line
 from tlstudio.training.artifacts import ModelInfo, load_model
 
 TORCHSCRIPT_INFO = "tlstudio.json"  # the TorchScript extra file describing the model
@@ -162,7 +163,7 @@ def open_onnx(path: str | os.PathLike[str]) -> Predictor:
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own varied errors
-        raise ModelFileError(f"Cannot read the ONNX model '{path}': {e}") from None
+        raise ModelFileError(f"Cannot read the ONNX model '{path}': {first_line(e)}") from None
     info = info_from_metadata(session.get_modelmeta().custom_metadata_map, path)
     input_name = session.get_inputs()[0].name
 
@@ -180,7 +181,10 @@ def open_torchscript(path: str | os.PathLike[str]) -> Predictor:
             warnings.simplefilter("ignore", FutureWarning)
             module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     except Exception as e:  # noqa: BLE001 - not a TorchScript archive, or corrupt
-        raise ModelFileError(f"Cannot read the TorchScript model '{path}': {e}") from None
+        raise ModelFileError(
+            f"Cannot read '{path}' as a TorchScript model (a .pt file given to predict must be "
+            f"a TorchScript export; weights go to train --weights): {first_line(e)}"
+        ) from None
     if not extra[TORCHSCRIPT_INFO]:
         raise ModelFileError(f"'{path}' is not a tlstudio export: it has no {TORCHSCRIPT_INFO}")
     try:
@@ -202,7 +206,8 @@ def open_safetensors(path: str | os.PathLike[str]) -> Predictor:
             metadata = f.metadata() or {}
         state = load_file(str(path))
     except Exception as e:  # noqa: BLE001 - not a safetensors file, or corrupt
-        raise ModelFileError(f"Cannot read the safetensors file '{path}': {e}") from None
+        raise ModelFileError(
+            f"Cannot read the safetensors file '{path}': {first_line(e)}") from None
     info = info_from_metadata(metadata, path) if "classes" in metadata else _sidecar_info(path)
     classifier = build_classifier(info.backbone, len(info.classes), pretrained=False).model
     try:

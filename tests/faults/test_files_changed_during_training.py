@@ -45,27 +45,36 @@ def _train_args(data: Path, out: Path, workers: int) -> list[str]:
             "--workers", str(workers)]
 
 
-def _fit_deleting(data: Path, victim: Path, out: Path, workers: int) -> str:
-    def delete_mid_epoch(event: Event) -> None:
-        if isinstance(event, BatchEnded) and victim.exists():
-            victim.unlink()
+def _fit_changing(data: Path, victim: Path, out: Path, workers: int, change: str) -> str:
+    changed = []
+
+    def change_mid_epoch(event: Event) -> None:
+        if isinstance(event, BatchEnded) and not changed:
+            changed.append(event)
+            if change == "deleted":
+                victim.unlink()
+            else:
+                victim.write_text("overwritten by another program")
 
     recipe = Recipe(data_dir=str(data), val_dir=str(data), out_dir=str(out), backbone="tiny_cnn",
                     epochs=2, image_size=16, batch_size=4, freeze="none", num_workers=workers)
     with pytest.raises(DatasetError) as caught:
-        fit(recipe, callbacks=[delete_mid_epoch])
+        fit(recipe, callbacks=[change_mid_epoch])
     return str(caught.value)
 
 
-def test_the_engine_raises_the_same_error_with_and_without_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("change", "reason"), [("deleted", "file not found"),
+                                                ("overwritten", "not an image")])
+def test_the_engine_raises_the_same_error_with_and_without_workers(tmp_path: Path, change,
+                                                                   reason) -> None:
     messages = []
     for workers in (0, 2):
         data, victim = _data(tmp_path / f"w{workers}")
-        message = _fit_deleting(data, victim, tmp_path / f"run{workers}", workers)
+        message = _fit_changing(data, victim, tmp_path / f"run{workers}", workers, change)
         messages.append(message.replace(str(tmp_path / f"w{workers}"), "DATA"))
     assert messages[0] == messages[1]
-    assert messages[0].startswith("Image 'DATA/data/red/003.png' can no longer be read")
-    assert "worker" not in messages[1] and "Traceback" not in messages[1]
+    assert messages[0] == (f"Image 'DATA/data/red/003.png' can no longer be read ({reason}); "
+                           "it was readable when the folder was scanned. Rescan the folder.")
 
 
 def test_the_cli_prints_one_error_line_with_workers(tmp_path: Path) -> None:

@@ -64,3 +64,4 @@ def test_predict_does_not_run_it_as_a_model(evil, colour_data: Path) -> None:
     err = assert_no_traceback(done)
     assert not marker.exists()
     assert done.returncode == 2 and "weights_only" not in err
+    assert "as a TorchScript model" in err and not re.search(r"\x1b\[", err)
