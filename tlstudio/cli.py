@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tlstudio.errors import TlstudioError
-from tlstudio.filenames import printable, require_utf8
+from tlstudio.filenames import ERRORS, printable, require_utf8
 from tlstudio.recipe import (
     AUGMENTS,
     BALANCES,
@@ -54,8 +54,6 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def _escape_unprintable_output() -> None:
     """File names that are not UTF-8 print as \\xNN instead of failing the command."""
-    from tlstudio.filenames import ERRORS
-
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:

@@ -22,7 +22,7 @@ from torch import nn
 from tlstudio import atomic
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.transforms import eval_transform
-from tlstudio.data.walk import SkippedFile, walk_files
+from tlstudio.data.walk import SkippedFile, find_files
 from tlstudio.errors import ModelFileError
 from tlstudio.filenames import stored_bytes
 from tlstudio.pickles import first_line
@@ -124,11 +124,9 @@ def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[SkippedFile]]:
         if not os.path.isdir(path):
             files.append(path)
             continue
-        for found in walk_files(path):
-            if isinstance(found, SkippedFile):
-                passed_over.append(found)
-            else:
-                files.append(found)
+        found, not_used = find_files(path)
+        files += found
+        passed_over += not_used
     return files, passed_over
 
 

@@ -116,3 +116,16 @@ def test_model_files_with_such_names_are_refused_before_any_work(
     assert err.startswith("error: ") and "\\xfe" in err
     assert "has a name that is not valid UTF-8" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lr_find_and_resume_read_such_names(latin1_run: Path, latin1_data: Path,
+                                            tmp_path: Path) -> None:
+    plot = tmp_path / os.fsdecode(b"curve\xff.png")  # written by Python itself: allowed
+    done = run_tlstudio("lr-find", latin1_data, "--backbone", "tiny_cnn", "--image-size", "16",
+                        "--freeze", "none", "--steps", "5", "--plot", plot)
+    assert_no_traceback(done)
+    assert plot.is_file() and "plot written to" in done.stdout.decode("utf-8")
+    assert "curve\\xff.png" in done.stdout.decode("utf-8")
+    done = run_tlstudio("train", "--resume", latin1_run, "--epochs", "2")  # rescans the data
+    assert_no_traceback(done)
+    assert done.returncode == 0

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tlstudio.data.images import UnreadableImage, load_rgb
-from tlstudio.data.walk import IS_A_FOLDER, SkippedFile, is_hidden, not_a_file_reason, walk_files
+from tlstudio.data.walk import IS_A_FOLDER, SkippedFile, find_files, is_hidden, not_a_file_reason
 from tlstudio.errors import DatasetError
 
 ProgressFn = Callable[[int, int], None]
@@ -61,11 +61,9 @@ def scan_folder(
     class_names = _resolve_classes(root_path, [d.name for d in class_dirs], classes)
     candidates = []
     for d in class_dirs:
-        for found in walk_files(str(d)):
-            if isinstance(found, SkippedFile):
-                skipped.append(found)
-            else:
-                candidates.append((found, class_names.index(d.name)))
+        files, passed_over = find_files(str(d))
+        candidates += [(path, class_names.index(d.name)) for path in files]
+        skipped += passed_over
     reasons = _check_files([p for p, _ in candidates], progress, cancel)
     samples = sorted(
         ((p, label) for (p, label), why in zip(candidates, reasons, strict=True) if why is None),

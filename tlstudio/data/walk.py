@@ -31,9 +31,20 @@ def is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def walk_files(folder: str) -> Iterator[str | SkippedFile]:
-    """Regular files under `folder` (links to files followed), sorted by folder then name,
-    and a SkippedFile for every other entry that is not hidden."""
+def find_files(folder: str) -> tuple[list[str], list[SkippedFile]]:
+    """The regular files under `folder` (links to files followed), sorted by folder then
+    name, and every other entry that is not hidden, with why it is not used."""
+    files: list[str] = []
+    skipped: list[SkippedFile] = []
+    for found in _walk(folder):
+        if isinstance(found, SkippedFile):
+            skipped.append(found)
+        else:
+            files.append(found)
+    return files, skipped
+
+
+def _walk(folder: str) -> Iterator[str | SkippedFile]:
     unlisted: list[OSError] = []
     for dirpath, dirnames, filenames in os.walk(folder, onerror=unlisted.append):
         yield from _unlisted_folders(unlisted)
