@@ -25,6 +25,12 @@ def printable(text: str | os.PathLike[str]) -> str:
     return "".join(_printable_char(c) for c in os.fspath(text))
 
 
+def escape_undecodable(text: str) -> str:
+    """`text` (a message, a page) with only the undecodable bytes of names shown as ``\\xNN``:
+    for widgets, which drop them silently, and UTF-8 files, which refuse them."""
+    return text.encode("utf-8", ERRORS).decode("utf-8")
+
+
 def stored_bytes(text: str) -> bytes:
     """The exact bytes of a text holding file names (UTF-8; undecodable bytes restored)."""
     return text.encode("utf-8", "surrogateescape")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import assert_no_traceback, run_tlstudio
+from fault_commands import assert_no_traceback, run_tlstudio
 from imagefolders import write_class_folders
 
 from tlstudio.errors import DatasetError

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SOURCE_ROOT, assert_no_traceback, run_tlstudio
+from fault_commands import SOURCE_ROOT, assert_no_traceback, run_tlstudio
 
 from tlstudio.cli import EXIT_READER_GONE
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_no_traceback, run_tlstudio
+from fault_commands import assert_no_traceback, run_tlstudio
 from PIL import Image
 
 from tlstudio.data import UnreadableImage, load_rgb

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import assert_no_traceback, run_tlstudio
+from fault_commands import assert_no_traceback, run_tlstudio
 
 MAKE_PICKLE = """
 import os, sys, torch

@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import assert_no_traceback, run_tlstudio
+from fault_commands import assert_no_traceback, run_tlstudio
 from imagefolders import write_class_folders
 
-from tlstudio.filenames import printable, stored_bytes
+from tlstudio.filenames import escape_undecodable, printable, stored_bytes
 
 BAD_FILE = os.fsdecode(b"bad\xff.png")  # 0xff never occurs in UTF-8
 BAD_CLASS = os.fsdecode(b"caf\xe9")  # "café" in Latin-1
@@ -45,6 +45,8 @@ def test_printable_escapes_undecodable_bytes_and_control_characters() -> None:
     assert printable("two\nlines\t.png") == "two\\nlines\\t.png"
     assert printable("café 猫.png") == "café 猫.png"  # valid UTF-8 is left alone
     assert stored_bytes(BAD_FILE) == b"bad\xff.png"
+    message = f"Image '{BAD_FILE}'\ncan no longer be read"
+    assert escape_undecodable(message) == "Image 'bad\\xff.png'\ncan no longer be read"
 
 
 def test_training_stores_the_names_losslessly(latin1_run: Path, latin1_data: Path) -> None:

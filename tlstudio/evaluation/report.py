@@ -21,7 +21,7 @@ from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
 from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import saliency_views
-from tlstudio.filenames import ERRORS
+from tlstudio.filenames import escape_undecodable
 from tlstudio.training.artifacts import load_model
 
 MISTAKES = 8  # most confident mistakes shown
@@ -55,8 +55,7 @@ def write_report(
     """Evaluate the run (unless `evaluation` is given) and write the report atomically."""
     evaluation = evaluation or evaluate_run(run_dir, data_dir)
     # Paths may hold bytes that are not UTF-8 (tlstudio.filenames): shown as \xNN.
-    html = render_report(run_dir, evaluation).encode("utf-8", ERRORS)
-    atomic.write_bytes(out_html, html)
+    atomic.write_text(out_html, escape_undecodable(render_report(run_dir, evaluation)))
     return Path(out_html)
 
 
