@@ -324,7 +324,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = resume_run(args.resume, args.epochs, callbacks=[printer])
     else:
         recipe = recipe_from_args(args)
-        require_utf8(recipe.out_dir, "The run folder")
+        require_utf8(recipe.out_dir, "The run folder", "give it a UTF-8 name with --out")
         if args.out is None and not args.overwrite:
             recipe = _fresh_out_dir(recipe)
         with ProgressPrinter() as printer:
@@ -384,7 +384,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     require_utf8(args.run, "The run folder")
     if args.out is not None:
-        require_utf8(args.out, "The export file")
+        require_utf8(args.out, "The export file", "give a UTF-8 name with --out")
     result = export_run(args.run, args.format, args.out)
     print(result.message)
     return 0

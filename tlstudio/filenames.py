@@ -36,7 +36,7 @@ def stored_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def require_utf8(path: str | os.PathLike[str], what: str) -> None:
+def require_utf8(path: str | os.PathLike[str], what: str, remedy: str = "rename it") -> None:
     """Refuse a model file or run folder whose path is not UTF-8, before any work is done:
     the libraries that read and write model files (safetensors, ONNX Runtime, TorchScript)
     take only UTF-8 paths. Image and data files have no such limit."""
@@ -45,8 +45,7 @@ def require_utf8(path: str | os.PathLike[str], what: str) -> None:
     except UnicodeEncodeError:
         raise TlstudioError(
             f"{what} '{printable(path)}' has a name that is not valid UTF-8, and model files "
-            "(safetensors, ONNX, TorchScript) cannot be written or read there: rename it, or "
-            "choose a name in UTF-8"
+            f"(safetensors, ONNX, TorchScript) cannot be written or read there: {remedy}"
         ) from None
 
 

@@ -131,3 +131,17 @@ def test_lr_find_and_resume_read_such_names(latin1_run: Path, latin1_data: Path,
     done = run_tlstudio("train", "--resume", latin1_run, "--epochs", "2")  # rescans the data
     assert_no_traceback(done)
     assert done.returncode == 0
+
+
+def test_a_data_folder_with_such_a_name_needs_out_for_its_run(latin1_data: Path,
+                                                              tmp_path: Path) -> None:
+    data = tmp_path / BAD_CLASS  # the default run folder is runs/<data folder name>
+    os.symlink(latin1_data, data)
+    done = run_tlstudio("train", data, "--backbone", "tiny_cnn", cwd=tmp_path)
+    err = assert_no_traceback(done)
+    assert done.returncode == 2 and "give it a UTF-8 name with --out" in err
+    done = run_tlstudio("train", data, "--backbone", "tiny_cnn", "--out", tmp_path / "run",
+                        "--epochs", "1", "--image-size", "16", "--val-split", "0.5",
+                        cwd=tmp_path)
+    assert_no_traceback(done)
+    assert done.returncode == 0 and (tmp_path / "run" / "model.safetensors").is_file()
