@@ -50,11 +50,8 @@ def require_utf8(path: str | os.PathLike[str], what: str, remedy: str = "rename 
 
 
 def _printable_char(char: str) -> str:
-    code = ord(char)
-    if code in _ESCAPED_BYTES:
-        return f"\\x{code - 0xDC00:02x}"
-    if unicodedata.category(char) in ("Cc", "Cs"):
-        return char.encode("unicode_escape").decode("ascii")
+    if ord(char) in _ESCAPED_BYTES or unicodedata.category(char) in ("Cc", "Cs"):
+        return _escape_char(char)
     return char
 
 
@@ -68,8 +65,8 @@ def _escape_unencodable(error: UnicodeError) -> tuple[str, int]:
 def _escape_char(char: str) -> str:
     code = ord(char)
     if code in _ESCAPED_BYTES:
-        return f"\\x{code - 0xDC00:02x}"
-    return char.encode("ascii", "backslashreplace").decode("ascii")
+        return f"\\x{code - 0xDC00:02x}"  # the byte the file system holds
+    return char.encode("unicode_escape").decode("ascii")
 
 
 codecs.register_error(ERRORS, _escape_unencodable)
