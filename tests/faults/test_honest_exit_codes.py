@@ -27,16 +27,19 @@ def test_predict_on_unreadable_files_only_fails_and_names_each(tmp_path: Path,
     folder.mkdir()
     (folder / "notes.png").write_text("not an image")
     (folder / "empty.jpg").write_bytes(b"")
-    done = run_tlstudio("predict", tiny_run[0], folder, tmp_path / "missing.png", "--csv",
-                        tmp_path / "out.csv")
+    os.mkfifo(tmp_path / "pipe.png")  # given by name: reading it would wait forever
+    done = run_tlstudio("predict", tiny_run[0], folder, tmp_path / "missing.png",
+                        tmp_path / "pipe.png", "--csv", tmp_path / "out.csv")
     err = assert_no_traceback(done)
     assert done.returncode == 2
     assert err.splitlines() == [
         f"skipped {folder / 'empty.jpg'}: empty file",
         f"skipped {folder / 'notes.png'}: not an image",
         f"skipped {tmp_path / 'missing.png'}: file not found",
+        f"skipped {tmp_path / 'pipe.png'}: not a regular file (a pipe, socket or device)",
         f"error: nothing to predict: no readable image in '{folder}', "
-        f"'{tmp_path / 'missing.png'}' (3 file(s) skipped, listed above)",
+        f"'{tmp_path / 'missing.png'}', '{tmp_path / 'pipe.png'}' (4 file(s) skipped, "
+        "listed above)",
     ]
     assert not (tmp_path / "out.csv").exists()  # no empty table that looks like a result
 
