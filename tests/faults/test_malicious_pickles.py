@@ -6,28 +6,28 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+import torch
 from fault_commands import assert_no_traceback, run_tlstudio
 
-MAKE_PICKLE = """
-import os, sys, torch
+
 class Payload:
-    def __reduce__(self):
-        return (os.system, ("touch " + sys.argv[2],))
-torch.save({"weight": torch.zeros(2), "payload": Payload()}, sys.argv[1])
-"""
+    """Unpickled, it runs `touch marker` (pickled as a call of os.system, not as this class)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch '{self.marker}'",))
 
 
 @pytest.fixture
 def evil(tmp_path: Path) -> tuple[Path, Path]:
     """A torch file that would create `marker` if unpickled, and that marker's path."""
-    import subprocess
-
     path, marker = tmp_path / "evil.pth", tmp_path / "MARKER"
-    subprocess.run([sys.executable, "-c", MAKE_PICKLE, str(path), str(marker)], check=True)
+    torch.save({"weight": torch.zeros(2), "payload": Payload(marker)}, path)
     assert path.is_file() and not marker.exists()
     return path, marker
 
