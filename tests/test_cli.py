@@ -84,8 +84,11 @@ def test_predict_json_from_run_and_onnx(trained_run: Path, colour_data: Path, tm
 
 def test_predict_lists_unreadable_files(trained_run: Path, tmp_path: Path, capsys) -> None:
     (tmp_path / "notes.png").write_text("not an image")
-    assert main(["predict", str(trained_run), str(tmp_path / "notes.png")]) == 0
-    assert "skipped" in capsys.readouterr().err
+    # nothing predicted: the job was not done, so the exit code says so
+    assert main(["predict", str(trained_run), str(tmp_path / "notes.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"skipped {tmp_path / 'notes.png'}: not an image" in err
+    assert "error: nothing to predict" in err
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,8 @@ def test_expand_inputs_walks_folders(tmp_path: Path) -> None:
     for rel in ("z.png", "a.png", "b/deep/c.png", "b/x.png", ".secret.png", ".hidden/h.png"):
         (root / rel).write_bytes(b"x")
     single = tmp_path / "single.jpg"
-    found = expand_inputs([str(single), str(root)])
+    found, passed_over = expand_inputs([str(single), str(root)])
+    assert passed_over == []
     names = [str(Path(p).relative_to(tmp_path)) for p in found]
     assert names == ["single.jpg", "in/a.png", "in/z.png", "in/b/x.png", "in/b/deep/c.png"]
 

@@ -11,12 +11,27 @@ from collections.abc import Sequence
 from tlstudio.cli_options import add_recipe_options, option_names, recipe_from_args
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure, save_details
+from tlstudio.filenames import ERRORS, printable, require_utf8
 from tlstudio.recipe import LR_FIND_FIELDS
 from tlstudio.runs.folder import REPORT
 from tlstudio.writable import check_writable, describe_os_error
 
+# A shell's status for a writer killed by SIGPIPE (as `yes | head` gives): the reader left.
+EXIT_READER_GONE = 128 + 13
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _escape_unprintable_output()
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a pipe closed early fails here, not at exit
+    except BrokenPipeError:
+        _silence_output()
+        return EXIT_READER_GONE
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -38,6 +53,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         details = save_details(e)
         print(f"error: {describe_failure(e, FrontEnd.CLI, details=details)}", file=sys.stderr)
         return 1
+
+
+def _escape_unprintable_output() -> None:
+    """File names that are not UTF-8 print as \\xNN instead of failing the command."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=ERRORS)
+
+
+def _silence_output() -> None:
+    # The standard recipe (Python's signal docs): point the closed streams at devnull so the
+    # interpreter's final flush does not print a second BrokenPipeError.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a stream without a file (tests' capture)
+            pass
+    os.close(devnull)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,8 +173,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     recipe = None
     if args.resume:
         _check_resume_options(args)
+        require_utf8(args.resume, "The run folder")
     else:
         recipe = recipe_from_args(args)
+        require_utf8(recipe.out_dir, "The run folder", "give it a UTF-8 name with --out")
     fresh = args.out_dir is None and not args.overwrite  # never replace a run unasked
     started: list[str] = []  # the folder the run writes to (fresh_folder may number it)
 
@@ -200,6 +237,9 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from tlstudio.export import export_run
 
+    require_utf8(args.run, "The run folder")
+    if args.out is not None:
+        require_utf8(args.out, "The export file", "give a UTF-8 name with --out")
     result = export_run(args.run, args.format, args.out)
     print(result.message)
     return 0
@@ -208,11 +248,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from tlstudio.inference import expand_inputs, load_predictor, write_predictions_csv
 
+    require_utf8(args.model, "The model")
     if args.csv:
         check_writable(args.csv)  # before predicting what could not be saved
     predictor = load_predictor(args.model)
-    predictions, skipped = predictor.predict_paths(expand_inputs(args.inputs), top_k=args.top)
-    if args.csv:
+    files, passed_over = expand_inputs(args.inputs)
+    predictions, skipped = predictor.predict_paths(files, top_k=args.top)
+    skipped = passed_over + skipped
+    if args.csv and predictions:
         write_predictions_csv(predictions, args.csv)
         print(f"predictions written to {args.csv}", file=sys.stderr)
     if args.json:
@@ -220,15 +263,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         for p in predictions:
             top = ", ".join(f"{label} {prob:.1%}" for label, prob in p.top)
-            print(f"{p.path}: {p.label} ({p.probability:.1%})  [{top}]")
+            print(f"{printable(p.path)}: {p.label} ({p.probability:.1%})  [{top}]")
     for s in skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        print(f"skipped {printable(s.path)}: {s.reason}", file=sys.stderr)
+    if not predictions:
+        given = ", ".join(f"'{printable(path)}'" for path in args.inputs)
+        raise TlstudioError(f"nothing to predict: no readable image in {given}"
+                            + (f" ({len(skipped)} file(s) skipped, listed above)" if skipped
+                               else ""))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from tlstudio.evaluation.report import write_report
 
+    require_utf8(args.run, "The run folder")
     print(f"report written to {write_report(args.run, args.out, data_dir=args.data)}")
     return 0
 

@@ -20,10 +20,12 @@ import torch
 from torch import nn
 
 from tlstudio import atomic
+from tlstudio.data import SkippedFile, find_files
 from tlstudio.data.images import UnreadableImage, load_rgb
-from tlstudio.data.scan import SkippedFile
 from tlstudio.data.transforms import eval_transform
 from tlstudio.errors import ModelFileError
+from tlstudio.filenames import stored_bytes
+from tlstudio.pickles import first_line
 from tlstudio.runs.model_files import ModelInfo, load_model
 
 TORCHSCRIPT_INFO = "tlstudio.json"  # the TorchScript extra file describing the model
@@ -110,28 +112,22 @@ class Predictor:
         return results
 
 
-def expand_inputs(paths: Sequence[str]) -> list[str]:
-    """Files as given; folders walked recursively, sorted, hidden files and folders left out.
+def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[SkippedFile]]:
+    """Files as given; folders walked recursively, sorted, hidden files and folders left out;
+    and what the walk passed over (broken links, link loops, pipes...), with why.
 
-    Nothing is checked here: `predict_paths` reports unreadable or missing files as skipped.
+    Given files are not checked here: `predict_paths` reports unreadable or missing ones.
     """
     files: list[str] = []
+    passed_over: list[SkippedFile] = []
     for path in paths:
-        if os.path.isdir(path):
-            files.extend(_walk_folder(path))
-        else:
+        if not os.path.isdir(path):
             files.append(path)
-    return files
-
-
-def _walk_folder(folder: str) -> list[str]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(
-            os.path.join(dirpath, name) for name in sorted(filenames) if not name.startswith(".")
-        )
-    return found
+            continue
+        found, not_used = find_files(path)
+        files += found
+        passed_over += not_used
+    return files, passed_over
 
 
 def load_predictor(path: str | os.PathLike[str]) -> Predictor:
@@ -165,7 +161,7 @@ def open_onnx(path: str | os.PathLike[str]) -> Predictor:
     try:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own varied errors
-        raise ModelFileError(f"Cannot read the ONNX model '{path}': {e}") from None
+        raise ModelFileError(f"Cannot read the ONNX model '{path}': {first_line(e)}") from None
     info = info_from_metadata(session.get_modelmeta().custom_metadata_map, path)
     input_name = session.get_inputs()[0].name
 
@@ -183,7 +179,10 @@ def open_torchscript(path: str | os.PathLike[str]) -> Predictor:
             warnings.simplefilter("ignore", FutureWarning)
             module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     except Exception as e:  # noqa: BLE001 - not a TorchScript archive, or corrupt
-        raise ModelFileError(f"Cannot read the TorchScript model '{path}': {e}") from None
+        raise ModelFileError(
+            f"Cannot read '{path}' as a TorchScript model (a .pt file given to predict must be "
+            f"a TorchScript export; weights go to train --weights): {first_line(e)}"
+        ) from None
     if not extra[TORCHSCRIPT_INFO]:
         raise ModelFileError(f"'{path}' is not a tlstudio export: it has no {TORCHSCRIPT_INFO}")
     try:
@@ -205,7 +204,8 @@ def open_safetensors(path: str | os.PathLike[str]) -> Predictor:
             metadata = f.metadata() or {}
         state = load_file(str(path))
     except Exception as e:  # noqa: BLE001 - not a safetensors file, or corrupt
-        raise ModelFileError(f"Cannot read the safetensors file '{path}': {e}") from None
+        raise ModelFileError(
+            f"Cannot read the safetensors file '{path}': {first_line(e)}") from None
     info = info_from_metadata(metadata, path) if "classes" in metadata else _sidecar_info(path)
     classifier = build_classifier(info.backbone, len(info.classes), pretrained=False).model
     try:
@@ -259,4 +259,5 @@ def write_predictions_csv(predictions: Sequence[Prediction], dest: str | os.Path
         for label, prob in p.top:
             row += [label, f"{prob:.6f}"]
         writer.writerow(row)
-    atomic.write_text(dest, buffer.getvalue())
+    # The file names' exact bytes, even those that are not UTF-8 (see tlstudio.filenames).
+    atomic.write_bytes(dest, stored_bytes(buffer.getvalue()))

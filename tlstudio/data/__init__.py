@@ -16,13 +16,8 @@ from tlstudio.data.demo import default_demo_root, demo_data_dir, write_digits_de
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
 from tlstudio.data.layout import DataFolders, SplitLayout, resolve_data_folders, split_folders
-from tlstudio.data.scan import (
-    DatasetScan,
-    ScanCancelled,
-    SkippedFile,
-    scan_folder,
-    stratified_split,
-)
+from tlstudio.data.loader import ImageLoader
+from tlstudio.data.scan import DatasetScan, ScanCancelled, scan_folder, stratified_split
 from tlstudio.data.transforms import (
     CROP_FRACTION,
     EvalTransform,
@@ -30,6 +25,7 @@ from tlstudio.data.transforms import (
     eval_transform,
     resize_size,
 )
+from tlstudio.data.walk import SkippedFile, find_files
 
 __all__ = [
     "AUGMENT_PRESETS",
@@ -42,6 +38,7 @@ __all__ = [
     "DatasetScan",
     "EvalTransform",
     "ImageFolderDataset",
+    "ImageLoader",
     "ScanCancelled",
     "SkippedFile",
     "DataFolders",
@@ -50,6 +47,7 @@ __all__ = [
     "describe_augmentation",
     "describe_eval_transform",
     "eval_transform",
+    "find_files",
     "load_rgb",
     "preview_augmentations",
     "resize_size",

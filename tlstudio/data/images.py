@@ -6,11 +6,19 @@ Training, scanning and inference all decode through `load_rgb`, so they see the 
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from tlstudio.data.walk import not_a_file_reason
 from tlstudio.errors import UnreadableImage
+
+# Pillow warns (on the terminal) about images it still decodes: broken EXIF, palette
+# transparency, sizes past MAX_IMAGE_PIXELS. The first two are handled below and the last is
+# refused with a reason (_check_size), so none of them is news to the user. A process-wide
+# filter, because warnings.catch_warnings is not thread-safe and scans decode in threads.
+warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
 
 # Modes that hold integers wider than 8 bits (16-bit PNG/TIFF open as one of these).
 _WIDE_INT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
@@ -25,6 +33,9 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
     Raises UnreadableImage with a short reason on any failure.
     """
     try:
+        not_a_file = not_a_file_reason(os.fspath(path))  # never open a pipe: it would block
+        if not_a_file is not None:
+            raise UnreadableImage(not_a_file)
         if os.path.getsize(path) == 0:
             raise UnreadableImage("empty file")
         with Image.open(path) as img:
@@ -69,6 +80,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode in _WIDE_INT_MODES:
         return _wide_to_rgb(img)
+    if mode == "F":
+        return _float_to_rgb(img)
     if mode in _ALPHA_MODES or "transparency" in img.info:
         return _composite_on_white(img)
     try:
@@ -84,6 +97,22 @@ def _wide_to_rgb(img: Image.Image) -> Image.Image:
     # must reproduce inference preprocessing without knowing each image's range.
     values = np.asarray(img, dtype=np.float64)
     gray = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
+    return Image.fromarray(gray).convert("RGB")
+
+
+def _float_to_rgb(img: Image.Image) -> Image.Image:
+    # Float images (32-bit TIFF) hold 0..1 by convention: a fixed scale, as for 16-bit.
+    # Pillow's own convert would clip them to 0 or 1 of 255, i.e. a black image.
+    values = np.asarray(img, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise UnreadableImage("floating-point image with NaN or infinite values")
+    low, high = float(values.min()), float(values.max())
+    if low < 0.0 or high > 1.0:
+        raise UnreadableImage(
+            f"floating-point image with values from {low:g} to {high:g}; tlstudio reads "
+            "float images as 0 (black) to 1 (white): rescale it, or save it as 8 or 16 bits"
+        )
+    gray = np.rint(values * 255.0).astype(np.uint8)
     return Image.fromarray(gray).convert("RGB")
 
 

@@ -6,8 +6,7 @@ Every problem a user can fix in the folder is reported here, before any training
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,19 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from tlstudio.data.images import UnreadableImage, load_rgb
+from tlstudio.data.walk import IS_A_FOLDER, SkippedFile, find_files, is_hidden, not_a_file_reason
 from tlstudio.errors import DatasetError, ScanCancelled
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    path: str  # absolute path of the file that was not used
-    reason: str  # short human reason, e.g. "not an image"
-
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -62,31 +53,36 @@ def scan_folder(
     root_path = Path(os.path.abspath(root))
     if not root_path.is_dir():
         raise DatasetError(f"Folder '{root_path}' does not exist or is not a folder")
-    class_dirs, loose_files = _list_root(root_path)
+    class_dirs, skipped = _list_root(root_path)
     class_names = _resolve_classes(root_path, [d.name for d in class_dirs], classes)
-    candidates = [(path, class_names.index(d.name)) for d in class_dirs for path in _walk_files(d)]
+    candidates = []
+    for d in class_dirs:
+        files, passed_over = find_files(str(d))
+        candidates += [(path, class_names.index(d.name)) for path in files]
+        skipped += passed_over
     reasons = _check_files([p for p, _ in candidates], progress, cancel)
     samples = sorted(
         ((p, label) for (p, label), why in zip(candidates, reasons, strict=True) if why is None),
         key=lambda s: (s[1], s[0]),
     )
-    skipped = [SkippedFile(p, "not inside a class folder") for p in loose_files]
     skipped += [SkippedFile(p, why) for (p, _), why in zip(candidates, reasons, strict=True) if why]
     scan = DatasetScan(str(root_path), tuple(class_names), tuple(samples), tuple(skipped))
     _check_not_empty(scan, is_validation=classes is not None)
     return scan
 
 
-def _list_root(root: Path) -> tuple[list[Path], list[str]]:
-    class_dirs, loose_files = [], []
+def _list_root(root: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """Class folders (links to folders followed) and the other entries, with why unused."""
+    class_dirs, skipped = [], []
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
+        if is_hidden(entry.name):
             continue
-        if entry.is_dir():
+        reason = not_a_file_reason(str(entry))
+        if reason == IS_A_FOLDER:
             class_dirs.append(entry)
-        elif _is_regular_file(entry):
-            loose_files.append(str(entry))
-    return class_dirs, loose_files
+        else:
+            skipped.append(SkippedFile(str(entry), reason or "not inside a class folder"))
+    return class_dirs, skipped
 
 
 def _resolve_classes(root: Path, found: list[str], forced: Sequence[str] | None) -> list[str]:
@@ -107,24 +103,6 @@ def _resolve_classes(root: Path, found: list[str], forced: Sequence[str] | None)
             f"Training classes are: {', '.join(forced)}."
         )
     return list(forced)
-
-
-def _walk_files(class_dir: Path) -> Iterator[str]:
-    for dirpath, dirnames, filenames in os.walk(class_dir):
-        # Pruning in place stops os.walk from descending into hidden folders (.git, .thumbs).
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            if not name.startswith(".") and _is_regular_file(Path(path)):
-                yield path
-
-
-def _is_regular_file(path: Path) -> bool:
-    # Opening a FIFO or device would block or never end; symlinks to files are fine.
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
-        return False
 
 
 def _unreadable_reason(path: str) -> str | None:

@@ -21,6 +21,7 @@ from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
 from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import saliency_views
+from tlstudio.filenames import escape_undecodable
 from tlstudio.runs import RunFolder, load_model
 from tlstudio.runs.folder import read_json_or_empty
 from tlstudio.writable import check_writable
@@ -57,8 +58,8 @@ def write_report(
     OutputError before evaluating when `out_html` cannot be written."""
     check_writable(out_html)
     evaluation = evaluation or evaluate_run(run_dir, data_dir)
-    html = render_report(run_dir, evaluation)
-    atomic.write_text(out_html, html)
+    # Paths may hold bytes that are not UTF-8 (tlstudio.filenames): shown as \xNN.
+    atomic.write_text(out_html, escape_undecodable(render_report(run_dir, evaluation)))
     return Path(out_html)
 
 

@@ -19,6 +19,7 @@ from torch import nn
 from tlstudio import atomic
 from tlstudio.errors import DownloadCancelled, Remedy, WeightsError
 from tlstudio.models.registry import BackboneSpec
+from tlstudio.pickles import read_failure
 
 # (done_bytes, total_bytes or 0 if unknown) -> None
 DownloadProgress = Callable[[int, int], None]
@@ -107,7 +108,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any parse failure means the same to the user
-        raise WeightsError(f"Cannot read weights file '{path}': {e}") from None
+        raise WeightsError(read_failure(path, e)) from None
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]

@@ -21,6 +21,7 @@ import torch
 
 from tlstudio import atomic
 from tlstudio.errors import TlstudioError
+from tlstudio.pickles import read_failure
 from tlstudio.runs.folder import RunFolder
 
 VERSION = 1
@@ -46,7 +47,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - a corrupt or foreign file
-        raise TlstudioError(f"Cannot read {path}: {e}") from None
+        raise TlstudioError(read_failure(path, e)) from None
     if not isinstance(state, dict) or state.get("version") != VERSION:
         raise TlstudioError(f"{path} was not written by this version of tlstudio")
     return state

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from tlstudio import atomic
-from tlstudio.data import ImageFolderDataset, eval_transform
+from tlstudio.data import ImageFolderDataset, ImageLoader, eval_transform
 from tlstudio.errors import RecipeError
 from tlstudio.recipe import Recipe
 from tlstudio.training import stages
@@ -78,7 +77,7 @@ def lr_find(
     for note in state.notes:  # a train/ + val/ root: trains on train/
         state.emit(note)
     dataset = ImageFolderDataset(state.train_scan, eval_transform(state.image_size))
-    step_model, batches = state.model, DataLoader(
+    step_model, batches = state.model, ImageLoader(
         dataset, batch_size=recipe.batch_size, shuffle=True, generator=state.generator,
         num_workers=recipe.num_workers)
     if stages.wants_feature_cache(state):

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from tlstudio.data import (
     DatasetScan,
     ImageFolderDataset,
+    ImageLoader,
     eval_transform,
     resolve_data_folders,
     scan_folder,
@@ -182,10 +183,10 @@ def make_loaders(state: FitState) -> None:
     state.use_cache = wants_feature_cache(state) and data_controls.cache_off_note(recipe) is None
     sampler = data_controls.train_sampler(recipe, [label for _, label in scan.samples],
                                           len(scan.classes), state.generator)
-    state.train_loader = DataLoader(train_ds, shuffle=not state.use_cache and sampler is None,
+    state.train_loader = ImageLoader(train_ds, shuffle=not state.use_cache and sampler is None,
                                     sampler=sampler, generator=state.generator,
                                     **_loader_args(state))
-    state.val_loader = DataLoader(val_ds, shuffle=False, **_loader_args(state))
+    state.val_loader = ImageLoader(val_ds, shuffle=False, **_loader_args(state))
 
 
 def wants_feature_cache(state: FitState) -> bool:
@@ -223,7 +224,7 @@ def set_up_training(state: FitState, run_dir: Path) -> None:
 def cached_features(state: FitState, dataset: Dataset, phase: str
                     ) -> tuple[torch.Tensor, torch.Tensor]:
     """The backbone's features of every image of `dataset`, in order, with their labels."""
-    loader = DataLoader(dataset, batch_size=state.recipe.batch_size,
+    loader = ImageLoader(dataset, batch_size=state.recipe.batch_size,
                         num_workers=state.recipe.num_workers)
 
     def progress(done: int, total: int) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.data import DatasetScan, load_rgb
+from tlstudio.filenames import printable
 from tlstudio.gui.shared.background import BackgroundJob, TaskState
 from tlstudio.gui.sidebar.data_panel import ScannedData
 
@@ -181,8 +182,9 @@ class SkippedTable(QTableWidget):
                 shown = str(Path(item.path).relative_to(root))
             except ValueError:
                 shown = item.path
-            path_item = QTableWidgetItem(shown)
-            path_item.setToolTip(item.path)
+            # Qt silently drops bytes that are not UTF-8 from a name: show them as \xNN.
+            path_item = QTableWidgetItem(printable(shown))
+            path_item.setToolTip(printable(item.path))
             self.setItem(row, 0, path_item)
             self.setItem(row, 1, QTableWidgetItem(item.reason))
 

@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from tlstudio.evaluation import ImageRecord
+from tlstudio.filenames import printable
 from tlstudio.gui.shared.thumbnails import THUMB_PX, ThumbnailLoader
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -134,7 +135,7 @@ def _finite(value: float) -> float:
 
 
 def describe(record: ImageRecord) -> str:
-    lines = [Path(record.path).name]
+    lines = [printable(Path(record.path).name)]
     if is_labelled(record):
         lines.append(f"true: {record.true}")
     lines.append(f"predicted: {record.predicted} ({record.confidence:.1%})")

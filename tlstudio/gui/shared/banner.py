@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
+from tlstudio.filenames import escape_undecodable
+
 BANNER_STYLES = {
     "error": "background:#fdecea; border:1px solid #f5c2c0; color:#8c1d18;",
     "info": "background:#e8f3ea; border:1px solid #b7dcbf; color:#1e5b2a;",
@@ -32,7 +34,7 @@ class Banner(QFrame):
         self.kind = kind
         self.setStyleSheet(f"#messageBanner {{{BANNER_STYLES[kind]} border-radius:4px;}}"
                            "#messageBanner QLabel { border: none; background: transparent; }")
-        self.label.setText(text)
+        self.label.setText(escape_undecodable(text))  # Qt would drop a name's non-UTF-8 bytes
         self.show()
 
     def dismiss(self) -> None:

@@ -45,9 +45,9 @@ def predict_job(state: TaskState, source: str, predictor: Predictor | None,
                 paths: list[str]) -> tuple[Predictor, list[ImageRecord], list]:
     """Load the model (unless given) and predict the images under `paths`."""
     predictor = predictor or load_predictor(source)
-    files = expand_inputs(paths)
+    files, passed_over = expand_inputs(paths)
     predictions, skipped = predictor.predict_paths(files, top_k=5)
-    return predictor, [unlabelled_record(p) for p in predictions], skipped
+    return predictor, [unlabelled_record(p) for p in predictions], passed_over + skipped
 
 
 class ElidedLabel(QLabel):
