@@ -82,8 +82,8 @@ class Recipe:
     out_dir: str = setting(
         "runs/run", label="Run folder", help="where metrics, model and recipe are written",
         group="output", kind="path", beginner=True, flag="--out",
-        cli_default="runs/DATA, or the recipe's out_dir; -2, -3 ... added when that already "
-        "holds a run")
+        cli_default="~/tlstudio/runs/DATA, or the recipe's out_dir; -2, -3 ... added when that "
+        "already holds a run")
     backbone: str = setting(
         "tf_efficientnet_lite0", label="Backbone", help="a name from `tlstudio backbones`",
         group="backbone", kind="text", beginner=True)
