@@ -55,6 +55,9 @@ def none_text(s: Setting) -> str:
     return s.none_means.split(" (")[0]
 
 
+NARROWEST = 90  # px: a field still shows e.g. '0.0001' or '224 px'
+
+
 def make_control(name: str, choices: Sequence[tuple[Any, str]] | None = None) -> QWidget:
     """The widget for a Recipe field, named after it, set to the field's default; `choices`
     narrows a choice field's items (the devices this machine has)."""
@@ -81,7 +84,18 @@ def make_control(name: str, choices: Sequence[tuple[Any, str]] | None = None) ->
     widget.setObjectName(name)
     widget.setToolTip(s.help[:1].upper() + s.help[1:])
     write_control(widget, name, DEFAULTS[name])
+    _narrow(widget)
     return widget
+
+
+def _narrow(widget: QWidget) -> None:
+    """A wide range (seeds up to 2**31) or a long special text must not widen the sidebar:
+    the field shrinks with it, down to a width that still shows a typical value."""
+    if isinstance(widget, QComboBox):
+        widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        widget.setMinimumContentsLength(10)
+    elif not isinstance(widget, QCheckBox):
+        widget.setMinimumWidth(min(widget.minimumSizeHint().width(), NARROWEST))
 
 
 def read_control(widget: QWidget, name: str) -> Any:
