@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # torch loads when the server opens, not for `tlstudio --help
     from tlstudio.inference import Predictor
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # one photo, with room; a larger body is refused unread
+DRAIN_LIMIT = 256 * 1024 * 1024  # a refused body up to this size is read away, not reset
+READ_TIMEOUT_S = 60  # seconds a request may take to arrive
 DEFAULT_PORT = 8000
 DEFAULT_HOST = "127.0.0.1"  # this machine only, unless the user opens it up
 DEFAULT_TOP = 3  # as `predict`
@@ -75,6 +77,7 @@ def open_server(predictor: Predictor, host: str = DEFAULT_HOST, port: int = DEFA
 class PredictHandler(BaseHTTPRequestHandler):
     server: PredictionServer
     server_version = "tlstudio"
+    timeout = READ_TIMEOUT_S  # a client that stops sending frees its thread
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path == "/health":
@@ -116,17 +119,37 @@ class PredictHandler(BaseHTTPRequestHandler):
         except ValueError:
             raise RequestRefused(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
         if size > self.server.max_bytes:
-            self.close_connection = True  # the body is left unread
+            self._discard_body(size)
             raise RequestRefused(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"the request is {size} bytes; at most {self.server.max_bytes} are accepted")
         if size <= 0:
             raise RequestRefused(HTTPStatus.BAD_REQUEST, "the request has no image in its body")
-        body = self.rfile.read(size)
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError:
+            self.close_connection = True
+            raise RequestRefused(HTTPStatus.REQUEST_TIMEOUT, "the image did not arrive in time") \
+                from None
+        if len(body) < size:
+            raise RequestRefused(HTTPStatus.BAD_REQUEST, "the body is shorter than its "
+                                                         "Content-Length")
         content_type = self.headers.get("Content-Type", "")
         if content_type.lower().startswith("multipart/form-data"):
             return _multipart_file(content_type, body)
         return Upload(self.headers.get("X-Filename") or UPLOAD_NAME, body)
+
+    def _discard_body(self, size: int) -> None:
+        """Read a refused body away, so the client reads the 413 rather than a reset connection;
+        a body beyond DRAIN_LIMIT is left unread and the connection closed."""
+        self.close_connection = True
+        if size > DRAIN_LIMIT:
+            return
+        while size > 0:
+            chunk = self.rfile.read(min(size, 1 << 16))
+            if not chunk:
+                return
+            size -= len(chunk)
 
     def _send_json(self, status: HTTPStatus, value: Any) -> None:
         data = (json.dumps(value, indent=2) + "\n").encode("utf-8")
