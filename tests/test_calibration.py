@@ -95,7 +95,7 @@ def test_report_shows_reliability_and_ece_before_and_after(calibrated_run: Path)
                         evaluation=epoch_evaluation(calibrated_run)).read_text(encoding="utf-8")
     assert 'id="reliability"' in html
     assert f"{result.ece_before:.1%} as trained" in html
-    assert f"{result.ece_after:.1%} temperature {result.temperature:.2f}" in html
+    assert f"{result.ece_after:.1%} with temperature {result.temperature:.2f}" in html
 
 
 def test_predict_says_unknown_below_the_threshold(calibrated_run: Path, colour_data: Path,

@@ -3,6 +3,8 @@ an exported model, and shown with the same tiles and detail panel as the gallery
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from PySide6.QtGui import QDropEvent
 
 from tlstudio.export import export_run
 from tlstudio.gui.try_images.try_images import TryImagesView
+from tlstudio.runs import read_model_info, write_model_info
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +95,17 @@ def test_a_long_model_path_is_elided_in_the_middle(qtbot, tmp_path: Path) -> Non
     assert label.toolTip() == f"Model: {path}"
     view.resize(3000, 400)  # room for all of it: the whole path shows
     qtbot.waitUntil(lambda: label.text() == f"Model: {path}")
+
+
+def test_below_the_models_threshold_try_images_says_unknown(qtbot, run: Path, new_images: Path,
+                                                           tmp_path: Path) -> None:
+    unsure = tmp_path / "unsure-run"
+    shutil.copytree(run, unsure)
+    write_model_info(unsure, replace(read_model_info(unsure), unknown_below=1.0))
+    view = open_view(qtbot)
+    view.set_run(str(unsure))
+    with qtbot.waitSignal(view.predicted, timeout=3000):
+        drop(view, [new_images / "red" / "000.png"])
+    (record,) = view.records()
+    assert record.predicted == "unknown"
+    assert record.top5[0][0] in ("red", "green", "blue")  # the classes are still shown

@@ -33,7 +33,7 @@ def calibration_section(run_dir: str | os.PathLike[str]) -> str:
     series = {"as trained": (raw, BEFORE_COLOUR)}
     t = info.temperature
     if t != 1.0:
-        series[f"temperature {t:.2f}"] = (with_temperature(raw, t), AFTER_COLOUR)
+        series[f"with temperature {t:.2f}"] = (with_temperature(raw, t), AFTER_COLOUR)
     eces = {name: expected_calibration_error(p, targets) for name, (p, _) in series.items()}
     words = ", ".join(f"{v:.1%} {escape(k)}" for k, v in eces.items())
     note = ("The temperature was fitted on these same images, so the second figure is "
