@@ -135,3 +135,15 @@ def test_calibrate_command_prints_what_it_did(calibrated_run: Path,
     out = capsys.readouterr().out
     assert "expected calibration error:" in out and "'unknown' below 60%" in out
     assert read_model_info(calibrated_run).unknown_below == 0.6
+
+
+def test_the_threshold_as_a_run_setting_reaches_predict(colour_data: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", str(colour_data), "--backbone", "tiny_cnn", "--out", str(run),
+                 "--epochs", "1", "--image-size", "16", "--unknown-below", "1"]) == 0
+    assert read_model_info(run).unknown_below == 1.0
+    capsys.readouterr()
+    assert main(["predict", str(run), str(colour_data), "--json"]) == 0
+    labels = {p["label"] for p in json.loads(capsys.readouterr().out)}
+    assert labels == {UNKNOWN}  # no probability reaches 1
