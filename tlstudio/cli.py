@@ -14,6 +14,7 @@ from tlstudio.failures import FrontEnd, describe_failure, save_details
 from tlstudio.filenames import ERRORS, printable, require_utf8
 from tlstudio.recipe import LR_FIND_FIELDS
 from tlstudio.runs.folder import REPORT
+from tlstudio.serve import DEFAULT_HOST, DEFAULT_PORT, MAX_UPLOAD_BYTES
 from tlstudio.writable import check_writable, describe_os_error
 
 # A shell's status for a writer killed by SIGPIPE (as `yes | head` gives): the reader left.
@@ -119,7 +120,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=3, help="how many classes to show")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--csv", metavar="OUT.csv", help="also write the predictions as CSV")
+    add_unknown_option(p)
     p.set_defaults(handler=cmd_predict)
+
+    p = sub.add_parser("calibrate", help="fit a temperature so the run's confidence matches its "
+                                         "accuracy on the validation images",
+                       description="Temperature scaling on the validation predictions stored "
+                                   "while training (no retraining). The temperature is saved with "
+                                   "the run's model: predict, serve, Try images, the report "
+                                   "and every later export use it.")
+    p.add_argument("run", help="run folder written by `tlstudio train`")
+    p.add_argument("--unknown-below", type=probability, metavar="P",
+                   help="also save P as the model's threshold: a top probability below it is "
+                        "answered 'unknown' (0 = off)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_calibrate)
+
+    p = sub.add_parser("serve", help="answer HTTP requests with predictions (POST /predict)",
+                       description="POST an image file (the body, or a multipart field 'file') "
+                                   "to /predict and get the JSON list `predict --json` prints; "
+                                   "GET /health answers 200. Ctrl+C stops it.")
+    p.add_argument("model", help="run folder, .onnx, .pt or .safetensors file")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port to listen on ({DEFAULT_PORT}; 0 = any free port)")
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help=f"address to listen on ({DEFAULT_HOST}: this machine only; 0.0.0.0: "
+                        "every network)")
+    p.add_argument("--max-mb", type=float, default=MAX_UPLOAD_BYTES / 2**20, metavar="MB",
+                   help="largest request accepted (%(default)g MB); larger ones get 413")
+    add_unknown_option(p)
+    p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a run")
     p.add_argument("run", help="run folder written by `tlstudio train`")
@@ -134,6 +164,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=10)
     p.set_defaults(handler=cmd_demo)
     return parser
+
+
+def probability(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not from 0 to 1 (e.g. 0.6)")
+    return value
+
+
+def add_unknown_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unknown-below", type=probability, metavar="P",
+                   help="answer 'unknown' when the top probability is below P (default: the "
+                        "model's own threshold, set by train or calibrate; 0 = off)")
 
 
 def open_window(demo: bool = False) -> int:
@@ -252,6 +299,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.csv:
         check_writable(args.csv)  # before predicting what could not be saved
     predictor = load_predictor(args.model)
+    if args.unknown_below is not None:
+        predictor.unknown_below = args.unknown_below
     files, passed_over = expand_inputs(args.inputs)
     predictions, skipped = predictor.predict_paths(files, top_k=args.top)
     skipped = passed_over + skipped
@@ -271,6 +320,48 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise TlstudioError(f"nothing to predict: no readable image in {given}"
                             + (f" ({len(skipped)} file(s) skipped, listed above)" if skipped
                                else ""))
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from tlstudio.evaluation import calibrate_run
+    from tlstudio.runs import RunFolder
+
+    check_writable(RunFolder.at(args.run).model_info)
+    result = calibrate_run(args.run, args.unknown_below)
+    if args.json:
+        print(json.dumps({"temperature": result.temperature, **result.to_dict(),
+                          "unknown_below": result.unknown_below}, indent=2))
+        return 0
+    print(f"temperature {result.temperature:.3f}, fitted on {result.images} validation images "
+          f"(epoch {result.epoch})")
+    print(f"expected calibration error: {result.ece_before:.1%} before, "
+          f"{result.ece_after:.1%} after")
+    if result.unknown_below:
+        print(f"'unknown' below {result.unknown_below:.0%}")
+    print(f"saved in {RunFolder.at(args.run).model_info}: predict, serve, Try images and the "
+          "report use it now; export again to carry it into exported files")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tlstudio.inference import load_predictor
+    from tlstudio.serve import open_server
+
+    predictor = load_predictor(args.model)
+    if args.unknown_below is not None:
+        predictor.unknown_below = args.unknown_below
+    server = open_server(predictor, args.host, args.port, int(args.max_mb * 2**20),
+                         log=lambda line: print(line, file=sys.stderr, flush=True))
+    host, port = server.server_address[:2]
+    print(f"serving {args.model} on http://{host}:{port}: POST an image to /predict, "
+          "GET /health; Ctrl+C stops", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        server.server_close()
     return 0
 
 

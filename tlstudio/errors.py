@@ -85,6 +85,24 @@ class EvaluationError(TlstudioError):
     """A run cannot be evaluated on the images given."""
 
 
+class CalibrationError(TlstudioError):
+    """A run's confidence cannot be calibrated (too few validation images, none stored)."""
+
+
+class ServeError(TlstudioError):
+    """The prediction server cannot start (the address is taken or not allowed)."""
+
+
+class RequestRefused(TlstudioError):  # noqa: N818 - an HTTP answer, named as the client sees it
+    """A prediction request the client got wrong (too large, no image): the server answers
+    with `status` and the message; it never reaches a terminal."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 class RelabelError(TlstudioError):
     """An image could not be moved; it is still where it was."""
 

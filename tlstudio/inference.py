@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 from tlstudio import atomic
@@ -30,26 +31,33 @@ from tlstudio.runs.model_files import ModelInfo, load_model
 
 TORCHSCRIPT_INFO = "tlstudio.json"  # the TorchScript extra file describing the model
 # Metadata values are strings; these keys hold JSON (lists, numbers, objects).
-JSON_METADATA_KEYS = ("version", "classes", "image_size", "mean", "std", "preprocessing", "recipe")
+JSON_METADATA_KEYS = ("version", "classes", "image_size", "mean", "std", "preprocessing", "recipe",
+                      "temperature", "unknown_below", "calibration")
+UNKNOWN = "unknown"  # the label of a prediction whose top probability is below the threshold
 
 ProbabilityFn = Callable[[np.ndarray], np.ndarray]
 
 
 class ProbabilityModel(nn.Module):
-    """A classifier followed by softmax: what every export contains."""
+    """A classifier, its logits divided by the calibrated temperature, then softmax: what every
+    export contains (so an exported graph gives calibrated probabilities by itself)."""
 
-    def __init__(self, classifier: nn.Module) -> None:
+    def __init__(self, classifier: nn.Module, temperature: float = 1.0) -> None:
         super().__init__()
         self.classifier = classifier
+        self.temperature = float(temperature)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.classifier(image), dim=1)
+        logits = self.classifier(image)
+        if self.temperature != 1.0:
+            logits = logits / self.temperature
+        return torch.softmax(logits, dim=1)
 
 
 @dataclass(frozen=True)
 class Prediction:
     path: str  # the image file as given or found
-    label: str  # the most probable class
+    label: str  # the most probable class, or UNKNOWN when its probability is below threshold
     probability: float  # its probability
     top: tuple[tuple[str, float], ...]  # the top-k (label, probability), most probable first
 
@@ -66,11 +74,15 @@ class Predictor:
     """Class probabilities for images, whatever file the model came from."""
 
     def __init__(
-        self, classes: Sequence[str], image_size: int, probabilities: ProbabilityFn, source: str
+        self, classes: Sequence[str], image_size: int, probabilities: ProbabilityFn, source: str,
+        unknown_below: float = 0.0,
     ) -> None:
         self.classes = tuple(classes)
         self.image_size = image_size
         self.source = source  # the path it was loaded from
+        # A top probability below this is labelled UNKNOWN (0 = off); the model's own
+        # threshold unless the caller sets another.
+        self.unknown_below = unknown_below
         self._probabilities = probabilities
         self._transform = eval_transform(image_size)
 
@@ -99,6 +111,10 @@ class Predictor:
             predictions.extend(self._predict_batch(pending, top_k))
         return predictions, skipped
 
+    def predict_image(self, name: str, image: Image.Image, top_k: int = 5) -> Prediction:
+        """The prediction for one decoded RGB image (an upload), named `name`."""
+        return self._predict_batch([(name, self._transform(image))], top_k)[0]
+
     def _predict_batch(
         self, pending: list[tuple[str, torch.Tensor]], top_k: int
     ) -> list[Prediction]:
@@ -108,7 +124,8 @@ class Predictor:
         for (path, _), row in zip(pending, probs, strict=True):
             order = np.argsort(-row, kind="stable")[:k]
             top = tuple((self.classes[i], float(row[i])) for i in order)
-            results.append(Prediction(path, top[0][0], top[0][1], top))
+            label = UNKNOWN if top[0][1] < self.unknown_below else top[0][0]
+            results.append(Prediction(path, label, top[0][1], top))
         return results
 
 
@@ -152,7 +169,8 @@ def load_predictor(path: str | os.PathLike[str]) -> Predictor:
 
 def open_run(run_dir: str | os.PathLike[str]) -> Predictor:
     classifier, info = load_model(run_dir)
-    return _torch_predictor(ProbabilityModel(classifier).eval(), info, str(run_dir))
+    return _torch_predictor(ProbabilityModel(classifier, info.temperature).eval(), info,
+                            str(run_dir))
 
 
 def open_onnx(path: str | os.PathLike[str]) -> Predictor:
@@ -168,7 +186,7 @@ def open_onnx(path: str | os.PathLike[str]) -> Predictor:
     def probabilities(batch: np.ndarray) -> np.ndarray:
         return session.run(None, {input_name: batch})[0]
 
-    return Predictor(info.classes, info.image_size, probabilities, str(path))
+    return Predictor(info.classes, info.image_size, probabilities, str(path), info.unknown_below)
 
 
 def open_torchscript(path: str | os.PathLike[str]) -> Predictor:
@@ -212,7 +230,9 @@ def open_safetensors(path: str | os.PathLike[str]) -> Predictor:
         classifier.load_state_dict(state)
     except RuntimeError as e:
         raise ModelFileError(f"'{path}' does not fit a {info.backbone} model: {e}") from None
-    return _torch_predictor(ProbabilityModel(classifier).eval(), info, str(path))
+    # safetensors holds weights only: the temperature comes from its metadata.
+    model = ProbabilityModel(classifier, info.temperature).eval()
+    return _torch_predictor(model, info, str(path))
 
 
 def _sidecar_info(path: str | os.PathLike[str]) -> ModelInfo:
@@ -242,7 +262,7 @@ def _torch_predictor(module: nn.Module, info: ModelInfo, source: str) -> Predict
         with torch.inference_mode():
             return module(torch.from_numpy(batch)).numpy()
 
-    return Predictor(info.classes, info.image_size, probabilities, source)
+    return Predictor(info.classes, info.image_size, probabilities, source, info.unknown_below)
 
 
 def write_predictions_csv(predictions: Sequence[Prediction], dest: str | os.PathLike[str]) -> None:

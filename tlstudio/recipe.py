@@ -225,6 +225,11 @@ class Recipe:
         None, label="channels_last", help="NHWC memory layout", group="speed", kind="choice",
         choices=((None, "Auto (on where faster)"), (True, "On"), (False, "Off")),
         none_means="auto (CUDA, and CPU bf16)", cli="both")
+    unknown_below: float = setting(
+        0.0, label="Unknown below", help="the model answers 'unknown' when its top probability "
+        "is below this (predict, Try images, exports)", group="output", kind="float", low=0.0,
+        high=1.0, decimals=2, step=0.05, zero_means="off", metavar="P",
+        example="e.g. 0.6")
     # Input sugar, resolved into train_stages when the recipe is built; never stored.
     freeze: InitVar[str | None] = None
 

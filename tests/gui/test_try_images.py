@@ -3,7 +3,9 @@ an exported model, and shown with the same tiles and detail panel as the gallery
 
 from __future__ import annotations
 
+import shutil
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tlstudio.export import export_run
 from tlstudio.gui.shared.background import jobs_in_flight
 from tlstudio.gui.try_images import try_images
 from tlstudio.gui.try_images.try_images import TryImagesView
+from tlstudio.runs import read_model_info, write_model_info
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +141,17 @@ def test_clear_mid_prediction_leaves_the_gallery_empty(qtbot, run: Path, new_ima
         release.set()
         qtbot.waitUntil(lambda: not jobs_in_flight(), timeout=10_000)
     assert view.records() == [] and not view.busy()
+
+
+def test_below_the_models_threshold_try_images_says_unknown(qtbot, run: Path, new_images: Path,
+                                                           tmp_path: Path) -> None:
+    unsure = tmp_path / "unsure-run"
+    shutil.copytree(run, unsure)
+    write_model_info(unsure, replace(read_model_info(unsure), unknown_below=1.0))
+    view = open_view(qtbot)
+    view.set_run(str(unsure))
+    with qtbot.waitSignal(view.predicted, timeout=3000):
+        drop(view, [new_images / "red" / "000.png"])
+    (record,) = view.records()
+    assert record.predicted == "unknown"
+    assert record.top5[0][0] in ("red", "green", "blue")  # the classes are still shown

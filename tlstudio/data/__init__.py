@@ -13,7 +13,7 @@ from tlstudio.data.augment import (
 )
 from tlstudio.data.dataset import ImageFolderDataset
 from tlstudio.data.demo import default_demo_root, demo_data_dir, write_digits_demo
-from tlstudio.data.images import UnreadableImage, load_rgb
+from tlstudio.data.images import UnreadableImage, decode_rgb, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
 from tlstudio.data.layout import DataFolders, SplitLayout, resolve_data_folders, split_folders
 from tlstudio.data.loader import ImageLoader
@@ -34,6 +34,7 @@ __all__ = [
     "PRESETS",
     "augment_settings",
     "class_imbalance",
+    "decode_rgb",
     "CROP_FRACTION",
     "DatasetScan",
     "EvalTransform",

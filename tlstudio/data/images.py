@@ -5,6 +5,7 @@ Training, scanning and inference all decode through `load_rgb`, so they see the 
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 
@@ -38,18 +39,30 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
             raise UnreadableImage(not_a_file)
         if os.path.getsize(path) == 0:
             raise UnreadableImage("empty file")
-        with Image.open(path) as img:
-            _check_size(img)
-            img.load()  # full decode now, so truncated files fail here and not mid-training
-            return _to_rgb(_apply_orientation(img))
-    except UnreadableImage:
-        raise
+        return _decode(path)
     except FileNotFoundError as exc:
         raise UnreadableImage("file not found") from exc
     except PermissionError as exc:
         raise UnreadableImage("permission denied") from exc
     except IsADirectoryError as exc:
         raise UnreadableImage("is a folder, not a file") from exc
+
+
+def decode_rgb(data: bytes) -> Image.Image:
+    """`load_rgb` for an image already in memory (an upload): the same pixels, the same reasons."""
+    if not data:
+        raise UnreadableImage("empty file")
+    return _decode(io.BytesIO(data))
+
+
+def _decode(source: str | os.PathLike[str] | io.BytesIO) -> Image.Image:
+    try:
+        with Image.open(source) as img:
+            _check_size(img)
+            img.load()  # full decode now, so truncated files fail here and not mid-training
+            return _to_rgb(_apply_orientation(img))
+    except (UnreadableImage, FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
     except UnidentifiedImageError as exc:
         raise UnreadableImage("not an image") from exc
     except Image.DecompressionBombError as exc:

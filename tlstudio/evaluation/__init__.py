@@ -3,6 +3,14 @@ relabelling on disk and a shareable report. Qt-free."""
 
 from __future__ import annotations
 
+from tlstudio.evaluation.calibration import (
+    Calibration,
+    calibrate_run,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_bins,
+    with_temperature,
+)
 from tlstudio.evaluation.epochs import epoch_evaluation, stored_epochs
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation, evaluate_predictions
 from tlstudio.evaluation.relabel import DatasetEditor, Move, RelabelError
@@ -11,6 +19,7 @@ from tlstudio.evaluation.run_eval import EvaluationError, ImageRecord, RunEvalua
 from tlstudio.evaluation.saliency import grad_cam, last_conv_layer, overlay, saliency_views
 
 __all__ = [
+    "Calibration",
     "ClassMetrics",
     "DatasetEditor",
     "Evaluation",
@@ -22,7 +31,12 @@ __all__ = [
     "ResultsState",
     "RunEvaluation",
     "ShownResults",
+    "calibrate_run",
     "evaluate_predictions",
+    "expected_calibration_error",
+    "fit_temperature",
+    "reliability_bins",
+    "with_temperature",
     "epoch_evaluation",
     "evaluate_run",
     "grad_cam",

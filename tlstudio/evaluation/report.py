@@ -1,6 +1,6 @@
 """One self-contained HTML report of a run: summary, curves, metrics, confusion matrix, the
-most confident mistakes with Grad-CAM, and the recipe. Images are embedded; nothing is
-fetched, so the file can be mailed as it is.
+confidence (reliability, calibration error), the most confident mistakes with Grad-CAM, and the
+recipe. Images are embedded; nothing is fetched, so the file can be mailed as it is.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from PIL import Image
 from tlstudio import atomic
 from tlstudio.data import UnreadableImage, load_rgb
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
+from tlstudio.evaluation.reliability_html import calibration_section
 from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import saliency_views
 from tlstudio.filenames import escape_undecodable
@@ -78,6 +79,8 @@ def render_report(run_dir: str | os.PathLike[str], result: RunEvaluation) -> str
         "<p>Rows are the true classes, columns the predicted ones; the colour is the share "
         "of the row.</p>",
         confusion_table(result.evaluation),
+        "<h2>Confidence</h2>",
+        calibration_section(run_dir),
         "<h2>Most confident mistakes</h2>",
         _mistakes(run_dir, result.confident_mistakes(MISTAKES)),
         "<h2>Recipe</h2>",

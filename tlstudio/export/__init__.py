@@ -71,7 +71,7 @@ def export_run(
     spec = FORMATS[key]
     dest = check_writable(_destination(Path(run_dir), spec.suffix, out))
     classifier, info = load_model(run_dir)
-    reference = ProbabilityModel(classifier).eval()
+    reference = ProbabilityModel(classifier, info.temperature).eval()  # T inside the graph
     batch = check_batch(info, check_images)  # before writing: a bad check image fails early
     with atomic.atomic_path(dest) as tmp:
         tmp.write_bytes(spec.serialize(reference, info))

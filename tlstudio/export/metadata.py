@@ -15,7 +15,10 @@ from tlstudio import __version__
 from tlstudio.inference import JSON_METADATA_KEYS
 from tlstudio.runs.model_files import ModelInfo
 
-PROBABILITY_OUTPUT = "probabilities (softmax applied), one per class in the order of 'classes'"
+PROBABILITY_OUTPUT = (
+    "probabilities (logits divided by 'temperature', then softmax), one per class in the order "
+    "of 'classes'; a top probability below 'unknown_below' means the answer is 'unknown'"
+)
 
 
 def describe(info: ModelInfo, outputs_probabilities: bool) -> dict[str, Any]:

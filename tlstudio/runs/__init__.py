@@ -29,6 +29,7 @@ _WHERE = {
     "PredictionsError": "predictions",
     "StoredPredictions": "predictions",
     "load_predictions": "predictions",
+    "write_model_info": "model_files",
     "save_epoch_predictions": "predictions",
 }
 
@@ -53,6 +54,7 @@ __all__ = [
     "save_epoch_predictions",
     "save_model",
     "save_weights",
+    "write_model_info",
 ]
 
 if TYPE_CHECKING:
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         read_model_info,
         save_model,
         save_weights,
+        write_model_info,
     )
     from tlstudio.runs.predictions import (
         PredictionsError,

@@ -31,6 +31,12 @@ class ModelInfo:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     recipe: dict[str, Any]
+    # Logits are divided by this before softmax (temperature scaling; 1 = as trained).
+    temperature: float = 1.0
+    # A top probability below this is reported as "unknown" (0 = always the top class).
+    unknown_below: float = 0.0
+    # How the temperature was fitted: images, epoch, ece_before, ece_after; None = not calibrated.
+    calibration: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,11 +49,15 @@ class ModelInfo:
                 f"float32 RGB in [0, 1], NCHW, {self.image_size}x{self.image_size}; "
                 "the model normalizes internally with mean/std"
             ),
-            "output": "logits, one per class in the order of 'classes' (softmax for probabilities)",
+            "output": "logits, one per class in the order of 'classes' (divide by 'temperature', "
+                      "then softmax, for probabilities)",
             "mean": list(self.mean),
             "std": list(self.std),
             "preprocessing": describe_eval_transform(self.image_size),
             "recipe": self.recipe,
+            "temperature": self.temperature,
+            "unknown_below": self.unknown_below,
+            **({"calibration": self.calibration} if self.calibration else {}),
         }
 
     @classmethod
@@ -60,6 +70,9 @@ class ModelInfo:
                 mean=tuple(d["mean"]),
                 std=tuple(d["std"]),
                 recipe=d.get("recipe", {}),
+                temperature=float(d.get("temperature", 1.0)),
+                unknown_below=float(d.get("unknown_below", 0.0)),
+                calibration=d.get("calibration"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"{MODEL_INFO} is incomplete or invalid: {e}") from None
@@ -79,6 +92,11 @@ def save_model(run_dir: str | Path, model: Classifier, info: ModelInfo) -> None:
     folder = RunFolder.at(run_dir)
     save_weights(folder.model_weights, model)
     atomic.write_json(folder.model_info, info.to_dict())
+
+
+def write_model_info(run_dir: str | Path, info: ModelInfo) -> None:
+    """Replace model.json (e.g. with a fitted temperature); the weights stay as they are."""
+    atomic.write_json(RunFolder.at(run_dir).model_info, info.to_dict())
 
 
 def read_model_info(run_dir: str | Path) -> ModelInfo:

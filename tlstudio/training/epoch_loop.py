@@ -102,7 +102,8 @@ def finish(state: FitState, folder: RunFolder, stopped: bool) -> None:
     if history:
         spec = state.built.spec
         info = ModelInfo(state.recipe.backbone, state.classes, state.image_size, spec.mean,
-                         spec.std, state.recipe.to_dict())
+                         spec.std, state.recipe.to_dict(),
+                         unknown_below=state.recipe.unknown_below)
         save_model(folder.path, state.model.cpu(), info)
     last = history[-1].val_accuracy if history else None
     state.emit(FitEnded(str(folder.path), stopped, len(history), last))
