@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backbones", help="list the backbones and where their weights come from")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--all", action="store_true",
+                   help="also list every timm model with pretrained weights (timm:NAME.TAG)")
     p.set_defaults(handler=cmd_backbones)
 
     p = sub.add_parser("train", help="fine-tune a backbone on class folders")
@@ -119,14 +121,14 @@ def open_window(demo: bool = False) -> int:
 def cmd_backbones(args: argparse.Namespace) -> int:
     from tlstudio.models.catalog import backbone_rows
 
-    rows = backbone_rows()
+    rows = backbone_rows(every_timm_model=args.all)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{'name':24} {'params':>9} {'input':>6}  {'weights':9} description")
     for r in rows:
-        params = f"{r['parameters'] / 1e6:.1f}M"
-        print(f"{r['name']:24} {params:>9} {r['input_size']:>6}  {r['weights']:9} "
+        params = f"{r['parameters'] / 1e6:.1f}M" if r["parameters"] else "-"
+        print(f"{r['name']:24} {params:>9} {r['input_size'] or '-':>6}  {r['weights']:9} "
               f"{r['description']}")
     return 0
 
