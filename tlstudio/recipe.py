@@ -166,8 +166,9 @@ class Recipe:
         group="training", kind="int", beginner=True, low=16, high=2048, step=8, unit="px",
         none_means="the backbone's input size")
     device: str = setting(
-        "auto", label="Device", help="where training runs", group="training", kind="choice",
-        beginner=True, choices=DEVICE_CHOICES)
+        "auto", label="Device", help="where training runs (cuda:N: the GPU numbered N)",
+        group="training", kind="choice", beginner=True, choices=DEVICE_CHOICES,
+        pattern=r"cuda:\d+", pattern_text="cuda:N")
     seed: int = setting(
         0, label="Seed", help="the same seed gives the same split, order and start",
         group="training", kind="int", beginner=True, low=0, high=2**31 - 1)
