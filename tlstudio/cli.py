@@ -135,7 +135,7 @@ def cmd_backbones(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from tlstudio.cli_progress import ProgressPrinter
-    from tlstudio.training import FitStarted, fit, resume_run
+    from tlstudio.training import FitStarted, fit, is_main_process, resume_run
 
     recipe = None
     if args.resume:
@@ -149,11 +149,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         if isinstance(event, FitStarted):
             started.append(event.run_dir)
 
+    main_process = is_main_process()  # under torchrun only rank 0 reports
     try:
         with ProgressPrinter() as printer:
-            result = (fit(recipe, callbacks=[printer, remember], overwrite=args.overwrite,
+            callbacks = [printer, remember] if main_process else [remember]
+            result = (fit(recipe, callbacks=callbacks, overwrite=args.overwrite,
                           fresh_folder=fresh) if recipe
-                      else resume_run(args.resume, args.epochs, callbacks=[printer, remember]))
+                      else resume_run(args.resume, args.epochs, callbacks=callbacks))
     except KeyboardInterrupt:
         if not started:
             raise
@@ -162,7 +164,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"interrupted: {describe_failure(interrupted(started[-1]), FrontEnd.CLI)}",
               file=sys.stderr)
         return 130
-    print(f"run written to {result.run_dir}")
+    if main_process:
+        print(f"run written to {result.run_dir}")
     return 1 if result.stopped else 0
 
 
