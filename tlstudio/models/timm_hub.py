@@ -14,8 +14,6 @@ from typing import Any
 from tlstudio.errors import DownloadCancelled, Remedy, WeightsError
 
 TIMM_PREFIX = "timm:"
-# Files a timm repository on the hub may hold its weights in, preferred first.
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
 def is_timm_name(name: str) -> bool:
@@ -58,6 +56,14 @@ def hub_cache_dir() -> Path:
     return Path(home) / "hub"
 
 
+def _weight_files() -> tuple[str, str]:
+    """The files a timm repository on the hub holds its weights in, preferred first (the hub's
+    own names: safetensors, else a torch state dict)."""
+    from huggingface_hub import constants
+
+    return constants.SAFETENSORS_SINGLE_FILE, constants.PYTORCH_WEIGHTS_NAME
+
+
 def _repo(backbone: str) -> str:
     return str(pretrained_config(backbone).hf_hub_id)
 
@@ -67,7 +73,7 @@ def cached_weights_file(backbone: str) -> Path | None:
     from huggingface_hub import try_to_load_from_cache
 
     repo = _repo(backbone)
-    for filename in WEIGHT_FILES:
+    for filename in _weight_files():
         found = try_to_load_from_cache(repo, filename, cache_dir=hub_cache_dir())
         if isinstance(found, str):
             return Path(found)
@@ -102,7 +108,7 @@ def download(
             remedies=(Remedy.GO_ONLINE, Remedy.BUNDLED_BACKBONE, Remedy.GIVE_WEIGHTS_FILE))
     tqdm_class = _progress_bar(backbone, progress, cancelled)
     try:
-        return Path(hf_hub_download(repo, WEIGHT_FILES[0], cache_dir=hub_cache_dir(),
+        return Path(hf_hub_download(repo, _weight_files()[0], cache_dir=hub_cache_dir(),
                                     tqdm_class=tqdm_class))
     except DownloadCancelled:
         raise
