@@ -41,6 +41,7 @@ MANY_EPOCHS = 10_000
 LR_FIND_FIELDS = frozenset({
     "data_dir", "val_dir", "val_split", "backbone", "weights", "train_stages", "unfreeze",
     "batch_size", "image_size", "device", "seed", "num_workers", "threads", "feature_cache",
+    "image_cache",
     "optimizer", "weight_decay", "lr_decay", "label_smoothing", "precision", "channels_last"})
 MIXING = "must be 0 (off) or a positive number such as 0.2 or 1.0, at most 100"
 
@@ -183,6 +184,11 @@ class Recipe:
         True, label="Feature cache", help="cache the frozen backbone's features when only the "
         "head trains (--no-feature-cache runs the backbone every epoch)", group="speed",
         kind="bool", flag="--no-feature-cache", cli="off", window=False)
+    image_cache: bool = setting(
+        True, label="Image cache", help="keep large photos decoded and pre-resized in the "
+        "user's cache folder, so epochs after the first read no JPEG (--no-image-cache "
+        "decodes every epoch)", group="speed", kind="bool", flag="--no-image-cache", cli="off",
+        window=False)
     monitor: str = setting(
         "val_loss", label="Monitor", help="the metric that picks the best epoch, stops early "
         "and lowers the learning rate", group="callbacks", kind="choice",

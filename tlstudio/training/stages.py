@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampl
 
 from tlstudio.data import (
     DatasetScan,
+    ImageCache,
     ImageFolderDataset,
     eval_transform,
     resolve_data_folders,
@@ -179,9 +180,10 @@ def build_model(state: FitState) -> None:
 def make_loaders(state: FitState) -> None:
     """Augmented training images (balanced if asked), plain validation images."""
     recipe, scan = state.recipe, state.train_scan
+    cache = ImageCache() if recipe.image_cache else None
     train_ds = ImageFolderDataset(scan, train_transform(state.image_size, recipe.augment,
-                                                        recipe.augment_options))
-    val_ds = ImageFolderDataset(state.val_scan, eval_transform(state.image_size))
+                                                        recipe.augment_options), cache)
+    val_ds = ImageFolderDataset(state.val_scan, eval_transform(state.image_size), cache)
     state.use_cache = wants_feature_cache(state) and data_controls.cache_off_note(recipe) is None
     sampler = data_controls.train_sampler(recipe, [label for _, label in scan.samples],
                                           len(scan.classes), state.generator)
