@@ -78,7 +78,7 @@ def test_lr_find_takes_only_the_options_it_honours() -> None:
     ({"batch_size": "8"}, "Batch size must be a whole number"),
     ({"val_split": 0.95}, "Validation split must be a number from 0.01 to 0.9"),
     ({"threads": 0}, "CPU threads must be a whole number from 1 to 1024"),
-    ({"device": "tpu"}, "device must be one of auto, cpu, cuda, mps, not 'tpu'"),
+    ({"device": "tpu"}, "device must be one of auto, cpu, cuda, mps, cuda:N, not 'tpu'"),
     ({"keep_best": "yes"}, "keep_best must be true or false"),
     ({"train_stages": "classifier"}, "train_stages must be a list of names"),
     ({"epochs": 3, "head_epochs": 3}, "head epochs (3) must be fewer than the epochs (3)"),

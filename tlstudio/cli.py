@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backbones", help="list the backbones and where their weights come from")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--all", action="store_true",
+                   help="also list every timm model with pretrained weights (timm:NAME.TAG)")
     p.set_defaults(handler=cmd_backbones)
 
     p = sub.add_parser("train", help="fine-tune a backbone on class folders")
@@ -201,21 +203,21 @@ def open_window(demo: bool = False) -> int:
 def cmd_backbones(args: argparse.Namespace) -> int:
     from tlstudio.models.catalog import backbone_rows
 
-    rows = backbone_rows()
+    rows = backbone_rows(every_timm_model=args.all)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{'name':24} {'params':>9} {'input':>6}  {'weights':9} description")
     for r in rows:
-        params = f"{r['parameters'] / 1e6:.1f}M"
-        print(f"{r['name']:24} {params:>9} {r['input_size']:>6}  {r['weights']:9} "
+        params = f"{r['parameters'] / 1e6:.1f}M" if r["parameters"] else "-"
+        print(f"{r['name']:24} {params:>9} {r['input_size'] or '-':>6}  {r['weights']:9} "
               f"{r['description']}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from tlstudio.cli_progress import ProgressPrinter
-    from tlstudio.training import FitStarted, fit, resume_run
+    from tlstudio.training import FitStarted, fit, is_main_process, resume_run
 
     recipe = None
     if args.resume:
@@ -231,11 +233,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         if isinstance(event, FitStarted):
             started.append(event.run_dir)
 
+    main_process = is_main_process()  # under torchrun only rank 0 reports
     try:
         with ProgressPrinter() as printer:
-            result = (fit(recipe, callbacks=[printer, remember], overwrite=args.overwrite,
+            callbacks = [printer, remember] if main_process else [remember]
+            result = (fit(recipe, callbacks=callbacks, overwrite=args.overwrite,
                           fresh_folder=fresh) if recipe
-                      else resume_run(args.resume, args.epochs, callbacks=[printer, remember]))
+                      else resume_run(args.resume, args.epochs, callbacks=callbacks))
     except KeyboardInterrupt:
         if not started:
             raise
@@ -244,7 +248,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"interrupted: {describe_failure(interrupted(started[-1]), FrontEnd.CLI)}",
               file=sys.stderr)
         return 130
-    print(f"run written to {result.run_dir}")
+    if main_process:
+        print(f"run written to {result.run_dir}")
     return 1 if result.stopped else 0
 
 

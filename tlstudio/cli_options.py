@@ -75,7 +75,10 @@ def _action(s: Setting) -> dict[str, Any]:
         return {"nargs": "+", "metavar": s.metavar}
     kwargs: dict[str, Any] = {"type": {"int": int, "float": float}.get(s.kind, str),
                               "metavar": s.metavar}
-    if s.kind == "choice":
+    if s.kind == "choice" and s.pattern:  # the Recipe checks the pattern's values
+        values = [str(value) for value, _ in s.choices] + [s.pattern_text]
+        kwargs["metavar"] = "{" + ",".join(values) + "}"
+    elif s.kind == "choice":
         kwargs["choices"] = [value for value, _ in s.choices]
     return kwargs
 

@@ -41,6 +41,7 @@ MANY_EPOCHS = 10_000
 LR_FIND_FIELDS = frozenset({
     "data_dir", "val_dir", "val_split", "backbone", "weights", "train_stages", "unfreeze",
     "batch_size", "image_size", "device", "seed", "num_workers", "threads", "feature_cache",
+    "image_cache",
     "optimizer", "weight_decay", "lr_decay", "label_smoothing", "precision", "channels_last"})
 MIXING = "must be 0 (off) or a positive number such as 0.2 or 1.0, at most 100"
 
@@ -166,8 +167,9 @@ class Recipe:
         group="training", kind="int", beginner=True, low=16, high=2048, step=8, unit="px",
         none_means="the backbone's input size")
     device: str = setting(
-        "auto", label="Device", help="where training runs", group="training", kind="choice",
-        beginner=True, choices=DEVICE_CHOICES)
+        "auto", label="Device", help="where training runs (cuda:N: the GPU numbered N)",
+        group="training", kind="choice", beginner=True, choices=DEVICE_CHOICES,
+        pattern=r"cuda:\d+", pattern_text="cuda:N")
     seed: int = setting(
         0, label="Seed", help="the same seed gives the same split, order and start",
         group="training", kind="int", beginner=True, low=0, high=2**31 - 1)
@@ -182,6 +184,11 @@ class Recipe:
         True, label="Feature cache", help="cache the frozen backbone's features when only the "
         "head trains (--no-feature-cache runs the backbone every epoch)", group="speed",
         kind="bool", flag="--no-feature-cache", cli="off", window=False)
+    image_cache: bool = setting(
+        True, label="Image cache", help="keep large photos decoded and pre-resized in the "
+        "user's cache folder, so epochs after the first read no JPEG (--no-image-cache "
+        "decodes every epoch)", group="speed", kind="bool", flag="--no-image-cache", cli="off",
+        window=False)
     monitor: str = setting(
         "val_loss", label="Monitor", help="the metric that picks the best epoch, stops early "
         "and lowers the learning rate", group="callbacks", kind="choice",

@@ -7,6 +7,7 @@ are derived from these declarations (``python -m tlstudio.settings`` prints the 
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class Setting:
     low: float | None = None  # smallest valid value (inclusive)
     high: float | None = None  # largest valid value (inclusive)
     choices: tuple[tuple[Any, str], ...] = ()  # (recipe value, label) for kind "choice"
+    pattern: str = ""  # a regular expression that further valid text values match ("cuda:N")
+    pattern_text: str = ""  # those values in words, for messages and README: "cuda:N"
     unit: str = ""  # shown after the value: "epochs", "px", "°", "%"
     none_means: str = ""  # what None stands for ("off", "auto", ...); "" = None not allowed
     zero_means: str = ""  # what 0 stands for, if it is special ("off")
@@ -56,7 +59,9 @@ class Setting:
     def values_text(self) -> str:
         """The valid values in words: 'a number from 0 to 1', 'one of a, b'."""
         if self.kind == "choice":
-            return "one of " + ", ".join(_text(v) for v, _ in self.choices)
+            values = [_text(v) for v, _ in self.choices] + [self.pattern_text] * bool(
+                self.pattern_text)
+            return "one of " + ", ".join(values)
         if self.kind == "bool":
             return "true or false"
         if self.kind in ("int", "float"):
@@ -107,7 +112,8 @@ def check_value(name: str, s: Setting, value: Any) -> str | None:
     if value is None:
         return None if s.none_means else f"{s.label} must be given"
     if s.kind == "choice":
-        ok = any(value == v and type(value) is type(v) for v, _ in s.choices)
+        ok = any(value == v and type(value) is type(v) for v, _ in s.choices) or bool(
+            s.pattern and isinstance(value, str) and re.fullmatch(s.pattern, value))
         return None if ok else f"{name} must be {s.values_text()}, not {value!r}"
     if s.kind == "bool":
         return None if isinstance(value, bool) else f"{name} must be true or false"

@@ -6,6 +6,7 @@ Every pipeline ends where `eval_transform` ends: float32 (3, image_size, image_s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -78,9 +79,19 @@ class AugmentTransform:
         self.image_size, self.preset = image_size, preset
         self.settings = augment_settings(preset, options)
         self.pipeline = augment_pipeline(image_size, self.settings)
+        self.decode_short_side = decode_short_side(image_size, self.settings)
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         return self.pipeline(image)
+
+
+def decode_short_side(image_size: int, settings: Mapping[str, Any]) -> int:
+    """The shorter side a decoded (or cached) image needs so that the smallest random crop
+    (at its narrowest aspect, 3:4) and the largest zoom are never upsampled."""
+    side = resize_size(image_size)
+    if settings["crop_scale"] < 1.0:
+        side = max(side, math.ceil(image_size * math.sqrt(4 / 3 / settings["crop_scale"])))
+    return math.ceil(side * (1 + settings["zoom"]))
 
 
 def augment_pipeline(image_size: int, settings: Mapping[str, Any]) -> v2.Compose:

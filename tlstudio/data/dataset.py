@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from tlstudio.data.image_cache import ImageCache
 from tlstudio.data.images import UnreadableImage, load_rgb
 from tlstudio.data.scan import DatasetScan
 from tlstudio.errors import DatasetError
@@ -16,10 +17,14 @@ from tlstudio.errors import DatasetError
 class ImageFolderDataset(Dataset[tuple[torch.Tensor, int]]):
     """Items are (transformed image, class index), in the scan's sample order."""
 
-    def __init__(self, scan: DatasetScan, transform: Callable[[Image.Image], torch.Tensor]) -> None:
+    def __init__(self, scan: DatasetScan, transform: Callable[[Image.Image], torch.Tensor],
+                 cache: ImageCache | None = None) -> None:
         self.classes = scan.classes
         self.samples = scan.samples
         self.transform = transform
+        self.cache = cache  # decoded, pre-resized photos on disk
+        # What decoding may reduce a photo to (draft mode); None: decode fully.
+        self.short_side: int | None = getattr(transform, "decode_short_side", None)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -27,7 +32,13 @@ class ImageFolderDataset(Dataset[tuple[torch.Tensor, int]]):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
         try:
-            image = load_rgb(path)
+            if self.cache is not None and self.short_side is not None:
+                image = self.cache.load(path, self.short_side)
+            else:
+                image = load_rgb(path, self.short_side)
+        except FileNotFoundError:
+            raise DatasetError(f"Image '{path}' is gone since the folder was scanned. "
+                               "Rescan the folder.") from None
         except UnreadableImage as exc:
             # No silent substitution: a changed dataset must be rescanned, not trained around.
             raise DatasetError(

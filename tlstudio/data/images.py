@@ -6,6 +6,7 @@ Training, scanning and inference all decode through `load_rgb`, so they see the 
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 
@@ -27,11 +28,13 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _WHITE = (255, 255, 255)
 
 
-def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
+def load_rgb(path: str | os.PathLike[str], min_short_side: int | None = None) -> Image.Image:
     """Fully decode `path` (format detected by content) into an 8-bit RGB image.
 
-    EXIF orientation is applied; transparency is composited onto white.
-    Raises UnreadableImage with a short reason on any failure.
+    EXIF orientation is applied; transparency is composited onto white. With `min_short_side`
+    (training and feature extraction) a JPEG is reduced in the DCT domain while decoding
+    (Pillow's draft mode: 1/2, 1/4 or 1/8), never below that shorter side; inference decodes
+    fully, as the exported preprocessing says. Raises UnreadableImage with a short reason.
     """
     try:
         not_a_file = not_a_file_reason(os.fspath(path))  # never open a pipe: it would block
@@ -39,7 +42,7 @@ def load_rgb(path: str | os.PathLike[str]) -> Image.Image:
             raise UnreadableImage(not_a_file)
         if os.path.getsize(path) == 0:
             raise UnreadableImage("empty file")
-        return _decode(path)
+        return _decode(path, min_short_side)
     except FileNotFoundError as exc:
         raise UnreadableImage("file not found") from exc
     except PermissionError as exc:
@@ -55,10 +58,13 @@ def decode_rgb(data: bytes) -> Image.Image:
     return _decode(io.BytesIO(data))
 
 
-def _decode(source: str | os.PathLike[str] | io.BytesIO) -> Image.Image:
+def _decode(source: str | os.PathLike[str] | io.BytesIO,
+            min_short_side: int | None = None) -> Image.Image:
     try:
         with Image.open(source) as img:
             _check_size(img)
+            if min_short_side is not None:
+                _draft(img, min_short_side)
             img.load()  # full decode now, so truncated files fail here and not mid-training
             return _to_rgb(_apply_orientation(img))
     except (UnreadableImage, FileNotFoundError, PermissionError, IsADirectoryError):
@@ -80,6 +86,15 @@ def _check_size(img: Image.Image) -> None:
     width, height = img.size
     if limit is not None and width * height > limit:
         raise UnreadableImage(f"image too large ({width}x{height} pixels)")
+
+
+def _draft(img: Image.Image, min_short_side: int) -> None:
+    """Ask the JPEG decoder for the smallest DCT scale that keeps the shorter side at least
+    `min_short_side` (the shorter side stays the shorter one under EXIF rotation)."""
+    width, height = img.size
+    scale = min_short_side / max(min(width, height), 1)
+    if img.format == "JPEG" and scale < 0.5:
+        img.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
 
 
 def _apply_orientation(img: Image.Image) -> Image.Image:

@@ -34,6 +34,7 @@ class EvalTransform:
             raise ValueError(f"image_size must be positive, got {image_size}")
         self.image_size = image_size
         self.short_side = resize_size(image_size)
+        self.decode_short_side = self.short_side  # what decoding may reduce a photo to
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         # Resizing the PIL image uses Pillow's bicubic filter, which other clients can match

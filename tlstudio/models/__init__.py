@@ -12,6 +12,7 @@ from tlstudio.models.freezing import (
     trainable_stage_names,
 )
 from tlstudio.models.registry import BackboneSpec, Stage, backbone_names, get_spec
+from tlstudio.models.timm_hub import TIMM_PREFIX, is_timm_name, pretrained_models
 from tlstudio.models.weights import weights_status
 
 __all__ = [
@@ -21,12 +22,15 @@ __all__ = [
     "Classifier",
     "Stage",
     "StageInfo",
+    "TIMM_PREFIX",
     "apply_freeze",
     "backbone_names",
     "build_classifier",
     "get_spec",
+    "is_timm_name",
     "only_head_trains",
     "parameter_counts",
+    "pretrained_models",
     "stage_infos",
     "stage_names",
     "stages_for_freeze",

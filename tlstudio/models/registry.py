@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from tlstudio.errors import WeightsError
+from tlstudio.models import timm_hub
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,9 +37,10 @@ class BackboneSpec:
     input_size: int  # default square input size in pixels
     mean: tuple[float, float, float]  # normalization the pretrained weights expect
     std: tuple[float, float, float]
-    source: str  # where pretrained weights come from: "bundled", "torchvision" or "none"
+    source: str  # where pretrained weights come from: "bundled", "torchvision", "hf" or "none"
     weights_url: str | None = None  # download location for torchvision weights
     imagenet_classes: int = 1000  # size of the pretrained classifier (0 for none)
+    timm_model: str | None = None  # timm's `model.tag` for a `timm:` backbone
 
 
 _BUNDLED = {
@@ -56,6 +58,8 @@ _TORCHVISION = {
     "efficientnet_b0": "EfficientNet-B0, ImageNet (torchvision)",
     "convnext_tiny": "ConvNeXt-Tiny, ImageNet (torchvision)",
     "vgg16": "VGG-16, ImageNet (torchvision)",
+    "vgg19": "VGG-19, ImageNet (torchvision)",
+    "inception_v3": "Inception-v3, ImageNet, 299 px (torchvision)",
 }
 
 
@@ -103,11 +107,34 @@ def backbone_names() -> list[str]:
 
 
 def get_spec(name: str) -> BackboneSpec:
+    if timm_hub.is_timm_name(name):
+        return _timm_spec(name)
     try:
         return _specs()[name]
     except KeyError:
         known = ", ".join(_specs())
-        raise WeightsError(f"Unknown backbone '{name}'. Known backbones: {known}") from None
+        raise WeightsError(
+            f"Unknown backbone '{name}'. Known backbones: {known}, or any timm model as "
+            "timm:<model>[.<tag>]") from None
+
+
+@cache
+def _timm_spec(name: str) -> BackboneSpec:
+    """A `timm:` backbone: preprocessing from the model's pretrained config."""
+    cfg = timm_hub.pretrained_config(name)
+    data = timm_hub.data_config(name)
+    full = f"{cfg.architecture}.{cfg.tag}" if cfg.tag else cfg.architecture
+    return BackboneSpec(
+        name=name,
+        family="timm",
+        description=f"{full} (timm, Hugging Face hub)",
+        input_size=int(data["input_size"][-1]),
+        mean=tuple(float(v) for v in data["mean"]),
+        std=tuple(float(v) for v in data["std"]),
+        source="hf",
+        imagenet_classes=int(cfg.num_classes or 0),
+        timm_model=full,
+    )
 
 
 def build_imagenet_model(spec: BackboneSpec) -> nn.Module:
@@ -115,10 +142,13 @@ def build_imagenet_model(spec: BackboneSpec) -> nn.Module:
     if spec.family == "timm":
         import timm
 
-        return timm.create_model(spec.name, pretrained=False)
+        return timm.create_model(spec.timm_model or spec.name, pretrained=False)
     if spec.family == "torchvision":
         import torchvision.models as tvm
 
+        if spec.name == "inception_v3":  # as its pretrained weights were trained
+            return tvm.inception_v3(weights=None, aux_logits=True, transform_input=True,
+                                    init_weights=False)
         return tvm.get_model(spec.name, weights=None)
     return TinyCNN()
 
@@ -146,6 +176,9 @@ def strip_classifier(spec: BackboneSpec, model: nn.Module) -> tuple[nn.Module, i
         return model, width
     if isinstance(model, TinyCNN):
         return model, 32
+    if getattr(model, "AuxLogits", None) is not None:  # Inception-v3's training-only branch
+        model.aux_logits = False
+        model.AuxLogits = None
     parent, attr, linear = _last_linear(model)
     setattr(parent, attr, nn.Identity())
     return model, linear.in_features
@@ -168,7 +201,7 @@ def backbone_stages(spec: BackboneSpec, backbone: nn.Module) -> list[Stage]:
     """Ordered stages of a feature extractor, from input to output."""
     stage_fn: Callable[[nn.Module], list[Stage]]
     if spec.family == "timm":
-        stage_fn = _efficientnet_stages
+        stage_fn = _timm_stages
     elif hasattr(backbone, "features"):
         stage_fn = _features_stages
     else:
@@ -178,6 +211,34 @@ def backbone_stages(spec: BackboneSpec, backbone: nn.Module) -> list[Stage]:
 
 def _has_params(module: nn.Module, stage: Stage) -> bool:
     return any(n.startswith(stage.prefixes) for n, _ in module.named_parameters())
+
+
+def _timm_stages(m: nn.Module) -> list[Stage]:
+    if hasattr(m, "patch_embed") and hasattr(m, "blocks"):
+        return _transformer_stages(m)
+    if hasattr(m, "conv_stem") and hasattr(m, "blocks"):
+        return _efficientnet_stages(m)
+    return _sequence_stages(m)
+
+
+def _transformer_stages(m: nn.Module) -> list[Stage]:
+    """ViT/DeiT/EVA/DINOv2: patch embedding (with its tokens), each block, the final norm."""
+    embed = ("patch_embed.", "cls_token", "reg_token", "dist_token", "pos_embed", "rope.",
+             "norm_pre.")
+    blocks = [Stage(f"blocks.{i}", (f"blocks.{i}.",)) for i in range(len(m.blocks))]
+    norm = Stage("norm", ("norm.", "fc_norm.", "attn_pool."))
+    return [Stage("patch_embed", embed), *blocks, norm]
+
+
+def _sequence_stages(m: nn.Module) -> list[Stage]:
+    """Other timm models: each top-level child is a stage; a `stages`/`layers` list splits."""
+    stages: list[Stage] = []
+    for name, child in m.named_children():
+        if name in ("stages", "layers") and isinstance(child, nn.Sequential | nn.ModuleList):
+            stages += [Stage(f"{name}.{i}", (f"{name}.{i}.",)) for i in range(len(child))]
+        else:
+            stages.append(Stage(name, (f"{name}.",)))
+    return stages
 
 
 def _efficientnet_stages(m: nn.Module) -> list[Stage]:
@@ -190,7 +251,7 @@ def _children_stages(m: nn.Module) -> list[Stage]:
     stages: list[Stage] = []
     stem: list[str] = []
     for name, _ in m.named_children():
-        if name.startswith("layer") or name.startswith("stage") or name == "fc":
+        if name.startswith(("layer", "stage", "Mixed_")) or name == "fc":
             stages.append(Stage(name, (f"{name}.",)))
         else:
             stem.append(f"{name}.")

@@ -18,6 +18,7 @@ from torch import nn
 
 from tlstudio import atomic
 from tlstudio.errors import DownloadCancelled, Remedy, WeightsError
+from tlstudio.models import timm_hub
 from tlstudio.models.registry import BackboneSpec
 from tlstudio.pickles import read_failure
 
@@ -53,6 +54,8 @@ def weights_status(spec: BackboneSpec) -> str:
         return "bundled"
     if spec.source == "torchvision":
         return "cached" if hub_cache_file(spec).is_file() else "download"
+    if spec.source == "hf":
+        return "cached" if timm_hub.cached_weights_file(spec.name) else "download"
     return "none"
 
 
@@ -61,7 +64,10 @@ def download_weights(
     progress: DownloadProgress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Path:
-    """Download torchvision weights into the hub cache, checking the hash in the file name."""
+    """Download the weights into torch's hub cache (torchvision, checking the hash in the file
+    name) or the Hugging Face cache (a `timm:` backbone)."""
+    if spec.source == "hf":
+        return timm_hub.download(spec.name, progress, cancelled)
     dest = hub_cache_file(spec)
     if dest.is_file():
         return dest
@@ -128,7 +134,7 @@ def pretrained_state_dict(
         return read_state_dict(weights_file)
     if spec.source == "bundled":
         return read_state_dict(bundled_weights_file(spec))
-    if spec.source == "torchvision":
+    if spec.source in ("torchvision", "hf"):
         return read_state_dict(download_weights(spec, progress, cancelled))
     return None
 

@@ -2,6 +2,7 @@
 
 from tlstudio.devices import resolve_device
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop
+from tlstudio.training.distributed import is_main_process
 from tlstudio.training.engine import RunResult, fit, resumable_run, resume_recipe, resume_run
 from tlstudio.training.events import (
     BatchEnded,
@@ -28,6 +29,7 @@ __all__ = [
     "RunControl",
     "RunResult",
     "TrainingLoop",
+    "is_main_process",
     "fit",
     "resolve_device",
     "resumable_run",

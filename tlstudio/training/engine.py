@@ -7,7 +7,9 @@ the run folder's claim for its whole length, so no other process writes into the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,9 +68,10 @@ def fit(
     if resume and overwrite:
         raise ValueError("a run is either resumed or overwritten, not both")
     state = stages.start(recipe, callbacks, control)
-    with _claim(state, resume, overwrite, fresh_folder) as claim:
-        folder = claim.folder
-        checkpoint = _resumable_checkpoint(folder, state.recipe) if resume else None
+    with _claim_for(state, resume, overwrite, fresh_folder) as folder:
+        # Every process resumes from the run folder's checkpoint (rank 0's folder).
+        checkpoint = (_resumable_checkpoint(RunFolder.at(state.recipe.out_dir), state.recipe)
+                      if resume else None)
         atomic.remove_leftovers(folder.path)  # half-written files of a killed run: never read
         stages.prepare_data(state, scans)
         stages.build_model(state)
@@ -85,6 +88,21 @@ def fit(
             raise
         finish(state, folder, stopped)
     return RunResult(str(folder.path), state.classes, tuple(state.history), stopped)
+
+
+@contextmanager
+def _claim_for(state: FitState, resume: bool, overwrite: bool,
+               fresh_folder: bool) -> Iterator[RunFolder]:
+    """The folder this process writes: the run folder (claimed) for rank 0 and a plain run;
+    under torchrun the other processes write a scratch folder, removed at the end, so only
+    rank 0 writes the run."""
+    if state.job.main:
+        with _claim(state, resume, overwrite, fresh_folder) as claim:
+            yield claim.folder
+        return
+    with tempfile.TemporaryDirectory(prefix=f"tlstudio-rank{state.job.rank}-") as scratch:
+        with claim_run_folder(scratch) as claim:
+            yield claim.folder
 
 
 def _claim(state: FitState, resume: bool, overwrite: bool, fresh_folder: bool) -> RunClaim:
@@ -129,6 +147,7 @@ def _first_metrics(state: FitState) -> dict[str, Any]:
         "backbone": state.recipe.backbone,
         "device": str(state.device),
         "feature_cache": state.use_cache,
+        "world_size": state.job.world_size,  # processes that trained it (torchrun)
         "epochs": [],
         "stopped": False,
     }

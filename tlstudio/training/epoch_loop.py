@@ -7,6 +7,7 @@ listed in the metrics can be resumed from.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -14,9 +15,9 @@ from tlstudio.errors import TrainingStopped
 from tlstudio.runs import ModelInfo, RunFolder, load_weights, save_checkpoint, save_model
 from tlstudio.runs.checkpoint import rng_state
 from tlstudio.runs.predictions import save_epoch_predictions
-from tlstudio.training import stages
+from tlstudio.training import distributed, stages
 from tlstudio.training.events import EpochEnded, FitEnded, LogMessage
-from tlstudio.training.loops import evaluate, per_class_accuracy, train_one_epoch
+from tlstudio.training.loops import EpochStats, evaluate, per_class_accuracy, train_one_epoch
 from tlstudio.training.stages import FitState
 
 
@@ -51,11 +52,12 @@ def run_epoch(state: FitState, epoch: int, folder: RunFolder) -> EpochEnded | No
     """Train one epoch and validate; None when a stop request ended it early."""
     recipe, model = state.recipe, state.step_model
     begun = time.perf_counter()
-    stats = train_one_epoch(model, state.train_batches, state.optimizer, state.loss_fn,
-                            state.device, epoch, state.emit, state.loop, state.scheduler,
-                            state.precision, state.scaler, state.micro_batch)
+    stats = train_one_epoch(state.ddp_model or model, state.train_batches, state.optimizer,
+                            state.loss_fn, state.device, epoch, state.emit, state.loop,
+                            state.scheduler, state.precision, state.scaler, state.micro_batch)
     if not stats.completed:
         return None
+    stats = _over_all_processes(state, stats)
     val = evaluate(model, state.val_batches, stages.val_loss(), state.device, state.precision,
                    state.micro_batch)
     seconds = time.perf_counter() - begun + (state.extra_seconds if epoch == 1 else 0.0)
@@ -66,6 +68,16 @@ def run_epoch(state: FitState, epoch: int, folder: RunFolder) -> EpochEnded | No
     save_epoch_predictions(folder.path, epoch, val.probabilities, val.targets,
                            stages.val_files(state), state.classes)
     return ended
+
+
+def _over_all_processes(state: FitState, stats: EpochStats) -> EpochStats:
+    """Under torchrun, the epoch's training loss and accuracy over every process's images."""
+    if not state.job.active:
+        return stats
+    loss, correct, images = distributed.reduce_sums(
+        state.job, stats.loss * stats.images, stats.accuracy * stats.images, stats.images)
+    return dataclasses.replace(stats, loss=loss / max(images, 1),
+                               accuracy=correct / max(images, 1), images=int(images))
 
 
 def training_state(state: FitState, epoch: int) -> dict[str, Any]:

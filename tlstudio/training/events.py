@@ -50,6 +50,7 @@ class BatchEnded:
     lr: float
     images: int  # images in this batch
     seconds: float  # time since the epoch began
+    gpu_memory_mb: float = 0.0  # GPU memory PyTorch holds on the run's device (0 off CUDA)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
+from tlstudio.devices import memory_in_use_mb
 from tlstudio.training.events import BatchEnded, Event, StopSignal
 from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.mixing import hard_labels
@@ -67,7 +68,8 @@ def train_one_epoch(
         loss_sum += batch_loss * n
         correct += int((logits.argmax(1) == hard_labels(y)).sum())  # MixUp: dominant class
         seen += n
-        emit(BatchEnded(epoch, i, total, batch_loss, lr, n, time.perf_counter() - start))
+        emit(BatchEnded(epoch, i, total, batch_loss, lr, n, time.perf_counter() - start,
+                        memory_in_use_mb(device)))
     return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, True)
 
 

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from tlstudio.data import (
     DatasetScan,
+    ImageCache,
     ImageFolderDataset,
     ImageLoader,
     eval_transform,
@@ -39,7 +40,7 @@ from tlstudio.models import (
 )
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
-from tlstudio.training import data_controls
+from tlstudio.training import data_controls, distributed
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop, recipe_callbacks
 from tlstudio.training.events import (
     Callback,
@@ -66,6 +67,7 @@ class FitState:
     own_callbacks: list[Callback]  # the recipe's (their state goes into the checkpoint)
     device: torch.device
     generator: torch.Generator  # the data order
+    job: distributed.Distributed = field(default_factory=distributed.Distributed)  # torchrun
     micro_batch: MicroBatch | None = None  # out of memory: smaller chunks for the whole run
     notes: list[LogMessage] = field(default_factory=list)  # said once the fit has started
     train_scan: DatasetScan | None = None
@@ -79,6 +81,7 @@ class FitState:
     train_batches: Iterable[Any] | None = None  # what an epoch iterates: images or features
     val_batches: Iterable[Any] | None = None
     step_model: nn.Module | None = None  # the model, or its head alone over cached features
+    ddp_model: nn.Module | None = None  # step_model in DistributedDataParallel, under torchrun
     extra_seconds: float = 0.0  # feature extraction, counted into the first epoch's time
     optimizer: torch.optim.Optimizer | None = None
     scheduler: Any = None
@@ -110,9 +113,10 @@ def start(recipe: Recipe, callbacks: Sequence[Callback] = (),
     seed_everything(recipe.seed)
     if recipe.threads:
         torch.set_num_threads(recipe.threads)
-    device = resolve_device(recipe.device)
+    job, device = distributed.join(resolve_device(recipe.device))
+    distributed.check_recipe(job, recipe)
     state = FitState(recipe, control or RunControl(), [*callbacks, *own], own, device,
-                     torch.Generator().manual_seed(recipe.seed))
+                     torch.Generator().manual_seed(recipe.seed), job)
     state.micro_batch = MicroBatch(device, state.emit)
     return state
 
@@ -177,16 +181,33 @@ def build_model(state: FitState) -> None:
 def make_loaders(state: FitState) -> None:
     """Augmented training images (balanced if asked), plain validation images."""
     recipe, scan = state.recipe, state.train_scan
+    cache = ImageCache() if recipe.image_cache else None
     train_ds = ImageFolderDataset(scan, train_transform(state.image_size, recipe.augment,
-                                                        recipe.augment_options))
-    val_ds = ImageFolderDataset(state.val_scan, eval_transform(state.image_size))
+                                                        recipe.augment_options), cache)
+    val_ds = ImageFolderDataset(state.val_scan, eval_transform(state.image_size), cache)
     state.use_cache = wants_feature_cache(state) and data_controls.cache_off_note(recipe) is None
     sampler = data_controls.train_sampler(recipe, [label for _, label in scan.samples],
                                           len(scan.classes), state.generator)
-    state.train_loader = ImageLoader(train_ds, shuffle=not state.use_cache and sampler is None,
-                                    sampler=sampler, generator=state.generator,
-                                    **_loader_args(state))
+    if state.job.active:
+        state.train_loader = _rank_loader(state, train_ds, sampler)
+    else:
+        state.train_loader = ImageLoader(train_ds,
+                                        shuffle=not state.use_cache and sampler is None,
+                                        sampler=sampler, generator=state.generator,
+                                        **_loader_args(state))
     state.val_loader = ImageLoader(val_ds, shuffle=False, **_loader_args(state))
+
+
+def _rank_loader(state: FitState, dataset: Dataset, sampler: Any) -> DataLoader:
+    """Under torchrun: the global batches one process would draw, this process's share of each
+    (validation stays whole on every process, so all agree on the metrics and callbacks)."""
+    if sampler is None:
+        sampler = (SequentialSampler(dataset) if state.use_cache
+                   else RandomSampler(dataset, generator=state.generator))
+    batches = distributed.RankBatchSampler(sampler, state.recipe.batch_size, state.job)
+    args = _loader_args(state)
+    del args["batch_size"]
+    return DataLoader(dataset, batch_sampler=batches, generator=state.generator, **args)
 
 
 def wants_feature_cache(state: FitState) -> bool:
@@ -253,6 +274,10 @@ def extract_batches(state: FitState) -> None:
         state.val_batches = FeatureBatches(val_f, val_y, state.recipe.batch_size)
         state.step_model = state.model.head
         state.extra_seconds = time.perf_counter() - begun
+        if state.job.active:
+            state.train_batches = distributed.RankBatches(state.train_batches, state.job)
+    if state.job.active:
+        state.ddp_model = distributed.wrap(state.step_model, state.device)
     state.train_batches = data_controls.mixed_batches(state.train_batches, state.recipe,
                                                       len(state.classes))
 

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from tlstudio.errors import TlstudioError
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
-from tlstudio.models import get_spec
-from tlstudio.models.catalog import backbone_rows
+from tlstudio.models import TIMM_PREFIX, get_spec, is_timm_name, pretrained_models
+from tlstudio.models.catalog import backbone_row, backbone_rows
 from tlstudio.models.weights import download_weights
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
@@ -68,6 +71,16 @@ class BackbonePanel(QWidget):
         for name, row in self.rows.items():
             self.combo.addItem(name, name)
             self._describe_item(self.combo.count() - 1, row)
+        self.timm_search = QLineEdit(objectName="timmSearch", clearButtonEnabled=True)
+        self.timm_search.setPlaceholderText("Any timm model: type to search, Enter to add")
+        self.timm_search.setToolTip("Every timm model with pretrained weights on the Hugging "
+                                    "Face hub, e.g. timm:convnext_small.fb_in22k")
+        self._names = QStringListModel(self)
+        completer = QCompleter(self._names, self.timm_search)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.timm_search.setCompleter(completer)
+        self.timm_search.returnPressed.connect(self._add_timm_model)
         self.details = QLabel(objectName="backboneDetails", wordWrap=True)
         self.weights_label = QLabel(objectName="weightsLabel", wordWrap=True)
         self.download_button = QPushButton("Download weights", objectName="downloadButton")
@@ -88,6 +101,7 @@ class BackbonePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.combo)
+        layout.addWidget(self.timm_search)
         layout.addWidget(self.details)
         layout.addWidget(self.weights_label)
         layout.addLayout(row)
@@ -108,10 +122,35 @@ class BackbonePanel(QWidget):
 
     def set_backbone(self, name: str) -> bool:
         index = self.combo.findData(name)
+        if index < 0 and is_timm_name(name):
+            index = self._add_row(name)
         if index < 0:
             return False
         self.combo.setCurrentIndex(index)
         return True
+
+    def _add_row(self, name: str) -> int:
+        """Add a timm model to the list; its index, or -1 when timm has no such weights."""
+        try:
+            self.rows[name] = backbone_row(get_spec(name))
+        except TlstudioError:
+            return -1
+        self.combo.addItem(name, name)
+        self._describe_item(self.combo.count() - 1, self.rows[name])
+        return self.combo.count() - 1
+
+    def _add_timm_model(self) -> None:
+        text = self.timm_search.text().strip()
+        name = text if is_timm_name(text) else TIMM_PREFIX + text
+        if self.set_backbone(name):
+            self.timm_search.clear()
+        else:
+            self.timm_search.setToolTip(f"'{text}' is not a timm model with pretrained weights")
+
+    def showEvent(self, event: Any) -> None:
+        if not self._names.rowCount():  # the ~1,800 names, once the panel is first seen
+            self._names.setStringList([name for name, _ in pretrained_models()])
+        super().showEvent(event)
 
     # ---- display ------------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ class TrainingView(QWidget):
         self.rate_label = QLabel(objectName="rateLabel")
         self.rate_label.setMinimumWidth(220)
         self.rate_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.memory_label = QLabel(objectName="gpuMemoryLabel", visible=False)
+        self.memory_label.setToolTip("GPU memory PyTorch holds for this run")
         self.export_button = QPushButton("Export model…", objectName="exportButton")
         self.export_button.setEnabled(False)
         self.export_button.setToolTip("Export the last finished run as ONNX, TorchScript or "
@@ -64,6 +66,7 @@ class TrainingView(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
         row.addWidget(self.rate_label)
+        row.addWidget(self.memory_label)
         row.addWidget(self.export_button)
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
@@ -129,6 +132,9 @@ class TrainingView(QWidget):
         if eta:
             parts.append(f"ETA {format_duration(eta)}")
         self.rate_label.setText(" · ".join(parts))
+        memory = getattr(snapshot, "gpu_memory_mb", 0.0)
+        self.memory_label.setVisible(bool(memory))
+        self.memory_label.setText(f"GPU memory {memory / 1024:.1f} GB")
 
     def on_epoch(self, event: object) -> None:
         self.plots.on_epoch(event)

@@ -52,6 +52,7 @@ class BatchSnapshot:
     eta_seconds: float | None  # training time left, None until a rate is known
     points: tuple[tuple[int, float], ...]  # (global step, loss) of every batch since last time
     smoothed_points: tuple[tuple[int, float], ...]  # (global step, smoothed loss), same steps
+    gpu_memory_mb: float = 0.0  # GPU memory in use at the last batch (0 off CUDA)
 
 
 class BatchThrottle:
@@ -105,7 +106,7 @@ class BatchThrottle:
         self._emit(BatchSnapshot(
             e.epoch, e.batch, e.batches, e.loss, pending[-1][2], e.lr, rate, eta,
             tuple((s, loss) for s, loss, _ in pending),
-            tuple((s, smooth) for s, _, smooth in pending),
+            tuple((s, smooth) for s, _, smooth in pending), e.gpu_memory_mb,
         ))
 
 
