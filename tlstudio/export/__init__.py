@@ -69,6 +69,10 @@ def export_run(
     if key not in FORMATS:
         raise ExportError(f"Unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
     spec = FORMATS[key]
+    if key == "safetensors" and RunFolder.at(run_dir).is_ensemble():
+        raise ExportError("An ensemble holds several networks, and safetensors holds the "
+                          "weights of one: export it as ONNX or TorchScript, which hold every "
+                          "member in one graph")
     dest = check_writable(_destination(Path(run_dir), spec.suffix, out))
     classifier, info = load_model(run_dir)
     reference = ProbabilityModel(classifier).eval()
