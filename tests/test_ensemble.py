@@ -38,6 +38,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "poor": dict(common, image_size=16, epochs=1, lr=1e-8),
         "wide": dict(common, image_size=24, epochs=2),
         "other": dict(common, data_dir=str(other), image_size=16, epochs=1),
+        "resplit": dict(common, image_size=16, epochs=1, seed=7),  # another validation split
     }
     for name, settings in made.items():
         fit(Recipe(out_dir=str(base / name), **settings))
@@ -138,6 +139,28 @@ def test_runs_with_different_classes_are_refused(runs, tmp_path, capsys) -> None
     assert not out.exists()  # nothing left behind
     assert main(["ensemble", str(runs["good"]), "--out", str(out)]) == 2
     assert "at least two runs" in capsys.readouterr().err
+
+
+def test_nested_ensembles_and_writing_over_a_member_are_refused(runs, tmp_path,
+                                                               capsys) -> None:
+    out = tmp_path / "ens"
+    build_ensemble([runs["good"], runs["poor"]], "average", out)
+    assert main(["ensemble", str(out), str(runs["good"]), "--out", str(tmp_path / "e2")]) == 2
+    assert "itself an ensemble" in capsys.readouterr().err
+    assert main(["ensemble", str(runs["good"]), str(runs["poor"]), "--out", str(runs["poor"]),
+                 "--overwrite"]) == 2
+    assert "one of the runs to combine" in capsys.readouterr().err
+    assert load_predictor(runs["poor"]).classes  # the member is untouched
+
+
+def test_members_validated_on_other_images_are_scored_on_those_shared(runs, tmp_path) -> None:
+    result = build_ensemble([runs["good"], runs["resplit"]], "average", tmp_path / "ens")
+    good = set(load_predictions(runs["good"]).files)
+    resplit = set(load_predictions(runs["resplit"]).files)
+    assert good != resplit
+    assert set(load_predictions(tmp_path / "ens").files) == good & resplit
+    assert result.images == len(good & resplit)
+    assert "validation sets differ" in result.note
 
 
 def test_predict_and_report_accept_an_ensemble_folder(runs, tmp_path, capsys) -> None:

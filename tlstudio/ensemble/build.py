@@ -13,6 +13,7 @@ import numpy as np
 
 from tlstudio.ensemble.combine import Combination, combine
 from tlstudio.ensemble.members import Member, read_members, shared_validation
+from tlstudio.errors import EnsembleError
 from tlstudio.evaluation import evaluate_predictions
 from tlstudio.models import EnsembleModel
 from tlstudio.runs import (
@@ -45,7 +46,11 @@ def build_ensemble(run_dirs: Sequence[str | os.PathLike[str]], method: str,
     """Combine the runs by `method` (average, weighted or stacking) into `out_dir`.
 
     EnsembleError for runs that cannot be combined (fewer than two, different classes, no
-    shared validation image); the folder is claimed (and checked writable) before any work."""
+    shared validation image, `out_dir` one of them); the folder is claimed (and checked
+    writable) before any work."""
+    if any(os.path.realpath(r) == os.path.realpath(out_dir) for r in run_dirs):
+        raise EnsembleError(f"'{out_dir}' is one of the runs to combine: choose another folder "
+                            "for the ensemble")
     with claim_run_folder(out_dir, overwrite=overwrite):
         begun = time.perf_counter()
         members = read_members(run_dirs)

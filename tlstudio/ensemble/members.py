@@ -51,6 +51,8 @@ def read_members(run_dirs: Sequence[str | os.PathLike[str]]) -> list[Member]:
 
 def _read_member(run_dir: str | os.PathLike[str]) -> Member:
     run = read_run_info(run_dir)
+    if run.folder.is_ensemble():
+        raise EnsembleError(f"'{run_dir}' is itself an ensemble: combine its members instead")
     info = run.require_model()
     model, _ = load_model(run_dir)
     try:
