@@ -92,6 +92,7 @@ def test_exports_hold_every_member_and_match_pytorch(runs, tmp_path: Path, metho
     for fmt in ("onnx", "torchscript"):
         result = export_run(out, fmt)
         assert result.checked and result.max_abs_diff <= 1e-4
+        assert result.check_images > 0  # its stored validation images, not only noise
         exported = load_predictor(result.path)
         assert exported.image_size == 24 and exported.classes == reference.classes
         np.testing.assert_allclose(exported.predict_tensor(batch),
