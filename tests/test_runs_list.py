@@ -75,7 +75,11 @@ def test_runs_prints_a_table_and_names_an_empty_folder(tmp_path: Path, capsys) -
     assert "no runs" in capsys.readouterr().out
 
 
-def test_runs_of_a_missing_folder_is_an_error_without_traceback(tmp_path: Path, capsys) -> None:
+def test_runs_of_a_missing_folder_is_an_error_without_traceback(tmp_path: Path, capsys,
+                                                                monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "new-user"))  # no default runs folder yet
+    assert main(["runs"]) == 0
+    assert f"no runs in {tmp_path / 'new-user'}" in capsys.readouterr().out
     assert main(["runs", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err

@@ -275,18 +275,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from tlstudio.defaults import default_runs_dir
     from tlstudio.runs import list_runs
 
-    runs = list_runs(args.folder or default_runs_dir())
+    folder = args.folder or default_runs_dir()
+    # The default folder appears with the first run: before that there are simply none.
+    runs = list_runs(folder) if args.folder or os.path.isdir(folder) else []
     if args.json:
         print(json.dumps([run.to_dict() for run in runs], indent=2))
         return 0
-    print(f"{'name':24} {'date':16} {'backbone':22} {'strategy':18} {'best val':>8} "
-          f"{'time':>8}  status")
-    for run in runs:
-        accuracy = "-" if run.best_val_accuracy is None else f"{run.best_val_accuracy:.1%}"
-        print(f"{run.name:24} {run.date:%Y-%m-%d %H:%M} {run.backbone:22} {run.strategy:18} "
-              f"{accuracy:>8} {run.seconds:>7.1f}s  {run.status}")
     if not runs:
-        print(f"no runs in {args.folder or default_runs_dir()}")
+        print(f"no runs in {folder}")
+        return 0
+    rows = [("name", "date", "backbone", "strategy", "best val", "time", "status")]
+    rows += [(run.name, f"{run.date:%Y-%m-%d %H:%M}", run.backbone, run.strategy,
+              "-" if run.best_val_accuracy is None else f"{run.best_val_accuracy:.1%}",
+              f"{run.seconds:.1f}s", run.status) for run in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.rjust(w) if i in (4, 5) else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        print("  ".join(cells).rstrip())
     return 0
 
 
