@@ -118,7 +118,8 @@ def test_a_replaced_run_leaves_none_of_its_files(colour_data, tmp_path) -> None:
     """Every file the run folder's owner names is cleared when a run is replaced."""
     run = tmp_path / "r1"
     fit(_recipe(colour_data, run, epochs=2, keep_best=True))
-    for name in (folder.EXPORT_FOLDER, folder.REPORT, folder.TENSORBOARD):  # written on request
+    # written on request (an ensemble's file: by `tlstudio ensemble` into a folder trained over)
+    for name in (folder.EXPORT_FOLDER, folder.REPORT, folder.TENSORBOARD, folder.ENSEMBLE):
         (run / name).write_text("old")
     assert set(folder.HEADLINE + folder.OTHER_OUTPUTS + folder.CLEARED_TOO) <= {
         p.name for p in run.iterdir()}

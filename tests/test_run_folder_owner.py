@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tlstudio"
 OWNER = PACKAGE / "runs" / "folder.py"
 FILE_NAMES = (folder.METRICS, folder.RECIPE, folder.MODEL_WEIGHTS, folder.MODEL_INFO,
               folder.CHECKPOINT, folder.BEST_WEIGHTS, folder.PREDICTIONS, folder.REPORT,
-              folder.CLAIM)
+              folder.CLAIM, folder.ENSEMBLE)
 FOLDER_NAMES = (folder.EXPORT_FOLDER,)  # too common a word alone: caught as `path / "export"`
 RUN_PACKAGES = ("tlstudio.runs.", "tlstudio.runs")
 

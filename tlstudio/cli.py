@@ -160,6 +160,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=REPORT, help="HTML file to write")
     p.set_defaults(handler=cmd_report)
 
+    p = sub.add_parser("ensemble", help="combine trained runs with the same classes into one",
+                       description="Combine runs into an ensemble run folder that predict, "
+                                   "report and export accept; its exports hold every member.")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (two or more)")
+    p.add_argument("--method", default="average", choices=("average", "weighted", "stacking"),
+                   help="average the probabilities; weight them (weights chosen on the "
+                        "validation predictions); or fit a logistic-regression stacker on "
+                        "them (default: average)")
+    p.add_argument("--out", required=True, metavar="ENS", help="the ensemble's run folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its old files are removed)")
+    p.set_defaults(handler=cmd_ensemble)
+
+    p = sub.add_parser("runs", help="list the runs of a runs folder")
+    p.add_argument("folder", nargs="?", default=None,
+                   help="the runs folder (default: the one the window uses)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_runs)
+
     p = sub.add_parser("demo", help="train the bundled backbone on bundled digits and export it")
     p.add_argument("--out", default=None, help="where to put demo data and the run")
     p.add_argument("--headless", action="store_true", help="never open the window")
@@ -375,6 +394,50 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     require_utf8(args.run, "The run folder")
     print(f"report written to {write_report(args.run, args.out, data_dir=args.data)}")
+    return 0
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from tlstudio.ensemble import build_ensemble
+
+    result = build_ensemble(args.runs, args.method, args.out, overwrite=args.overwrite)
+    print(f"{'member':24} {'backbone':22} {'input':>5} {'weight':>7} {'accuracy':>9} "
+          f"{'macro-F1':>9}")
+    for m in result.info.members:
+        weight = "-" if args.method == "stacking" else f"{m.weight:.3f}"
+        print(f"{os.path.basename(m.run):24} {m.backbone:22} {m.image_size:>5} {weight:>7} "
+              f"{m.accuracy:>9.1%} {m.macro_f1:>9.3f}")
+    print(f"{'ensemble (' + args.method + ')':24} {'':22} {'':>5} {'':>7} "
+          f"{result.accuracy:>9.1%} {result.macro_f1:>9.3f}")
+    print(f"scored on {result.images} validation images: {result.info.scoring}")
+    if result.note:
+        print(f"note: {result.note}")
+    print(f"ensemble written to {result.run_dir}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from tlstudio.defaults import default_runs_dir
+    from tlstudio.runs import list_runs
+
+    folder = args.folder or default_runs_dir()
+    # The default folder appears with the first run: before that there are simply none.
+    runs = list_runs(folder) if args.folder or os.path.isdir(folder) else []
+    if args.json:
+        print(json.dumps([run.to_dict() for run in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"no runs in {folder}")
+        return 0
+    rows = [("name", "date", "backbone", "strategy", "best val", "time", "status")]
+    rows += [(run.name, f"{run.date:%Y-%m-%d %H:%M}", run.backbone, run.strategy,
+              "-" if run.best_val_accuracy is None else f"{run.best_val_accuracy:.1%}",
+              f"{run.seconds:.1f}s", run.status) for run in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.rjust(w) if i in (4, 5) else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        print("  ".join(cells).rstrip())
     return 0
 
 

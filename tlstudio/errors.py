@@ -81,6 +81,10 @@ class PredictionsError(TlstudioError):
     """A run folder has no readable stored validation predictions."""
 
 
+class EnsembleError(TlstudioError):
+    """These runs cannot be combined into an ensemble (different classes, no shared images)."""
+
+
 class EvaluationError(TlstudioError):
     """A run cannot be evaluated on the images given."""
 

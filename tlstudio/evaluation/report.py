@@ -71,6 +71,7 @@ def render_report(run_dir: str | os.PathLike[str], result: RunEvaluation) -> str
     sections = [
         f"<h1>{escape(title)}</h1>",
         _summary(run_dir, result, metrics),
+        *_ensemble_section(metrics),
         "<h2>Training curves</h2>",
         _curves(metrics.get("epochs", [])),
         "<h2>Metrics</h2>",
@@ -112,6 +113,31 @@ def _summary(
         items.append(("Unreadable files", str(len(result.skipped))))
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
     return f'<dl id="summary">{rows}</dl>'
+
+
+def _ensemble_section(metrics: dict[str, Any]) -> list[str]:
+    """An ensemble's members and itself, scored on the validation images they share."""
+    members, ensemble = metrics.get("members"), metrics.get("ensemble")
+    if not isinstance(members, list) or not isinstance(ensemble, dict):
+        return []
+    stacked = ensemble.get("method") == "stacking"
+    rows = [(Path(m["run"]).name, m["backbone"], str(m["image_size"]),
+             "-" if stacked else f"{m['weight']:.3f}", m["accuracy"], m["macro_f1"])
+            for m in members]
+    rows.append((f"ensemble ({ensemble['method']})", "", "", "", ensemble["accuracy"],
+                 ensemble["macro_f1"]))
+    body = "".join(
+        f"<tr><td>{escape(name)}</td><td>{escape(backbone)}</td><td>{size}</td>"
+        f"<td>{weight}</td><td>{accuracy:.1%}</td><td>{f1:.3f}</td></tr>"
+        for name, backbone, size, weight, accuracy, f1 in rows)
+    note = f"<p>{escape(ensemble.get('note', ''))}</p>" if ensemble.get("note") else ""
+    return [
+        "<h2>Ensemble</h2>",
+        f"<p>On the {ensemble['images']} validation images the members share; the ensemble's "
+        f"row: {escape(ensemble['scoring'])}.</p>{note}",
+        '<table id="ensemble"><tr><th>Member</th><th>Backbone</th><th>Input</th>'
+        f"<th>Weight</th><th>Accuracy</th><th>Macro-F1</th></tr>{body}</table>",
+    ]
 
 
 def _curves(epochs: Sequence[dict[str, Any]]) -> str:

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from tlstudio.data import DatasetScan, SkippedFile, scan_folder, stratified_split
-from tlstudio.errors import EvaluationError, Remedy
+from tlstudio.errors import EvaluationError, PredictionsError, Remedy
 from tlstudio.evaluation.metrics import Evaluation, evaluate_predictions
 from tlstudio.inference import Predictor, load_predictor
 from tlstudio.recipe import Recipe
-from tlstudio.runs import RunFolder, RunInfo, read_run_info
+from tlstudio.runs import RunFolder, RunInfo, load_predictions, read_run_info
 
 TOP_K = 5
 # -log of this is the loss reported for an image given probability 0 (float32 underflow).
@@ -127,7 +127,10 @@ def scan_labelled_folder(data_dir: str | os.PathLike[str], classes: tuple[str, .
 
 
 def validation_scan(run: RunInfo) -> tuple[DatasetScan, str]:
-    """The run's validation images, rebuilt from its recipe, and how to name them."""
+    """The run's validation images, rebuilt from its recipe (an ensemble's: those its members
+    shared, as it stored them), and how to name them."""
+    if run.folder.is_ensemble():
+        return _ensemble_validation(run)
     recipe, classes = _recipe_of(run), run.classes
     if recipe.val_dir:
         if not Path(recipe.val_dir).is_dir():
@@ -146,6 +149,17 @@ def validation_scan(run: RunInfo) -> tuple[DatasetScan, str]:
             remedies=(Remedy.LABELLED_FOLDER,))
     _, val = stratified_split(scan, recipe.val_split, recipe.seed)
     return val, f"the validation split of {scan.root}"
+
+
+def _ensemble_validation(run: RunInfo) -> tuple[DatasetScan, str]:
+    try:
+        stored = load_predictions(run.path)
+    except PredictionsError as e:
+        raise EvaluationError(str(e), remedies=(Remedy.LABELLED_FOLDER,)) from None
+    samples = tuple(zip(stored.files, map(int, stored.targets), strict=True))
+    root = os.path.commonpath(stored.files) if stored.files else ""
+    return (DatasetScan(root, stored.classes, samples),
+            "the validation images its members share")
 
 
 def run_recipe(run_dir: str | os.PathLike[str]) -> Recipe:

@@ -23,9 +23,11 @@ from tlstudio.inference import (
     open_safetensors,
     open_torchscript,
 )
-from tlstudio.runs import ModelInfo, RunFolder, load_model
+from tlstudio.runs import ModelInfo, PredictionsError, RunFolder, load_model, load_predictions
 from tlstudio.runs.folder import EXPORT_FOLDER  # default destination inside the run folder
 from tlstudio.writable import check_writable
+
+ENSEMBLE_CHECK_IMAGES = 4  # stored validation images in an ensemble export's parity check
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,12 @@ def export_run(
     if key not in FORMATS:
         raise ExportError(f"Unknown export format '{fmt}': choose one of {', '.join(FORMATS)}")
     spec = FORMATS[key]
+    if RunFolder.at(run_dir).is_ensemble():
+        if key == "safetensors":
+            raise ExportError("An ensemble holds several networks, and safetensors holds the "
+                              "weights of one: export it as ONNX or TorchScript, which hold "
+                              "every member in one graph")
+        check_images = check_images or _ensemble_check_images(run_dir)
     dest = check_writable(_destination(Path(run_dir), spec.suffix, out))
     classifier, info = load_model(run_dir)
     reference = ProbabilityModel(classifier, info.temperature).eval()  # T inside the graph
@@ -85,6 +93,15 @@ def export_run(
         f"{inputs}: probabilities differ by at most {diff:.1e}."
     )
     return ExportResult(str(dest), key, True, diff, batch.image_count, message)
+
+
+def _ensemble_check_images(run_dir: str | os.PathLike[str]) -> tuple[str, ...]:
+    """A few of the validation images an ensemble stored (it has no recipe to find them)."""
+    try:
+        files = load_predictions(run_dir).files
+    except PredictionsError:
+        return ()
+    return tuple(f for f in files if os.path.isfile(f))[:ENSEMBLE_CHECK_IMAGES]
 
 
 def _destination(run_dir: Path, suffix: str, out: str | os.PathLike[str] | None) -> Path:

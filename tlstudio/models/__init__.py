@@ -1,6 +1,7 @@
 """Backbones, their pretrained weights, the classifier built on them, and freezing."""
 
 from tlstudio.models.classifier import HEAD_STAGE, BuiltModel, Classifier, build_classifier
+from tlstudio.models.ensemble import EnsembleModel
 from tlstudio.models.freezing import (
     StageInfo,
     apply_freeze,
@@ -20,6 +21,7 @@ __all__ = [
     "BackboneSpec",
     "BuiltModel",
     "Classifier",
+    "EnsembleModel",
     "Stage",
     "StageInfo",
     "TIMM_PREFIX",

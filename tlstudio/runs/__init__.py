@@ -17,9 +17,18 @@ _WHERE = {
     "RunFolderBusyError": "claim",
     "claim_free_run_folder": "claim",
     "claim_run_folder": "claim",
+    "is_claimed": "claim",
     "RunFolder": "folder",
     "RunInfo": "info",
     "read_run_info": "info",
+    "RunSummary": "listing",
+    "list_runs": "listing",
+    "strategy_of": "listing",
+    "summarize_run": "listing",
+    "EnsembleInfo": "ensemble_files",
+    "EnsembleMember": "ensemble_files",
+    "read_ensemble_info": "ensemble_files",
+    "save_ensemble_info": "ensemble_files",
     "ModelInfo": "model_files",
     "load_model": "model_files",
     "load_weights": "model_files",
@@ -34,26 +43,35 @@ _WHERE = {
 }
 
 __all__ = [
+    "EnsembleInfo",
+    "EnsembleMember",
     "ModelInfo",
     "PredictionsError",
     "RunClaim",
     "RunFolder",
     "RunFolderBusyError",
     "RunInfo",
+    "RunSummary",
     "StoredPredictions",
     "claim_free_run_folder",
     "claim_run_folder",
     "finished_epochs",
+    "is_claimed",
+    "list_runs",
     "load_checkpoint",
     "load_model",
     "load_predictions",
     "load_weights",
+    "read_ensemble_info",
     "read_model_info",
     "read_run_info",
     "save_checkpoint",
+    "save_ensemble_info",
     "save_epoch_predictions",
     "save_model",
     "save_weights",
+    "strategy_of",
+    "summarize_run",
     "write_model_info",
 ]
 
@@ -64,9 +82,17 @@ if TYPE_CHECKING:
         RunFolderBusyError,
         claim_free_run_folder,
         claim_run_folder,
+        is_claimed,
+    )
+    from tlstudio.runs.ensemble_files import (
+        EnsembleInfo,
+        EnsembleMember,
+        read_ensemble_info,
+        save_ensemble_info,
     )
     from tlstudio.runs.folder import RunFolder
     from tlstudio.runs.info import RunInfo, read_run_info
+    from tlstudio.runs.listing import RunSummary, list_runs, strategy_of, summarize_run
     from tlstudio.runs.model_files import (
         ModelInfo,
         load_model,

@@ -139,6 +139,20 @@ def _make_room(folder: RunFolder, overwrite: bool) -> None:
             path.unlink(missing_ok=True)
 
 
+def is_claimed(run_dir: str | os.PathLike[str]) -> bool:
+    """A process holds `run_dir` now (a run is training into it). Only looks: a free marker
+    is locked for an instant, then left as it was."""
+    try:
+        fd = os.open(RunFolder.at(run_dir).claim_marker, os.O_RDWR)
+    except OSError:  # no marker (never claimed, or released), or unreadable
+        return False
+    try:
+        # A lock is per open file, so this process's own claim reads as held, as another's.
+        return not _try_lock(fd)
+    finally:
+        os.close(fd)  # drops the instant's lock with the file
+
+
 def _lock(folder: RunFolder) -> RunClaim | None:
     """Lock the folder's marker, or None while another process holds it."""
     made = not folder.path.is_dir()

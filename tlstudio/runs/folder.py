@@ -25,13 +25,14 @@ PREDICTIONS = "val_predictions.safetensors"
 EXPORT_FOLDER = "export"
 EXPORT_STEM = "model"  # export/model.onnx, export/model.pt, export/model.safetensors
 REPORT = "report.html"
+ENSEMBLE = "ensemble.json"  # an ensemble's members, method and weights (see ensemble/)
 TENSORBOARD = "tensorboard"  # event files of the recipe's `tensorboard` setting
 CLAIM = ".tlstudio-claim"  # held by the process training into the folder (see runs.claim)
 
 # The names users recognise first; a refusal to replace a run lists those present.
 HEADLINE = (METRICS, MODEL_WEIGHTS, CHECKPOINT)
 # Any of these also says the folder holds (part of) a run.
-OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, EXPORT_FOLDER, TENSORBOARD)
+OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, EXPORT_FOLDER, TENSORBOARD, ENSEMBLE)
 # Cleared with a replaced run, but no sign of a run alone (rewritten, or the user's report).
 CLEARED_TOO = (RECIPE, REPORT)
 
@@ -57,6 +58,7 @@ class RunFolder:
     report = property(lambda self: self.path / REPORT)
     tensorboard = property(lambda self: self.path / TENSORBOARD)
     claim_marker = property(lambda self: self.path / CLAIM)
+    ensemble = property(lambda self: self.path / ENSEMBLE)
 
     def export_file(self, suffix: str) -> Path:
         """Where an export in the format with file extension `suffix` goes by default."""
@@ -73,6 +75,10 @@ class RunFolder:
     def run_files(self) -> tuple[str, ...]:
         """The names of a finished or interrupted run's files present in the folder."""
         return tuple(n for n in (*HEADLINE, *OTHER_OUTPUTS) if (self.path / n).exists())
+
+    def is_ensemble(self) -> bool:
+        """The folder holds an ensemble of other runs' models (`tlstudio ensemble`)."""
+        return self.ensemble.is_file()
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         atomic.write_json(self.metrics, metrics)

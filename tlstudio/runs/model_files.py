@@ -88,7 +88,7 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
-def save_model(run_dir: str | Path, model: Classifier, info: ModelInfo) -> None:
+def save_model(run_dir: str | Path, model: torch.nn.Module, info: ModelInfo) -> None:
     folder = RunFolder.at(run_dir)
     save_weights(folder.model_weights, model)
     atomic.write_json(folder.model_info, info.to_dict())
@@ -118,7 +118,12 @@ def _no_model(run_dir: str | Path) -> ModelFileError:
 
 
 def load_model(run_dir: str | Path) -> tuple[Classifier, ModelInfo]:
-    """The trained classifier of a run folder, in eval mode on the CPU."""
+    """The trained classifier of a run folder (an EnsembleModel for an ensemble's: it too
+    returns logits for [0, 1] RGB), in eval mode on the CPU."""
+    if RunFolder.at(run_dir).is_ensemble():
+        from tlstudio.runs.ensemble_files import load_ensemble_model  # it imports this module
+
+        return load_ensemble_model(run_dir)  # type: ignore[return-value]
     info = read_model_info(run_dir)
     weights = RunFolder.at(run_dir).model_weights
     if not weights.is_file():

@@ -1,0 +1,86 @@
+"""The runs an ensemble combines, read through `runs`: each one's model and its saved epoch's
+validation probabilities, on the validation images every member shares."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+from tlstudio.errors import EnsembleError, PredictionsError
+from tlstudio.runs import ModelInfo, RunInfo, load_model, load_predictions, read_run_info
+
+
+@dataclass(frozen=True)
+class Member:
+    run: RunInfo  # the member's run folder as read
+    model: nn.Module  # its trained classifier (logits for [0, 1] RGB)
+    info: ModelInfo  # its classes, input size and backbone
+    files: tuple[str, ...]  # its validation images, in stored order
+    targets: np.ndarray  # [N] their true class indices
+    probabilities: np.ndarray  # [N, C] its saved epoch's probabilities for them
+
+
+@dataclass(frozen=True)
+class SharedValidation:
+    files: tuple[str, ...]  # images in every member's validation set, in the first's order
+    targets: np.ndarray  # [N] their true class indices
+    probabilities: np.ndarray  # [M, N, C] each member's probabilities for them
+    note: str  # "" when every member was validated on the same images, else what differs
+
+
+def read_members(run_dirs: Sequence[str | os.PathLike[str]]) -> list[Member]:
+    """The runs as members; EnsembleError unless they are at least two trained runs with the
+    same classes."""
+    if len(run_dirs) < 2:
+        raise EnsembleError("An ensemble needs at least two runs")
+    members = [_read_member(run_dir) for run_dir in run_dirs]
+    first = members[0]
+    for other in members[1:]:
+        if other.info.classes != first.info.classes:
+            raise EnsembleError(
+                f"The runs do not share classes: {first.run.path.name} has "
+                f"{', '.join(first.info.classes)}; {other.run.path.name} has "
+                f"{', '.join(other.info.classes)}. Only runs trained on the same classes "
+                "can be combined")
+    return members
+
+
+def _read_member(run_dir: str | os.PathLike[str]) -> Member:
+    run = read_run_info(run_dir)
+    if run.folder.is_ensemble():
+        raise EnsembleError(f"'{run_dir}' is itself an ensemble: combine its members instead")
+    info = run.require_model()
+    model, _ = load_model(run_dir)
+    try:
+        stored = load_predictions(run_dir)
+        epoch = run.saved_epoch() or (stored.epochs[-1] if stored.epochs else 0)
+        probabilities = stored.probabilities(epoch)
+    except PredictionsError as e:
+        raise EnsembleError(f"'{run_dir}' cannot be a member: {e}") from None
+    return Member(run, model, info, stored.files, stored.targets, probabilities)
+
+
+def shared_validation(members: Sequence[Member]) -> SharedValidation:
+    """The validation images all members were scored on, with each member's probabilities."""
+    common = set(members[0].files)
+    for member in members[1:]:
+        common &= set(member.files)
+    files = tuple(f for f in members[0].files if f in common)
+    if not files:
+        raise EnsembleError("The runs share no validation image, so the ensemble can be neither "
+                            "fitted nor scored: train them on the same data with the same "
+                            "validation split or folder")
+    rows = []
+    for member in members:
+        where = {f: i for i, f in enumerate(member.files)}
+        rows.append(member.probabilities[[where[f] for f in files]])
+    first = {f: i for i, f in enumerate(members[0].files)}
+    targets = members[0].targets[[first[f] for f in files]]
+    differ = any(len(m.files) != len(files) for m in members)
+    note = (f"The members' validation sets differ: only the {len(files)} images they share are "
+            "used, and a member may have trained on images another validated on") if differ else ""
+    return SharedValidation(files, targets, np.stack(rows), note)
