@@ -23,6 +23,7 @@ from tlstudio.inference import (
     open_safetensors,
     open_torchscript,
 )
+from tlstudio.models import Classifier, KNNHead
 from tlstudio.runs import ModelInfo, RunFolder, load_model
 from tlstudio.runs.folder import EXPORT_FOLDER  # default destination inside the run folder
 from tlstudio.writable import check_writable
@@ -71,6 +72,7 @@ def export_run(
     spec = FORMATS[key]
     dest = check_writable(_destination(Path(run_dir), spec.suffix, out))
     classifier, info = load_model(run_dir)
+    _check_exportable(classifier, run_dir)
     reference = ProbabilityModel(classifier).eval()
     batch = check_batch(info, check_images)  # before writing: a bad check image fails early
     with atomic.atomic_path(dest) as tmp:
@@ -95,3 +97,12 @@ def _destination(run_dir: Path, suffix: str, out: str | os.PathLike[str] | None)
 
 
 __all__ = ["EXPORT_FOLDER", "FORMATS", "ExportError", "ExportResult", "export_run"]
+
+
+def _check_exportable(classifier: Classifier, run_dir: str | os.PathLike[str]) -> None:
+    if isinstance(classifier.head, KNNHead):
+        raise ExportError(
+            f"The run in '{run_dir}' has a k-nearest-neighbours head: it keeps every training "
+            "image's features and votes among the nearest, which the export formats' fixed "
+            "networks do not hold faithfully, so it is not exported. A logistic-regression or "
+            "linear-SVM head folds into one layer and exports like any run.")

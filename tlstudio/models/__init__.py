@@ -11,6 +11,7 @@ from tlstudio.models.freezing import (
     stages_for_freeze,
     trainable_stage_names,
 )
+from tlstudio.models.heads import KNNHead, head_from_state
 from tlstudio.models.registry import BackboneSpec, Stage, backbone_names, get_spec
 from tlstudio.models.weights import weights_status
 
@@ -19,12 +20,14 @@ __all__ = [
     "BackboneSpec",
     "BuiltModel",
     "Classifier",
+    "KNNHead",
     "Stage",
     "StageInfo",
     "apply_freeze",
     "backbone_names",
     "build_classifier",
     "get_spec",
+    "head_from_state",
     "only_head_trains",
     "parameter_counts",
     "stage_infos",
