@@ -141,6 +141,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         recipe = recipe_from_args(args)
     fresh = args.out_dir is None and not args.overwrite  # never replace a run unasked
+    if recipe is not None and recipe.folds:
+        return _cross_validate(recipe, args.overwrite, fresh)
     started: list[str] = []  # the folder the run writes to (fresh_folder may number it)
 
     def remember(event: object) -> None:
@@ -161,6 +163,22 @@ def cmd_train(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     print(f"run written to {result.run_dir}")
+    return 1 if result.stopped else 0
+
+
+def _cross_validate(recipe, overwrite: bool, fresh: bool) -> int:
+    from tlstudio.cli_progress import ProgressPrinter
+    from tlstudio.training import cross_validate
+
+    with ProgressPrinter() as printer:
+        result = cross_validate(recipe, callbacks=[printer], overwrite=overwrite,
+                                fresh_folder=fresh)
+    cv = result.summary
+    print(f"{len(result.folds)} folds: accuracy {cv['accuracy_mean']:.1%} ± "
+          f"{cv['accuracy_std']:.1%}, macro-F1 {cv['macro_f1_mean']:.3f} ± "
+          f"{cv['macro_f1_std']:.3f}")
+    print(f"cross-validation written to {result.run_dir} (each fold's run in its folds/ "
+          "folder, out-of-fold predictions beside them)")
     return 1 if result.stopped else 0
 
 

@@ -26,6 +26,9 @@ _WHERE = {
     "read_model_info": "model_files",
     "save_model": "model_files",
     "save_weights": "model_files",
+    "OutOfFold": "oof",
+    "read_oof_predictions": "oof",
+    "write_oof_predictions": "oof",
     "PredictionsError": "predictions",
     "StoredPredictions": "predictions",
     "load_predictions": "predictions",
@@ -34,6 +37,7 @@ _WHERE = {
 
 __all__ = [
     "ModelInfo",
+    "OutOfFold",
     "PredictionsError",
     "RunClaim",
     "RunFolder",
@@ -48,11 +52,13 @@ __all__ = [
     "load_predictions",
     "load_weights",
     "read_model_info",
+    "read_oof_predictions",
     "read_run_info",
     "save_checkpoint",
     "save_epoch_predictions",
     "save_model",
     "save_weights",
+    "write_oof_predictions",
 ]
 
 if TYPE_CHECKING:
@@ -73,6 +79,7 @@ if TYPE_CHECKING:
         save_model,
         save_weights,
     )
+    from tlstudio.runs.oof import OutOfFold, read_oof_predictions, write_oof_predictions
     from tlstudio.runs.predictions import (
         PredictionsError,
         StoredPredictions,

@@ -2,6 +2,12 @@
 
 from tlstudio.devices import resolve_device
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop
+from tlstudio.training.cross_validation import (
+    CrossValidationResult,
+    cross_validate,
+    fold_scans,
+    scan_for_folds,
+)
 from tlstudio.training.engine import RunResult, fit, resumable_run, resume_recipe, resume_run
 from tlstudio.training.events import (
     BatchEnded,
@@ -10,27 +16,35 @@ from tlstudio.training.events import (
     Event,
     FitEnded,
     FitStarted,
+    FoldEnded,
     LogMessage,
     PhaseProgress,
     RunControl,
 )
+from tlstudio.training.feature_cache import FeatureStore
 
 __all__ = [
     "BatchEnded",
     "Callback",
+    "CrossValidationResult",
     "EpochEnded",
     "Event",
+    "FeatureStore",
     "FitEnded",
     "FitStarted",
+    "FoldEnded",
     "LogMessage",
     "LoopCallback",
     "PhaseProgress",
     "RunControl",
     "RunResult",
     "TrainingLoop",
+    "cross_validate",
     "fit",
+    "fold_scans",
     "resolve_device",
     "resumable_run",
     "resume_recipe",
     "resume_run",
+    "scan_for_folds",
 ]
