@@ -46,6 +46,12 @@ LR_FIND_FIELDS = frozenset({
     "data_dir", "val_dir", "val_split", "backbone", "weights", "train_stages", "unfreeze",
     "batch_size", "image_size", "device", "seed", "num_workers", "threads", "feature_cache",
     "optimizer", "weight_decay", "lr_decay", "label_smoothing", "precision", "channels_last"})
+# What `tlstudio compare` takes from train's options: each strategy sets the rest itself.
+STRATEGY_FIELDS = frozenset({"backbone", "head", "pretrained", "head_epochs", "train_stages",
+                             "unfreeze"})
+# The strategy names (comparison/strategies.py); here so `--help` imports no torch.
+STRATEGY_NAMES = ("logreg", "svm", "knn", "head", "last-stage", "last-two", "full", "two-phase",
+                  "scratch")
 MIXING = "must be 0 (off) or a positive number such as 0.2 or 1.0, at most 100"
 
 # The controls of an augmentation preset (data/augment.py's PRESETS), which augment_options
@@ -368,3 +374,6 @@ def _older_inputs(recipe: Recipe, folder: Path) -> dict[str, str]:
                 folder / value).exists():
             older[name] = os.path.abspath(value)
     return older
+
+
+COMPARE_FIELDS = frozenset(name for name, s, _ in settings_of(Recipe)) - STRATEGY_FIELDS

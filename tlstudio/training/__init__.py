@@ -4,9 +4,13 @@ from tlstudio.devices import resolve_device
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop
 from tlstudio.training.cross_validation import (
     CrossValidationResult,
+    FoldScore,
     cross_validate,
     fold_scans,
+    fold_summary,
     scan_for_folds,
+    train_fold,
+    write_cross_validation,
 )
 from tlstudio.training.engine import RunResult, fit, resumable_run, resume_recipe, resume_run
 from tlstudio.training.events import (
@@ -32,6 +36,7 @@ __all__ = [
     "FeatureStore",
     "FitEnded",
     "FitStarted",
+    "FoldScore",
     "FoldEnded",
     "LogMessage",
     "LoopCallback",
@@ -42,9 +47,12 @@ __all__ = [
     "cross_validate",
     "fit",
     "fold_scans",
+    "fold_summary",
     "resolve_device",
     "resumable_run",
     "resume_recipe",
     "resume_run",
     "scan_for_folds",
+    "train_fold",
+    "write_cross_validation",
 ]

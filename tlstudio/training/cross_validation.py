@@ -69,12 +69,15 @@ def fold_scans(scan: DatasetScan, folds: int, seed: int
 
 
 def scan_for_folds(recipe: Recipe) -> DatasetScan:
-    """Every image the folds share: the training folder (a train/ + val/ root's train/)."""
-    if recipe.val_dir:
-        raise RecipeError("cross-validation holds out each fold in turn, so it takes no "
-                          "separate validation folder")
-    folders = resolve_data_folders(recipe.data_dir, None, hold_out=recipe.val_split)
-    return scan_folder(folders.train_dir)
+    """Every image the folds share: the training folder's, and the validation folder's too
+    when there is one (a train/ + val/ root gives both): each is held out by one fold."""
+    folders = resolve_data_folders(recipe.data_dir, recipe.val_dir)
+    train = scan_folder(folders.train_dir)
+    if not folders.val_dir:
+        return train
+    val = scan_folder(folders.val_dir, classes=train.classes)
+    return replace(train, samples=tuple(sorted(train.samples + val.samples)),
+                   skipped=train.skipped + val.skipped)
 
 
 def cross_validate(
@@ -101,20 +104,32 @@ def cross_validate(
         folder = claim.folder
         scores: list[FoldScore] = []
         for number, scans in enumerate(splits, 1):
-            _emit(callbacks, LogMessage(f"Fold {number} of {folds}: training on "
-                                        f"{len(scans[0])} images, scoring {len(scans[1])}"))
-            fold_recipe = recipe.replace(folds=None, out_dir=str(folder.fold(number)))
-            begun = time.perf_counter()
-            result = fit(fold_recipe, callbacks, control, overwrite=True, scans=scans,
-                         features=features)
-            if result.stopped:
+            score = train_fold(recipe.replace(folds=None, out_dir=str(folder.fold(number))),
+                               number, folds, scans, callbacks, control, features)
+            if score is None:
                 break
-            score = score_fold(Path(result.run_dir), number, time.perf_counter() - begun)
             scores.append(score)
-            _emit(callbacks, FoldEnded(number, folds, result.run_dir,
-                                       score.metrics["accuracy"], score.metrics["macro_f1"],
-                                       score.metrics["train_seconds"]))
-        return _write(folder, recipe, scan, scores, stopped=len(scores) < folds)
+        return write_cross_validation(folder, recipe, scan.classes, scores,
+                                      stopped=len(scores) < folds)
+
+
+def train_fold(recipe: Recipe, number: int, folds: int, scans: tuple[DatasetScan, DatasetScan],
+               callbacks: Sequence[Callback] = (), control: RunControl | None = None,
+               features: FeatureStore | None = None, strategy: str = "") -> FoldScore | None:
+    """Fit `recipe` (its out_dir the fold's own folder) on the fold's scans and score its held-out
+    images; FoldEnded tells the callbacks. None when a stop request ended the fit."""
+    _emit(callbacks, LogMessage(f"Fold {number} of {folds}: training on {len(scans[0])} "
+                                f"images, scoring {len(scans[1])}"))
+    begun = time.perf_counter()
+    result = fit(recipe, callbacks, control, overwrite=True, scans=scans, features=features)
+    if result.stopped:
+        return None
+    score = score_fold(Path(result.run_dir), number, time.perf_counter() - begun)
+    metrics = score.metrics
+    _emit(callbacks, FoldEnded(number, folds, result.run_dir, metrics["accuracy"],
+                               metrics["macro_f1"], metrics["train_seconds"], strategy,
+                               recipe.backbone))
+    return score
 
 
 def score_fold(run_dir: Path, number: int, seconds: float) -> FoldScore:
@@ -135,7 +150,7 @@ def score_fold(run_dir: Path, number: int, seconds: float) -> FoldScore:
     return FoldScore(metrics, rows)
 
 
-def summary(folds: Sequence[dict[str, Any]]) -> dict[str, float]:
+def fold_summary(folds: Sequence[dict[str, Any]]) -> dict[str, float]:
     """Mean and (population) standard deviation of accuracy and macro-F1 over the folds."""
     out = {}
     for key in ("accuracy", "macro_f1"):
@@ -145,14 +160,15 @@ def summary(folds: Sequence[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def _write(folder: RunFolder, recipe: Recipe, scan: DatasetScan, scores: list[FoldScore],
-           stopped: bool) -> CrossValidationResult:
+def write_cross_validation(folder: RunFolder, recipe: Recipe, classes: tuple[str, ...],
+                           scores: list[FoldScore], stopped: bool) -> CrossValidationResult:
+    """metrics.json (folds, their summary) and the out-of-fold predictions of the folds done."""
     folds = tuple(s.metrics for s in scores)
-    cv = summary(folds)
+    cv = fold_summary(folds)
     rows = sorted((r for s in scores for r in s.rows), key=lambda r: r.path)
-    write_oof_predictions(folder.path, rows, scan.classes)
+    write_oof_predictions(folder.path, rows, classes)
     recipe.save(folder.recipe)
-    folder.write_metrics({"classes": list(scan.classes), "backbone": recipe.backbone,
+    folder.write_metrics({"classes": list(classes), "backbone": recipe.backbone,
                           "folds": list(folds), "cross_validation": cv, "stopped": stopped})
     return CrossValidationResult(str(folder.path), folds, cv, stopped)
 
