@@ -120,7 +120,8 @@ class Recipe:
     folds: int | None = setting(
         None, label="Cross-validation folds", help="stratified K-fold: train K times, each "
         "fold held out once; reports mean and spread, scores every image out of fold",
-        group="data", kind="int", low=2, high=100, none_means="off", metavar="K")
+        group="data", kind="int", low=2, high=100, none_means="off", metavar="K",
+        window=False)
     # The normal form of "what trains": freeze and the window's checked stages both end here.
     train_stages: tuple[str, ...] = setting(
         HEAD_ONLY, label="Stages that train", help="exactly these stages train (names as in "

@@ -18,7 +18,7 @@ from tlstudio.comparison.budget import Budget
 from tlstudio.comparison.chart import write_chart
 from tlstudio.comparison.strategies import FINE_TUNING, strategy_recipe
 from tlstudio.comparison.verdict import best_strategy, conclusions, pretrained_helped
-from tlstudio.data import DatasetScan, scan_folder, stratified_split
+from tlstudio.data import DatasetScan, resolve_data_folders, scan_folder, stratified_split
 from tlstudio.errors import RecipeError
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder, claim_run_folder
@@ -93,13 +93,13 @@ def compare(recipe: Recipe, backbones: Sequence[str], strategies: Sequence[str],
 
 def _splits(recipe: Recipe) -> list[tuple[DatasetScan, DatasetScan]]:
     """The folds, or one held-out split: the same for every strategy and backbone."""
-    scan = scan_for_folds(recipe.replace(val_dir=None) if recipe.folds else recipe)
-    if recipe.folds:
-        return fold_scans(scan, recipe.folds, recipe.seed)
-    if recipe.val_dir:
-        return [(scan_folder(recipe.data_dir), scan_folder(recipe.val_dir,
-                                                           classes=scan.classes))]
-    return [stratified_split(scan, recipe.val_split, recipe.seed)]
+    if recipe.folds:  # a validation folder's images join the folds
+        return fold_scans(scan_for_folds(recipe), recipe.folds, recipe.seed)
+    folders = resolve_data_folders(recipe.data_dir, recipe.val_dir)
+    train = scan_folder(folders.train_dir)
+    if folders.val_dir:
+        return [(train, scan_folder(folders.val_dir, classes=train.classes))]
+    return [stratified_split(train, recipe.val_split, recipe.seed)]
 
 
 def _strategy_recipe(recipe: Recipe, backbone: str, strategy: str, folder: RunFolder) -> Recipe:

@@ -121,8 +121,10 @@ def finish(state: FitState, folder: RunFolder, stopped: bool) -> None:
     metrics["stop_reason"] = loop.stop_reason
     if history and loop.best_epoch is not None:
         metrics["best_epoch"] = loop.best_epoch
-        # Always reload: a stop mid-epoch (or a NaN) leaves weights past the last epoch's.
-        state.model.load_state_dict(load_weights(folder.best_weights))
+        # A stop mid-epoch (or a NaN) leaves weights past the last epoch's; a finished run
+        # whose best epoch is its last already holds them (a comparison's many short fits).
+        if stopped or loop.best_epoch != history[-1].epoch:
+            state.model.load_state_dict(load_weights(folder.best_weights))
         if loop.best_epoch != history[-1].epoch:
             state.emit(LogMessage(f"The run's model is epoch {loop.best_epoch}'s, the best by "
                                   f"{state.recipe.monitor}, not the last epoch's"))
