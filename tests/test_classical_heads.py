@@ -92,3 +92,19 @@ def test_a_scikit_learn_head_needs_a_frozen_backbone_and_unaugmented_images() ->
         Recipe(data_dir="d", head="logreg", freeze="none")
     with pytest.raises(RecipeError, match="augmentation"):
         Recipe(data_dir="d", head="svm", augment="light")
+
+
+def test_the_command_line_trains_a_knn_head_predicts_with_it_and_says_why_it_is_not_exported(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tlstudio.cli import main
+
+    data = write_class_folders(tmp_path / "data", {"red": 5, "green": 5})
+    run = tmp_path / "run"
+    assert main(["train", str(data), "--backbone", "tiny_cnn", "--image-size", "16", "--head",
+                 "knn", "--random-weights", "--out", str(run)]) == 0
+    assert Recipe.load(RunFolder.at(run).recipe).pretrained is False
+    capsys.readouterr()
+    assert main(["predict", str(run), str(data / "red" / "000.png"), "--json"]) == 0
+    assert '"label": "red"' in capsys.readouterr().out
+    assert main(["export", str(run), "--format", "onnx"]) == 2
+    assert "k-nearest-neighbours head" in capsys.readouterr().err
