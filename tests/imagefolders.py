@@ -33,3 +33,24 @@ def train_tiny_run(base: Path, classes: dict[str, int]) -> tuple[Path, Path]:
     fit(Recipe(data_dir=str(data), out_dir=str(out), backbone="tiny_cnn", epochs=2,
                image_size=16, batch_size=8, freeze="none", val_split=0.25))
     return out, data
+
+
+def write_photo_crops(root: Path, per_class: int = 10, crop: int = 64, seed: int = 0) -> Path:
+    """Real images: grey crops of scikit-learn's two sample photos, one class per half of each
+    photo (4 classes); grey so that texture and shape, not colour, tell them apart."""
+    from sklearn.datasets import load_sample_image
+
+    rng = np.random.default_rng(seed)
+    for name in ("china.jpg", "flower.jpg"):
+        photo = load_sample_image(name).mean(2)
+        height, width = photo.shape
+        for half in range(2):
+            folder = root / f"{name.split('.')[0]}_{'top' if half == 0 else 'bottom'}"
+            folder.mkdir(parents=True, exist_ok=True)
+            top = half * height // 2
+            for i in range(per_class):
+                y = rng.integers(top, top + height // 2 - crop)
+                x = rng.integers(0, width - crop)
+                patch = photo[y : y + crop, x : x + crop].astype(np.uint8)
+                Image.fromarray(patch).convert("RGB").save(folder / f"{i:03d}.png")
+    return root

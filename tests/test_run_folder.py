@@ -118,10 +118,13 @@ def test_a_replaced_run_leaves_none_of_its_files(colour_data, tmp_path) -> None:
     """Every file the run folder's owner names is cleared when a run is replaced."""
     run = tmp_path / "r1"
     fit(_recipe(colour_data, run, epochs=2, keep_best=True))
-    # written on request (an ensemble's file: by `tlstudio ensemble` into a folder trained over)
-    for name in (folder.EXPORT_FOLDER, folder.REPORT, folder.TENSORBOARD, folder.ENSEMBLE):
+    # written on request (ensemble.json by `tlstudio ensemble` into a folder trained over)
+    for name in (folder.EXPORT_FOLDER, folder.REPORT, folder.TENSORBOARD, folder.ENSEMBLE,
+                 folder.FOLDS, folder.OOF_PREDICTIONS, folder.COMPARE, folder.COMPARE_CHART):
         (run / name).write_text("old")
     assert set(folder.HEADLINE + folder.OTHER_OUTPUTS + folder.CLEARED_TOO) <= {
         p.name for p in run.iterdir()}
     fit(_recipe(colour_data, run, epochs=1, keep_best=False), overwrite=True)
     assert not (run / folder.BEST_WEIGHTS).exists() and not (run / folder.REPORT).exists()
+    assert not any((run / name).exists() for name in (
+        folder.FOLDS, folder.OOF_PREDICTIONS, folder.COMPARE, folder.COMPARE_CHART))

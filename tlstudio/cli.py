@@ -12,7 +12,7 @@ from tlstudio.cli_options import add_recipe_options, option_names, recipe_from_a
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure, save_details
 from tlstudio.filenames import ERRORS, printable, require_utf8
-from tlstudio.recipe import LR_FIND_FIELDS
+from tlstudio.recipe import COMPARE_FIELDS, LR_FIND_FIELDS, STRATEGY_NAMES
 from tlstudio.runs.folder import REPORT
 from tlstudio.serve import DEFAULT_HOST, DEFAULT_PORT, MAX_UPLOAD_BYTES
 from tlstudio.writable import check_writable, describe_os_error
@@ -109,6 +109,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end-lr", type=float, default=10.0)
     p.add_argument("--plot", metavar="OUT.png", help="also save loss against lr as a PNG")
     p.set_defaults(handler=cmd_lr_find)
+
+    p = sub.add_parser(
+        "compare", help="which transfer strategy suits the images: strategies on identical "
+                        "splits, compare.json and a chart",
+        description="Train each strategy (classical heads on frozen features, head-only, last "
+                    "stage, last two, full, two-phase, and random weights) on the same folds "
+                    "or split; train's options apply to every strategy.")
+    add_recipe_options(p, only=COMPARE_FIELDS)
+    p.set_defaults(freeze=None)
+    p.add_argument("--backbones", metavar="A,B", help="backbones to compare (default: "
+                                                     "--recipe's, else the default backbone)")
+    p.add_argument("--strategies", metavar="S,T", help=f"of {', '.join(STRATEGY_NAMES)} "
+                                                       "(default: all)")
+    p.add_argument("--budget", type=float, metavar="MINUTES",
+                   help="stop starting folds and epochs that would not fit; says what it skipped")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the comparison already in --out")
+    p.set_defaults(handler=cmd_compare)
 
     p = sub.add_parser("export", help="export a trained run for use without tlstudio")
     p.add_argument("run", help="run folder written by `tlstudio train`")
@@ -246,6 +264,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         recipe = recipe_from_args(args)
         require_utf8(recipe.out_dir, "The run folder", "give it a UTF-8 name with --out")
     fresh = args.out_dir is None and not args.overwrite  # never replace a run unasked
+    if recipe is not None and recipe.folds:
+        return _cross_validate(recipe, args.overwrite, fresh)
     started: list[str] = []  # the folder the run writes to (fresh_folder may number it)
 
     def remember(event: object) -> None:
@@ -269,6 +289,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     if main_process:
         print(f"run written to {result.run_dir}")
+    return 1 if result.stopped else 0
+
+
+def _cross_validate(recipe, overwrite: bool, fresh: bool) -> int:
+    from tlstudio.cli_progress import ProgressPrinter
+    from tlstudio.training import cross_validate
+
+    with ProgressPrinter() as printer:
+        result = cross_validate(recipe, callbacks=[printer], overwrite=overwrite,
+                                fresh_folder=fresh)
+    cv = result.summary
+    print(f"{len(result.folds)} folds: accuracy {cv['accuracy_mean']:.1%} ± "
+          f"{cv['accuracy_std']:.1%}, macro-F1 {cv['macro_f1_mean']:.3f} ± "
+          f"{cv['macro_f1_std']:.3f}")
+    print(f"cross-validation written to {result.run_dir} (each fold's run in its folds/ "
+          "folder, out-of-fold predictions beside them)")
     return 1 if result.stopped else 0
 
 
@@ -303,6 +339,30 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
         return 1
     print(f"suggested lr: {result.suggested_lr:.3g}")
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tlstudio.cli_progress import ProgressPrinter
+    from tlstudio.comparison import compare, parse_strategies
+
+    if args.out_dir is None:
+        raise TlstudioError("give the comparison's folder: --out DIR")
+    recipe = recipe_from_args(args)
+    backbones = [b.strip() for b in (args.backbones or recipe.backbone).split(",") if b.strip()]
+    strategies = parse_strategies(args.strategies)
+    if args.budget is not None and args.budget <= 0:
+        raise TlstudioError("--budget is in minutes and must be above 0")
+    with ProgressPrinter() as printer:
+        result = compare(recipe, backbones, strategies, args.budget, callbacks=[printer],
+                         overwrite=args.overwrite)
+    print(f"{'strategy':12} {'backbone':22} {'accuracy':>16} {'macro-F1':>8} {'seconds':>8}")
+    for row in result.result["strategies"]:
+        print(f"{row['strategy']:12} {row['backbone']:22} {row['accuracy_mean']:>7.1%} ± "
+              f"{row['accuracy_std']:<6.1%} {row['macro_f1_mean']:>8.3f} {row['seconds']:>8.1f}")
+    for line in result.lines:
+        print(line)
+    print(f"comparison written to {result.path} (compare.json, chart {result.chart})")
+    return 1 if result.stopped else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from tlstudio.training.events import (
     Event,
     FitEnded,
     FitStarted,
+    FoldEnded,
     LogMessage,
     PhaseProgress,
     per_class_line,
@@ -66,6 +67,10 @@ class ProgressPrinter:
             self._close_bar()
             if event.stopped:
                 self._line(f"stopped after {event.epochs_completed} epoch(s)")
+        elif isinstance(event, FoldEnded):
+            what = f"{event.strategy} ({event.backbone}) " if event.strategy else ""
+            self._line(f"{what}fold {event.fold}/{event.folds}: accuracy {event.accuracy:.1%}, "
+                       f"macro-F1 {event.macro_f1:.3f} ({event.seconds:.1f} s)")
 
     def _bar(self, key: object, total: int, desc: str) -> tqdm:
         if self.bar is None or self.bar_key != key:

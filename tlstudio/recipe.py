@@ -27,6 +27,10 @@ SCHEDULE_CHOICES = (("constant", "Constant"), ("cosine", "Cosine"), ("onecycle",
 MONITOR_CHOICES = (("val_loss", "Validation loss"), ("val_accuracy", "Validation accuracy"))
 BALANCE_CHOICES = (("none", "None"), ("sampler", "Weighted sampler"),
                    ("loss", "Class-weighted loss"))
+# What the head-only strategy fits on the frozen features: the trained linear layer, or
+# scikit-learn on the cached features (training/classical_heads.py).
+HEAD_CHOICES = (("linear", "Linear layer (trained)"), ("logreg", "Logistic regression"),
+                ("svm", "Linear SVM"), ("knn", "k-nearest neighbours"))
 PRECISION_CHOICES = (("auto", "Auto (fastest measured)"), ("fp32", "fp32"), ("bf16", "bf16"),
                      ("fp16", "fp16"))
 DEVICES, AUGMENTS, OPTIMIZERS, SCHEDULES, MONITORS, BALANCES, PRECISIONS = (
@@ -43,6 +47,12 @@ LR_FIND_FIELDS = frozenset({
     "batch_size", "image_size", "device", "seed", "num_workers", "threads", "feature_cache",
     "image_cache",
     "optimizer", "weight_decay", "lr_decay", "label_smoothing", "precision", "channels_last"})
+# What `tlstudio compare` takes from train's options: each strategy sets the rest itself.
+STRATEGY_FIELDS = frozenset({"backbone", "head", "pretrained", "head_epochs", "train_stages",
+                             "unfreeze"})
+# The strategy names (comparison/strategies.py); here so `--help` imports no torch.
+STRATEGY_NAMES = ("logreg", "svm", "knn", "head", "last-stage", "last-two", "full", "two-phase",
+                  "scratch")
 MIXING = "must be 0 (off) or a positive number such as 0.2 or 1.0, at most 100"
 
 # The controls of an augmentation preset (data/augment.py's PRESETS), which augment_options
@@ -92,6 +102,11 @@ class Recipe:
         None, label="Weights file", help="a local weights file (safetensors or a state dict) "
         "instead of the backbone's own", group="backbone", kind="path",
         none_means="the backbone's own weights", window=False)
+    pretrained: bool = setting(
+        True, label="Pretrained weights", help="start from the backbone's pretrained weights "
+        "(--random-weights: the same architecture from random weights, to check that the "
+        "pretrained start helps)", group="backbone", kind="bool", flag="--random-weights",
+        cli="off", window=False)
     val_dir: str | None = setting(
         None, label="Validation folder", help="a separate folder with the same class "
         "subfolders", group="data", kind="path", beginner=True, flag="--val",
@@ -101,11 +116,22 @@ class Recipe:
         "when there is no validation folder", group="data", kind="float", beginner=True,
         low=0.01, high=0.9, decimals=4, step=0.05, percent=True, exclusive="validation",
         example="e.g. 0.2")
+    # Cross-validation (training/cross_validation.py) trains the recipe once per fold; each
+    # fold's own run has folds None.
+    folds: int | None = setting(
+        None, label="Cross-validation folds", help="stratified K-fold: train K times, each "
+        "fold held out once; reports mean and spread, scores every image out of fold",
+        group="data", kind="int", low=2, high=100, none_means="off", metavar="K",
+        window=False)
     # The normal form of "what trains": freeze and the window's checked stages both end here.
     train_stages: tuple[str, ...] = setting(
         HEAD_ONLY, label="Stages that train", help="exactly these stages train (names as in "
         "the window's freeze tree; the head is 'classifier')", group="layers", kind="list",
         beginner=True, cli="list", metavar="STAGE", exclusive="stages")
+    head: str = setting(
+        "linear", label="Head", help="with only the head training: a trained linear layer, or "
+        "scikit-learn's logistic regression, linear SVM or k-nearest neighbours fitted on the "
+        "frozen features in seconds", group="layers", kind="choice", choices=HEAD_CHOICES)
     # Globs pick single parameters (e.g. every norm layer, '*.bn*'), finer than stages, so
     # they stay a setting of their own.
     unfreeze: tuple[str, ...] = setting(
@@ -267,10 +293,21 @@ class Recipe:
         augment_settings(self.augment, self.augment_options)
         if self.warmup_epochs > self.epochs:
             raise RecipeError("warm-up epochs must be between 0 and the number of epochs")
+        if self.head != "linear":
+            self._check_classical_head()
         if self.head_epochs >= self.epochs and self.head_epochs > 0:
             raise RecipeError(
                 f"head epochs ({self.head_epochs}) must be fewer than the epochs ({self.epochs}),"
                 " so that the unfrozen stages train for at least one epoch")
+
+    def _check_classical_head(self) -> None:
+        """A scikit-learn head fits once on features computed once, from the frozen backbone."""
+        if tuple(self.train_stages) != HEAD_ONLY or self.unfreeze or self.head_epochs:
+            raise RecipeError(f"the {self.head} head is fitted on the frozen backbone's features,"
+                              " so only the head (classifier) can train")
+        if self.augment != "none" or self.mixes():
+            raise RecipeError(f"the {self.head} head is fitted once on each image's features, "
+                              "so augmentation, MixUp and CutMix must be off")
 
     def mixes(self) -> bool:
         """True when training batches are mixed (MixUp or CutMix)."""
@@ -350,3 +387,6 @@ def _older_inputs(recipe: Recipe, folder: Path) -> dict[str, str]:
                 folder / value).exists():
             older[name] = os.path.abspath(value)
     return older
+
+
+COMPARE_FIELDS = frozenset(name for name, s, _ in settings_of(Recipe)) - STRATEGY_FIELDS

@@ -82,6 +82,9 @@ def _edge_values(edge: str, tmp_path: Path) -> dict[str, Any]:
     values["weights"] = str(tmp_path / "w.pt") if edge == "high" else None
     if edge == "high":  # warm-up at most the epochs, head-only epochs fewer than them
         values["head_epochs"] = values["epochs"] - 1
+    # A scikit-learn head fits on a frozen backbone's unaugmented features, which the other
+    # edges do not all allow: the trained linear head stays (test_classical_heads: the others).
+    values["head"] = "linear"
     preset = PRESETS[values["augment"]]
     options = {key: _edge(key, s, edge) for key, s in AUGMENT_OPTIONS.items()}
     values["augment_options"] = {k: v for k, v in options.items() if v != preset[k]}

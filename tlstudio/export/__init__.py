@@ -23,6 +23,7 @@ from tlstudio.inference import (
     open_safetensors,
     open_torchscript,
 )
+from tlstudio.models import Classifier, KNNHead
 from tlstudio.runs import ModelInfo, PredictionsError, RunFolder, load_model, load_predictions
 from tlstudio.runs.folder import EXPORT_FOLDER  # default destination inside the run folder
 from tlstudio.writable import check_writable
@@ -79,6 +80,7 @@ def export_run(
         check_images = check_images or _ensemble_check_images(run_dir)
     dest = check_writable(_destination(Path(run_dir), spec.suffix, out))
     classifier, info = load_model(run_dir)
+    _check_exportable(classifier, run_dir)
     reference = ProbabilityModel(classifier, info.temperature).eval()  # T inside the graph
     batch = check_batch(info, check_images)  # before writing: a bad check image fails early
     with atomic.atomic_path(dest) as tmp:
@@ -112,3 +114,12 @@ def _destination(run_dir: Path, suffix: str, out: str | os.PathLike[str] | None)
 
 
 __all__ = ["EXPORT_FOLDER", "FORMATS", "ExportError", "ExportResult", "export_run"]
+
+
+def _check_exportable(classifier: Classifier, run_dir: str | os.PathLike[str]) -> None:
+    if isinstance(getattr(classifier, "head", None), KNNHead):  # an ensemble has none
+        raise ExportError(
+            f"The run in '{run_dir}' has a k-nearest-neighbours head: it keeps every training "
+            "image's features and votes among the nearest, which the export formats' fixed "
+            "networks do not hold faithfully, so it is not exported. A logistic-regression or "
+            "linear-SVM head folds into one layer and exports like any run.")

@@ -12,6 +12,7 @@ from tlstudio.models.freezing import (
     stages_for_freeze,
     trainable_stage_names,
 )
+from tlstudio.models.heads import KNNHead, head_from_state
 from tlstudio.models.registry import BackboneSpec, Stage, backbone_names, get_spec
 from tlstudio.models.timm_hub import TIMM_PREFIX, is_timm_name, pretrained_models
 from tlstudio.models.weights import weights_status
@@ -22,6 +23,7 @@ __all__ = [
     "BuiltModel",
     "Classifier",
     "EnsembleModel",
+    "KNNHead",
     "Stage",
     "StageInfo",
     "TIMM_PREFIX",
@@ -30,6 +32,7 @@ __all__ = [
     "build_classifier",
     "get_spec",
     "is_timm_name",
+    "head_from_state",
     "only_head_trains",
     "parameter_counts",
     "pretrained_models",

@@ -35,6 +35,9 @@ _WHERE = {
     "read_model_info": "model_files",
     "save_model": "model_files",
     "save_weights": "model_files",
+    "OutOfFold": "oof",
+    "read_oof_predictions": "oof",
+    "write_oof_predictions": "oof",
     "PredictionsError": "predictions",
     "StoredPredictions": "predictions",
     "load_predictions": "predictions",
@@ -46,6 +49,7 @@ __all__ = [
     "EnsembleInfo",
     "EnsembleMember",
     "ModelInfo",
+    "OutOfFold",
     "PredictionsError",
     "RunClaim",
     "RunFolder",
@@ -64,6 +68,7 @@ __all__ = [
     "load_weights",
     "read_ensemble_info",
     "read_model_info",
+    "read_oof_predictions",
     "read_run_info",
     "save_checkpoint",
     "save_ensemble_info",
@@ -73,6 +78,7 @@ __all__ = [
     "strategy_of",
     "summarize_run",
     "write_model_info",
+    "write_oof_predictions",
 ]
 
 if TYPE_CHECKING:
@@ -102,6 +108,7 @@ if TYPE_CHECKING:
         save_weights,
         write_model_info,
     )
+    from tlstudio.runs.oof import OutOfFold, read_oof_predictions, write_oof_predictions
     from tlstudio.runs.predictions import (
         PredictionsError,
         StoredPredictions,

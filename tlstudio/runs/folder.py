@@ -27,12 +27,17 @@ EXPORT_STEM = "model"  # export/model.onnx, export/model.pt, export/model.safete
 REPORT = "report.html"
 ENSEMBLE = "ensemble.json"  # an ensemble's members, method and weights (see ensemble/)
 TENSORBOARD = "tensorboard"  # event files of the recipe's `tensorboard` setting
+FOLDS = "folds"  # cross-validation: each fold's own run in folds/1, folds/2, ...
+OOF_PREDICTIONS = "oof_predictions.csv"  # cross-validation: every image scored out of fold
+COMPARE = "compare.json"  # a strategy comparison's results (in its --out folder)
+COMPARE_CHART = "compare.png"  # its chart
 CLAIM = ".tlstudio-claim"  # held by the process training into the folder (see runs.claim)
 
 # The names users recognise first; a refusal to replace a run lists those present.
 HEADLINE = (METRICS, MODEL_WEIGHTS, CHECKPOINT)
 # Any of these also says the folder holds (part of) a run.
-OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, EXPORT_FOLDER, TENSORBOARD, ENSEMBLE)
+OTHER_OUTPUTS = (MODEL_INFO, BEST_WEIGHTS, PREDICTIONS, EXPORT_FOLDER, TENSORBOARD, ENSEMBLE,
+                 FOLDS, OOF_PREDICTIONS, COMPARE, COMPARE_CHART)
 # Cleared with a replaced run, but no sign of a run alone (rewritten, or the user's report).
 CLEARED_TOO = (RECIPE, REPORT)
 
@@ -59,6 +64,17 @@ class RunFolder:
     tensorboard = property(lambda self: self.path / TENSORBOARD)
     claim_marker = property(lambda self: self.path / CLAIM)
     ensemble = property(lambda self: self.path / ENSEMBLE)
+    oof_predictions = property(lambda self: self.path / OOF_PREDICTIONS)
+    compare = property(lambda self: self.path / COMPARE)
+    compare_chart = property(lambda self: self.path / COMPARE_CHART)
+
+    def fold(self, number: int) -> Path:
+        """Cross-validation fold `number`'s own run folder (1-based)."""
+        return self.path / FOLDS / str(number)
+
+    def strategy(self, backbone: str, strategy: str) -> Path:
+        """A comparison's run folder for one backbone and strategy."""
+        return self.path / backbone / strategy
 
     def export_file(self, suffix: str) -> Path:
         """Where an export in the format with file extension `suffix` goes by default."""

@@ -84,10 +84,15 @@ def summarize_run(run_dir: str | os.PathLike[str]) -> RunSummary:
 
 
 def strategy_of(recipe: Recipe | None) -> str:
-    """What trained, from the recipe's trainable stages: head, last-stage, last-two, last-N,
-    full, two-phase (head first, then more), or custom; "unknown" without a recipe."""
+    """What trained, in `tlstudio compare`'s names: logreg, svm or knn (a scikit-learn head),
+    scratch (random weights), two-phase, head, last-stage, last-two, last-N, full, or custom;
+    "unknown" without a recipe."""
     if recipe is None:
         return "unknown"
+    if recipe.head != "linear":  # a scikit-learn head on the frozen features: compare's names
+        return recipe.head
+    if not recipe.pretrained:
+        return "scratch"
     if recipe.head_epochs > 0:
         return "two-phase"
     try:

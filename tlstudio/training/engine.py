@@ -32,6 +32,7 @@ from tlstudio.runs.checkpoint import restore_rng
 from tlstudio.training import data_controls, stages
 from tlstudio.training.epoch_loop import finish, train_epochs
 from tlstudio.training.events import Callback, EpochEnded, FitStarted, LogMessage, RunControl
+from tlstudio.training.feature_cache import FeatureStore
 from tlstudio.training.stages import FitState
 
 __all__ = ["RunResult", "fit", "resolve_device", "resume_recipe", "resume_run", "resumable_run"]
@@ -53,6 +54,7 @@ def fit(
     overwrite: bool = False,
     fresh_folder: bool = False,
     scans: tuple[DatasetScan, DatasetScan] | None = None,
+    features: FeatureStore | None = None,
 ) -> RunResult:
     """Train a head (and any unfrozen stages) on the recipe's folders; write the run folder.
 
@@ -63,11 +65,14 @@ def fit(
     is refused (RecipeError) unless ``overwrite``, which first removes the old run's files, or
     ``fresh_folder``, which writes to the first free ``out_dir-2``, ``-3``, ... instead. A
     folder another process trains into is refused (RunFolderBusyError). ``scans`` (training,
-    validation) replace scanning the recipe's folders.
+    validation) replace scanning the recipe's folders; ``features`` shares the frozen
+    backbone's features with other fits on the same images (a comparison's head strategies).
+    The recipe's ``folds`` is for the front-ends (`cross_validate`); a fit trains once.
     """
     if resume and overwrite:
         raise ValueError("a run is either resumed or overwritten, not both")
     state = stages.start(recipe, callbacks, control)
+    state.feature_store = features
     with _claim_for(state, resume, overwrite, fresh_folder) as folder:
         # Every process resumes from the run folder's checkpoint (rank 0's folder).
         checkpoint = (_resumable_checkpoint(RunFolder.at(state.recipe.out_dir), state.recipe)

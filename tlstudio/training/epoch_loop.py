@@ -16,6 +16,7 @@ from tlstudio.runs import ModelInfo, RunFolder, load_weights, save_checkpoint, s
 from tlstudio.runs.checkpoint import rng_state
 from tlstudio.runs.predictions import save_epoch_predictions
 from tlstudio.training import distributed, stages
+from tlstudio.training.classical_heads import fit_head
 from tlstudio.training.events import EpochEnded, FitEnded, LogMessage
 from tlstudio.training.loops import EpochStats, evaluate, per_class_accuracy, train_one_epoch
 from tlstudio.training.stages import FitState
@@ -29,6 +30,8 @@ def train_epochs(state: FitState, folder: RunFolder, restore_rng=None) -> bool:
     loop = state.loop
     try:
         stages.extract_batches(state)
+        if state.recipe.head != "linear":
+            return fit_classical_head(state, folder)
         if restore_rng is not None:
             restore_rng(state.generator)
         for epoch in range(len(state.history) + 1, state.recipe.epochs + 1):
@@ -80,6 +83,31 @@ def _over_all_processes(state: FitState, stats: EpochStats) -> EpochStats:
                                accuracy=correct / max(images, 1), images=int(images))
 
 
+def fit_classical_head(state: FitState, folder: RunFolder) -> bool:
+    """The recipe's scikit-learn head, fitted on the cached features in one go and recorded as
+    the run's one epoch (the callbacks keep it as the run's model)."""
+    recipe = state.recipe
+    begun = time.perf_counter()
+    train = state.train_features
+    state.emit(LogMessage(f"Fitting the {recipe.head} head on {len(train.labels)} images' "
+                          "features"))
+    head = fit_head(recipe.head, train.features, train.labels, len(state.classes), recipe.seed)
+    state.model.head = head.to(state.device)
+    fitted = [evaluate(head, batches, stages.val_loss(), state.device, state.precision,
+                       state.micro_batch) for batches in (train, state.val_features)]
+    seconds = time.perf_counter() - begun + state.extra_seconds
+    ended = EpochEnded(1, 1, fitted[0].loss, fitted[0].accuracy, fitted[1].loss,
+                       fitted[1].accuracy, 0.0, seconds,
+                       per_class_accuracy(fitted[1], len(state.classes)))
+    save_epoch_predictions(folder.path, 1, fitted[1].probabilities, fitted[1].targets,
+                           stages.val_files(state), state.classes)
+    state.history.append(ended)
+    state.metrics["epochs"].append(ended.to_dict())
+    state.emit(ended)
+    folder.write_metrics(state.metrics)
+    return False
+
+
 def training_state(state: FitState, epoch: int) -> dict[str, Any]:
     """What the checkpoint holds after `epoch`."""
     return {
@@ -105,8 +133,10 @@ def finish(state: FitState, folder: RunFolder, stopped: bool) -> None:
     metrics["stop_reason"] = loop.stop_reason
     if history and loop.best_epoch is not None:
         metrics["best_epoch"] = loop.best_epoch
-        # Always reload: a stop mid-epoch (or a NaN) leaves weights past the last epoch's.
-        state.model.load_state_dict(load_weights(folder.best_weights))
+        # A stop mid-epoch (or a NaN) leaves weights past the last epoch's; a finished run
+        # whose best epoch is its last already holds them (a comparison's many short fits).
+        if stopped or loop.best_epoch != history[-1].epoch:
+            state.model.load_state_dict(load_weights(folder.best_weights))
         if loop.best_epoch != history[-1].epoch:
             state.emit(LogMessage(f"The run's model is epoch {loop.best_epoch}'s, the best by "
                                   f"{state.recipe.monitor}, not the last epoch's"))

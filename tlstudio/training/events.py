@@ -94,7 +94,22 @@ class FitEnded:
     val_accuracy: float | None  # after the last completed epoch
 
 
-Event = FitStarted | PhaseProgress | BatchEnded | EpochEnded | LogMessage | FitEnded
+@dataclass(frozen=True)
+class FoldEnded:
+    """One cross-validation fold trained and scored on its held-out images (a live table's row)."""
+
+    fold: int  # 1-based
+    folds: int
+    run_dir: str  # the fold's own run
+    accuracy: float  # on the held-out images, by the fold's saved model
+    macro_f1: float
+    seconds: float  # the fold's training time
+    strategy: str = ""  # set by a comparison: the strategy and backbone this fold belongs to
+    backbone: str = ""
+
+
+Event = (FitStarted | PhaseProgress | BatchEnded | EpochEnded | LogMessage | FitEnded
+         | FoldEnded)
 Callback = Callable[[Event], None]
 
 

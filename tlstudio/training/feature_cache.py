@@ -1,8 +1,11 @@
-"""Frozen-backbone features computed once, so epochs after the first train only the head."""
+"""Frozen-backbone features computed once, so epochs after the first train only the head; a
+`FeatureStore` shares them between fits on the same backbone and images (a comparison's head
+strategies extract once per backbone and fold)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 import torch
 from torch.utils.data import DataLoader
@@ -79,3 +82,22 @@ class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
         for start in range(0, n, self.batch_size):
             idx = order[start : start + self.batch_size]
             yield self.features[idx], self.labels[idx]
+
+
+Features = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class FeatureStore:
+    """Features by what determines them (backbone, weights, image size, precision, the images),
+    kept in memory for the fits that share this store."""
+
+    saved: dict[Hashable, Features] = field(default_factory=dict)
+    hits: int = 0  # extractions saved
+
+    def get(self, key: Hashable, compute: Callable[[], Features]) -> Features:
+        if key in self.saved:
+            self.hits += 1
+        else:
+            self.saved[key] = compute()
+        return self.saved[key]

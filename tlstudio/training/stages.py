@@ -50,7 +50,12 @@ from tlstudio.training.events import (
     PhaseProgress,
     RunControl,
 )
-from tlstudio.training.feature_cache import FeatureBatches, extract_features
+from tlstudio.training.feature_cache import (
+    FeatureBatches,
+    Features,
+    FeatureStore,
+    extract_features,
+)
 from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.optim import build_loss, build_optimizer, build_scheduler
 from tlstudio.training.phases import PhaseSwitch, stage_param_groups
@@ -80,6 +85,9 @@ class FitState:
     use_cache: bool = False  # only the head trains, on backbone features computed once
     train_batches: Iterable[Any] | None = None  # what an epoch iterates: images or features
     val_batches: Iterable[Any] | None = None
+    train_features: FeatureBatches | None = None  # the cached features, unmixed, unweighted
+    val_features: FeatureBatches | None = None
+    feature_store: FeatureStore | None = None  # features shared with other fits (a comparison)
     step_model: nn.Module | None = None  # the model, or its head alone over cached features
     ddp_model: nn.Module | None = None  # step_model in DistributedDataParallel, under torchrun
     extra_seconds: float = 0.0  # feature extraction, counted into the first epoch's time
@@ -169,6 +177,7 @@ def build_model(state: FitState) -> None:
         state.emit(PhaseProgress("downloading weights", done, total))
 
     built = build_classifier(recipe.backbone, len(state.classes), recipe.weights,
+                             pretrained=recipe.pretrained,
                              progress=progress, cancelled=lambda: state.control.stopped)
     apply_freeze(built.model, built.stages, recipe.train_stages, recipe.unfreeze)
     built.model.to(state.device)
@@ -211,8 +220,10 @@ def _rank_loader(state: FitState, dataset: Dataset, sampler: Any) -> DataLoader:
 
 
 def wants_feature_cache(state: FitState) -> bool:
-    """The recipe asks for the feature cache and only the head trains."""
-    return state.recipe.feature_cache and only_head_trains(state.model)
+    """The recipe asks for the feature cache (a scikit-learn head always does) and only the
+    head trains."""
+    recipe = state.recipe
+    return (recipe.feature_cache or recipe.head != "linear") and only_head_trains(state.model)
 
 
 def _loader_args(state: FitState) -> dict[str, Any]:
@@ -242,9 +253,18 @@ def set_up_training(state: FitState, run_dir: Path) -> None:
             callback.bind(state.loop)
 
 
-def cached_features(state: FitState, dataset: Dataset, phase: str
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The backbone's features of every image of `dataset`, in order, with their labels."""
+def cached_features(state: FitState, dataset: Dataset, phase: str) -> Features:
+    """The backbone's features of every image of `dataset`, in order, with their labels; from
+    the fit's feature store when another fit computed them."""
+    if state.feature_store is None:
+        return _extract(state, dataset, phase)
+    recipe = state.recipe
+    key = (recipe.backbone, recipe.weights, recipe.pretrained, state.image_size,
+           state.precision.describe(), str(state.device), tuple(dataset.samples))
+    return state.feature_store.get(key, lambda: _extract(state, dataset, phase))
+
+
+def _extract(state: FitState, dataset: Dataset, phase: str) -> Features:
     loader = ImageLoader(dataset, batch_size=state.recipe.batch_size,
                         num_workers=state.recipe.num_workers)
 
@@ -272,6 +292,8 @@ def extract_batches(state: FitState) -> None:
         state.train_batches = FeatureBatches(train_f, train_y, state.recipe.batch_size,
                                              state.generator, weights)
         state.val_batches = FeatureBatches(val_f, val_y, state.recipe.batch_size)
+        state.train_features = FeatureBatches(train_f, train_y, state.recipe.batch_size)
+        state.val_features = state.val_batches
         state.step_model = state.model.head
         state.extra_seconds = time.perf_counter() - begun
         if state.job.active:

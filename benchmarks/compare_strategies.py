@@ -1,0 +1,64 @@
+"""How long `tlstudio compare` takes per strategy on the digits demo, and what the shared feature
+extraction saves: each head-only strategy after the first, per fold, against the first.
+
+The first head-only strategy of a fold (logreg) pays for extracting the backbone's features;
+svm, knn and head reuse them (target: each costs <= 0.05 of the first's time). Fold seconds
+are as compare.json records them: the whole fit (model build, features or their reuse, the
+head, validation, the run's files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from tlstudio.comparison import HEAD_ONLY_STRATEGIES, compare, parse_strategies
+from tlstudio.data import write_digits_demo
+from tlstudio.recipe import Recipe
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--backbone", default="tf_efficientnet_lite0")
+    p.add_argument("--image-size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--folds", type=int, default=2)
+    p.add_argument("--per-class", type=int, default=16, help="digits demo images per class")
+    p.add_argument("--strategies", default=None, help="default: all nine")
+    p.add_argument("--threads", type=int, default=2)
+    return p
+
+
+def main() -> None:
+    args = get_args_parser().parse_args()
+    strategies = parse_strategies(args.strategies)
+    with tempfile.TemporaryDirectory(prefix="tlstudio-bench-") as tmp:
+        demo = write_digits_demo(Path(tmp) / "digits", per_class=args.per_class)
+        recipe = Recipe(data_dir=str(demo / "train"), val_dir=str(demo / "val"),
+                        out_dir=str(Path(tmp) / "compare"), epochs=args.epochs,
+                        folds=args.folds, image_size=args.image_size, device="cpu",
+                        threads=args.threads, precision="fp32")
+        begun = time.perf_counter()
+        result = compare(recipe, [args.backbone], strategies).result
+        total = time.perf_counter() - begun
+    print(f"{args.backbone}, {args.image_size}px, {args.epochs} epoch(s), {args.folds} folds, "
+          f"digits demo {args.per_class} per class, {args.threads} threads: {total:.1f} s in all")
+    print(f"{'strategy':12} {'s/fold':>8} {'accuracy':>9}  ratio to the first head-only")
+    rows = result["strategies"]
+    first = next((r for r in rows if r["strategy"] in HEAD_ONLY_STRATEGIES), None)
+    for row in rows:
+        seconds = [f["seconds"] for f in row["folds"]]
+        ratio = ""
+        if first is not None and row["strategy"] in HEAD_ONLY_STRATEGIES and row is not first:
+            ratios = [s / f["seconds"] for s, f in zip(seconds, first["folds"], strict=True)]
+            ratio = f"{statistics.median(ratios):.3f} (target <= 0.05)"
+        print(f"{row['strategy']:12} {statistics.mean(seconds):8.2f} "
+              f"{row['accuracy_mean']:9.1%}  {ratio}")
+    print(f"feature extractions reused: {result['feature_extractions_shared']}")
+
+
+if __name__ == "__main__":
+    main()

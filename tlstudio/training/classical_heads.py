@@ -1,0 +1,86 @@
+"""Heads fitted by scikit-learn on the frozen backbone's cached features, in seconds.
+
+Logistic regression and the linear SVM fold into the Classifier's nn.Linear (the feature
+standardisation included), so export, predict and report treat the run like any other. The SVM's
+probabilities are a softmax of its decision values over a temperature fitted on the training
+features (one scalar, so it folds in too). kNN becomes a `KNNHead` holding the features: the
+vote of scikit-learn's KNeighborsClassifier (uniform weights) as a module, so the run predicts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+from torch import nn
+
+from tlstudio.models import KNNHead
+
+KNN_NEIGHBOURS = 5
+ABSENT_LOGIT = -30.0  # a class with no training image in this fit: never predicted
+
+
+def fit_head(kind: str, features: torch.Tensor, labels: torch.Tensor, classes: int,
+             seed: int) -> nn.Module:
+    """The fitted head for ``kind`` (logreg, svm, knn) on (features, labels), on the CPU."""
+    x = features.detach().float().cpu().numpy()
+    y = labels.detach().cpu().numpy()
+    if kind == "knn":
+        return _knn(x, y, classes)
+    scaler = StandardScaler().fit(x)
+    xs = scaler.transform(x)
+    if kind == "logreg":
+        model = LogisticRegression(max_iter=3000, random_state=seed).fit(xs, y)
+        weight, bias = _class_rows(model.coef_, model.intercept_, model.classes_, classes)
+    elif kind == "svm":
+        model = LinearSVC(random_state=seed, max_iter=10000).fit(xs, y)
+        weight, bias = _class_rows(model.coef_, model.intercept_, model.classes_, classes)
+        scale = _temperature(xs @ weight.T + bias, y)
+        weight, bias = weight * scale, bias * scale
+    else:
+        raise ValueError(f"unknown head {kind!r}")
+    return _linear(weight, bias, scaler)
+
+
+def _class_rows(coef: np.ndarray, intercept: np.ndarray, present: np.ndarray, classes: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """One row per class of the run: scikit-learn's binary form (one row for classes_[1]
+    against classes_[0]) becomes logits (0, z), whose softmax is its sigmoid."""
+    if coef.shape[0] == 1:
+        coef = np.vstack([np.zeros_like(coef), coef])
+        intercept = np.concatenate([[0.0], intercept])
+    weight = np.zeros((classes, coef.shape[1]))
+    bias = np.full(classes, ABSENT_LOGIT)
+    weight[present] = coef
+    bias[present] = intercept
+    return weight, bias
+
+
+def _temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The scale of the decision values whose softmax best fits the training labels."""
+    def nll(log_scale: float) -> float:
+        return -float(log_softmax(logits * np.exp(log_scale), axis=1)[np.arange(len(y)), y]
+                      .mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-5.0, 5.0), method="bounded").x))
+
+
+def _linear(weight: np.ndarray, bias: np.ndarray, scaler: StandardScaler) -> nn.Linear:
+    """W (x - mean) / scale + b as one layer over the raw features."""
+    folded_w = weight / scaler.scale_
+    folded_b = bias - folded_w @ scaler.mean_
+    layer = nn.Linear(weight.shape[1], weight.shape[0])
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(folded_w))
+        layer.bias.copy_(torch.from_numpy(folded_b))
+    return layer
+
+
+def _knn(x: np.ndarray, y: np.ndarray, classes: int) -> KNNHead:
+    k = min(KNN_NEIGHBOURS, len(y))
+    votes = np.eye(classes)[y]
+    return KNNHead(torch.from_numpy(x), torch.from_numpy(votes), k)
