@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,24 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
         os.close(lock)
+
+
+def replace_folder(new: Path, dest: Path) -> None:
+    """Rename the folder `new` to `dest`; a folder already there is moved aside first and then
+    removed, so `dest` is never half old and half new."""
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+        os.replace(new, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, dest)
+
+
+def output_error(error: OSError, dest: str | os.PathLike[str]) -> Exception:
+    """A failed write of `dest` as the user's OutputError (disk full, read-only, ...)."""
+    return _translated(error, Path(dest))
 
 
 def _translated(error: OSError, dest: Path) -> Exception:

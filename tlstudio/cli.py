@@ -15,6 +15,9 @@ from tlstudio.recipe import LR_FIND_FIELDS
 from tlstudio.runs.folder import REPORT
 from tlstudio.writable import check_writable, describe_os_error
 
+# tlstudio.export.FORMATS, spelled here so `--help` costs no torch import (a test compares them)
+EXPORT_FORMATS = ("onnx", "torchscript", "safetensors", "openvino", "tflite", "coreml")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -74,8 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export a trained run for use without tlstudio")
     p.add_argument("run", help="run folder written by `tlstudio train`")
-    p.add_argument("--format", required=True, choices=("onnx", "torchscript", "safetensors"))
-    p.add_argument("--out", help="output file (default RUN/export/model.EXT)")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                   help="openvino, tflite and coreml need the deploy extra "
+                        "(pip install 'tlstudio[deploy]')")
+    p.add_argument("--quantize", choices=("int8", "fp16"),
+                   help="int8: onnx, tflite (calibrated on the run's training images); "
+                        "fp16: onnx, openvino, coreml")
+    p.add_argument("--out", help="output file (default RUN/export/FORMAT[-QUANTIZE]/model.EXT)")
+    p.add_argument("--json", action="store_true",
+                   help="print the export's measurements as JSON")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("predict", help="classify images with a run or an exported model")
@@ -198,10 +208,14 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tlstudio.export import export_run
+    from tlstudio.export import export_run, export_table
 
-    result = export_run(args.run, args.format, args.out)
-    print(result.message)
+    result = export_run(args.run, args.format, args.out, quantize=args.quantize)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(result.message)
+        print(export_table([result]))
     return 0
 
 

@@ -24,6 +24,7 @@ _WHERE = {
     "load_model": "model_files",
     "load_weights": "model_files",
     "read_model_info": "model_files",
+    "record_export": "model_files",
     "save_model": "model_files",
     "save_weights": "model_files",
     "PredictionsError": "predictions",
@@ -49,6 +50,7 @@ __all__ = [
     "load_weights",
     "read_model_info",
     "read_run_info",
+    "record_export",
     "save_checkpoint",
     "save_epoch_predictions",
     "save_model",
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
         load_model,
         load_weights,
         read_model_info,
+        record_export,
         save_model,
         save_weights,
     )

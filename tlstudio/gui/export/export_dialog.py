@@ -80,7 +80,7 @@ class Exporter(QObject):
         if run_dir is None:
             self.failed.emit(NO_RUN)
             return
-        default = str(RunFolder.at(run_dir).export_file(FORMATS["onnx"].suffix))
+        default = str(RunFolder.at(run_dir).export_file("onnx", FORMATS["onnx"].suffix))
         path, chosen = QFileDialog.getSaveFileName(parent, "Export model", default,
                                                    ";;".join(FILTERS))
         if not path:
