@@ -25,16 +25,17 @@ from tlstudio.runs import ModelInfo, save_model
 CLASSES = ("red", "green", "blue")
 
 
-def make_run(run_dir: Path, data_dir: Path, backbone: str = "tiny_cnn") -> Path:
+def make_run(run_dir: Path, data_dir: Path, backbone: str = "tiny_cnn",
+             classes: tuple[str, ...] = CLASSES) -> Path:
     """A run folder whose model gives clearly non-uniform probabilities."""
     torch.manual_seed(0)
-    built = build_classifier(backbone, len(CLASSES), pretrained=False)
+    built = build_classifier(backbone, len(classes), pretrained=False)
     with torch.no_grad():
         built.model.head.weight.normal_(0.0, 3.0)
         built.model.head.bias.normal_(0.0, 1.0)
     spec = built.spec
     recipe = {"data_dir": str(data_dir), "backbone": backbone}
-    info = ModelInfo(backbone, CLASSES, spec.input_size, spec.mean, spec.std, recipe)
+    info = ModelInfo(backbone, classes, spec.input_size, spec.mean, spec.std, recipe)
     save_model(run_dir, built.model.eval(), info)
     return run_dir
 
