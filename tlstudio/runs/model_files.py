@@ -95,6 +95,16 @@ def record_export(run_dir: str | Path, variant: str, record: dict[str, Any]) -> 
     atomic.write_json(path, description)
 
 
+def read_export_records(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """The records `record_export` kept (variant -> measurements); none for an unreadable file."""
+    try:
+        description = json.loads(RunFolder.at(run_dir).model_info.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    records = description.get(EXPORTS)
+    return records if isinstance(records, dict) else {}
+
+
 def read_model_info(run_dir: str | Path) -> ModelInfo:
     path = RunFolder.at(run_dir).model_info
     try:
