@@ -70,6 +70,19 @@ def replace_folder(new: Path, dest: Path) -> None:
         os.replace(new, dest)
 
 
+def hold_lock(path: Path) -> int:
+    """Create `path` and lock it until the returned descriptor is closed (or the process dies),
+    so that `is_abandoned(path)` tells a live writer's work from a killed one's."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    _lock(fd, blocking=True)
+    return fd
+
+
+def is_abandoned(path: str | os.PathLike[str]) -> bool:
+    """No live process holds the lock on `path` (see `hold_lock`)."""
+    return _is_abandoned(Path(path))
+
+
 def output_error(error: OSError, dest: str | os.PathLike[str]) -> Exception:
     """A failed write of `dest` as the user's OutputError (disk full, read-only, ...)."""
     return _translated(error, Path(dest))

@@ -8,13 +8,13 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tlstudio import atomic
 
 PREFIX = ".tlstudio-export-"  # staging folders; an abandoned one is removed by the next export
+LOCK = ".lock"  # held inside a staging folder while its export is alive
 
 
 @contextlib.contextmanager
@@ -24,16 +24,19 @@ def staged(dest: Path) -> Iterator[Path]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(dest.parent)
         stage = Path(tempfile.mkdtemp(prefix=PREFIX, dir=dest.parent))
+        lock = atomic.hold_lock(stage / LOCK)
     except OSError as e:
         raise atomic.output_error(e, dest) from e
     try:
         yield stage
         for entry in sorted(stage.iterdir()):
-            _place(entry, dest.parent / entry.name)
+            if entry.name != LOCK:
+                _place(entry, dest.parent / entry.name)
     except OSError as e:
         raise atomic.output_error(e, dest) from e
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        os.close(lock)
 
 
 def _place(entry: Path, target: Path) -> None:
@@ -45,13 +48,9 @@ def _place(entry: Path, target: Path) -> None:
 
 
 def _remove_abandoned(folder: Path) -> None:
-    """Staging folders of exports killed before they finished: older than an hour (a live
-    export finishes well within that)."""
+    """Staging folders of exports killed before they finished (nobody holds their lock); a
+    live export's folder is left alone."""
     for stale in folder.glob(f"{PREFIX}*"):
         with contextlib.suppress(OSError):
-            if stale.is_dir() and _age_s(stale) > 3600:
+            if stale.is_dir() and atomic.is_abandoned(stale / LOCK):
                 shutil.rmtree(stale, ignore_errors=True)
-
-
-def _age_s(path: Path) -> float:
-    return time.time() - path.stat().st_mtime
