@@ -16,8 +16,7 @@ from pathlib import Path
 
 from tlstudio.data import write_digits_demo
 from tlstudio.errors import ExportError
-from tlstudio.export import ExportResult, export_run
-from tlstudio.export.table import export_table
+from tlstudio.export import ExportResult, export_run, export_table
 from tlstudio.models import backbone_names, get_spec, weights_status
 from tlstudio.recipe import Recipe
 from tlstudio.training import fit

@@ -21,7 +21,7 @@ from tlstudio.export.measure import Measurement, compare, latency_ms, run_images
 from tlstudio.export.metadata import export_record
 from tlstudio.export.safetensors import write_sidecar
 from tlstudio.export.staging import staged
-from tlstudio.export.table import export_table
+from tlstudio.export.table import COLUMNS, export_table, table_rows
 from tlstudio.inference import Predictor, ProbabilityModel
 from tlstudio.runs import ModelInfo, RunFolder, load_model, read_run_info, record_export
 from tlstudio.runs.folder import EXPORT_EXAMPLES, EXPORT_FOLDER
@@ -171,5 +171,5 @@ def _destination(run_dir: Path, variant: str, suffix: str,
     return out / f"model{suffix}" if out.is_dir() and out.suffix != suffix else out
 
 
-__all__ = ["EXPORT_FOLDER", "FORMATS", "QUANTIZATIONS", "ExportError", "ExportResult",
-           "export_run", "export_table"]
+__all__ = ["COLUMNS", "EXPORT_FOLDER", "FORMATS", "QUANTIZATIONS", "ExportError",
+           "ExportResult", "export_run", "export_table", "table_rows"]

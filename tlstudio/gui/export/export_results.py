@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.export import ExportResult
-from tlstudio.export.table import COLUMNS, table_rows
+from tlstudio.export import COLUMNS, ExportResult, table_rows
 from tlstudio.runs import read_export_records
 from tlstudio.runs.folder import EXPORT_EXAMPLES
 
