@@ -33,10 +33,13 @@ def write_coreml(model: ProbabilityModel, info: ModelInfo, path: Path, quantize:
     precision = ct.precision.FLOAT16 if quantize == "fp16" else ct.precision.FLOAT32
     try:
         with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # torch.jit deprecation; untested-version notes
-            traced = torch.jit.trace(model, example_input(size)[:1], check_trace=False)
+            warnings.simplefilter("ignore")  # untested-version notes
+            # torch.export, not torch.jit.trace: coremltools cannot read the shape arithmetic
+            # that the trace records for EfficientNet-Lite's TF "same" padding.
+            exported = torch.export.export(model, (example_input(size)[:1],))
             converted = ct.convert(
-                traced, inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
+                exported.run_decompositions({}),
+                inputs=[ct.TensorType(name=INPUT_NAME, shape=(1, 3, size, size))],
                 outputs=[ct.TensorType(name=OUTPUT_NAME)], convert_to="mlprogram",
                 compute_precision=precision)
         converted.user_defined_metadata.update(string_metadata(describe(info, True)))
