@@ -97,7 +97,7 @@ def test_exports_hold_every_member_and_match_pytorch(runs, tmp_path: Path, metho
         assert exported.image_size == 24 and exported.classes == reference.classes
         np.testing.assert_allclose(exported.predict_tensor(batch),
                                    reference.predict_tensor(batch), atol=1e-4)
-    graph = onnx.load(str(out / "export" / "model.onnx")).graph
+    graph = onnx.load(str(out / "export" / "onnx" / "model.onnx")).graph  # default place
     assert "Resize" in {node.op_type for node in graph.node}  # the 16-pixel member's input
     with pytest.raises(Exception, match="ONNX or TorchScript"):
         export_run(out, "safetensors")

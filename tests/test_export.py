@@ -25,16 +25,17 @@ from tlstudio.runs import ModelInfo, save_model
 CLASSES = ("red", "green", "blue")
 
 
-def make_run(run_dir: Path, data_dir: Path, backbone: str = "tiny_cnn") -> Path:
+def make_run(run_dir: Path, data_dir: Path, backbone: str = "tiny_cnn",
+             classes: tuple[str, ...] = CLASSES) -> Path:
     """A run folder whose model gives clearly non-uniform probabilities."""
     torch.manual_seed(0)
-    built = build_classifier(backbone, len(CLASSES), pretrained=False)
+    built = build_classifier(backbone, len(classes), pretrained=False)
     with torch.no_grad():
         built.model.head.weight.normal_(0.0, 3.0)
         built.model.head.bias.normal_(0.0, 1.0)
     spec = built.spec
     recipe = {"data_dir": str(data_dir), "backbone": backbone}
-    info = ModelInfo(backbone, CLASSES, spec.input_size, spec.mean, spec.std, recipe)
+    info = ModelInfo(backbone, classes, spec.input_size, spec.mean, spec.std, recipe)
     save_model(run_dir, built.model.eval(), info)
     return run_dir
 
@@ -56,14 +57,14 @@ def image_batch(paths: list[Path], size: int) -> np.ndarray:
 def test_each_format_writes_a_checked_file(run_dir: Path, fmt: str, name: str) -> None:
     result = export_run(run_dir, fmt)
     assert isinstance(result, ExportResult)
-    assert Path(result.path) == run_dir / "export" / name
+    assert Path(result.path) == run_dir / "export" / fmt / name  # a folder per format
     assert Path(result.path).is_file()
     assert result.format == fmt
     assert result.checked
     assert result.max_abs_diff is not None and result.max_abs_diff <= PARITY_TOLERANCE
     assert result.check_images == 4  # found in the recipe's data_dir
     assert "4 images" in result.message
-    assert list((run_dir / "export").glob("*.tmp")) == []
+    assert list((run_dir / "export").rglob("*.tmp")) == []
 
 
 def test_onnx_metadata_and_onnxruntime_match_the_run(run_dir: Path, colour_data: Path) -> None:
@@ -119,7 +120,7 @@ def test_unreadable_check_image_is_an_export_error(run_dir: Path, tmp_path: Path
     bad.write_text("not an image")
     with pytest.raises(ExportError, match="bad.png"):
         export_run(run_dir, "onnx", check_images=[str(bad)])
-    assert not (run_dir / "export" / "model.onnx").exists()
+    assert not (run_dir / "export" / "onnx" / "model.onnx").exists()
 
 
 def test_random_inputs_when_no_images_are_found(tmp_path: Path) -> None:
@@ -147,7 +148,7 @@ def test_failed_check_raises_and_writes_nothing(
     monkeypatch.setattr(onnxruntime.InferenceSession, "run", _wrong_run)
     with pytest.raises(ExportError, match="disagrees"):
         export_run(run_dir, "onnx")
-    assert list((run_dir / "export").iterdir()) == []
+    assert list((run_dir / "export" / "onnx").iterdir()) == []
 
 
 def test_failed_check_keeps_the_previous_export(
@@ -178,12 +179,13 @@ def test_crash_mid_write_keeps_the_previous_export(
         export_run(run_dir, "onnx")
     monkeypatch.undo()
     assert good.read_bytes() == before
-    assert sorted(p.name for p in good.parent.iterdir()) == ["model.onnx"]
+    assert sorted(p.name for p in good.parent.iterdir()) == [
+        "Example.cs", "example.js", "example.py", "model.onnx"]
 
 
 def test_unknown_format_and_missing_run(run_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="Unknown export format"):
-        export_run(run_dir, "tflite")
+        export_run(run_dir, "tflite2")
     with pytest.raises(ModelFileError):
         export_run(tmp_path / "no-run", "onnx")
 

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,37 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
         os.close(lock)
+
+
+def replace_folder(new: Path, dest: Path) -> None:
+    """Rename the folder `new` to `dest`; a folder already there is moved aside first and then
+    removed, so `dest` is never half old and half new."""
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+        os.replace(new, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, dest)
+
+
+def hold_lock(path: Path) -> int:
+    """Create `path` and lock it until the returned descriptor is closed (or the process dies),
+    so that `is_abandoned(path)` tells a live writer's work from a killed one's."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    _lock(fd, blocking=True)
+    return fd
+
+
+def is_abandoned(path: str | os.PathLike[str]) -> bool:
+    """No live process holds the lock on `path` (see `hold_lock`)."""
+    return _is_abandoned(Path(path))
+
+
+def output_error(error: OSError, dest: str | os.PathLike[str]) -> Exception:
+    """A failed write of `dest` as the user's OutputError (disk full, read-only, ...)."""
+    return _translated(error, Path(dest))
 
 
 def _translated(error: OSError, dest: Path) -> Exception:

@@ -19,6 +19,8 @@ from tlstudio.writable import check_writable, describe_os_error
 
 # A shell's status for a writer killed by SIGPIPE (as `yes | head` gives): the reader left.
 EXIT_READER_GONE = 128 + 13
+# tlstudio.export.FORMATS, spelled here so `--help` costs no torch import (a test compares them)
+EXPORT_FORMATS = ("onnx", "torchscript", "safetensors", "openvino", "tflite", "coreml")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,8 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export a trained run for use without tlstudio")
     p.add_argument("run", help="run folder written by `tlstudio train`")
-    p.add_argument("--format", required=True, choices=("onnx", "torchscript", "safetensors"))
-    p.add_argument("--out", help="output file (default RUN/export/model.EXT)")
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                   help="openvino, tflite and coreml need the deploy extra "
+                        "(pip install 'tlstudio[deploy]')")
+    p.add_argument("--quantize", choices=("int8", "fp16"),
+                   help="int8: onnx, tflite (calibrated on the run's training images); "
+                        "fp16: onnx, openvino, coreml")
+    p.add_argument("--out", help="output file (default RUN/export/FORMAT[-QUANTIZE]/model.EXT)")
+    p.add_argument("--json", action="store_true",
+                   help="print the export's measurements as JSON")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("predict", help="classify images with a run or an exported model")
@@ -366,13 +375,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from tlstudio.export import export_run
+    from tlstudio.export import export_run, export_table
 
     require_utf8(args.run, "The run folder")
     if args.out is not None:
         require_utf8(args.out, "The export file", "give a UTF-8 name with --out")
-    result = export_run(args.run, args.format, args.out)
-    print(result.message)
+    result = export_run(args.run, args.format, args.out, quantize=args.quantize)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(result.message)
+        print(export_table([result]))
     return 0
 
 

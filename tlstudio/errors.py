@@ -27,6 +27,8 @@ class Remedy(Enum):
     CONTINUE_RUN = "continue_run"  # resume the interrupted run (paths: run)
     START_AGAIN = "start_again"  # start the run again in its folder (paths: run, recipe)
     WAIT_OR_CHOOSE_OUT = "wait_or_choose_out"  # another training writes there: wait, or elsewhere
+    INSTALL_DEPLOY = "install_deploy"  # install the converters and runtimes of the deploy extra
+    OTHER_QUANTIZATION = "other_quantization"  # a quantization the chosen format supports
 
 
 class TlstudioError(Exception):

@@ -68,6 +68,12 @@ REMEDY_WORDS: dict[Remedy, RemedyWords] = {
     Remedy.MORE_EPOCHS: RemedyWords(
         "to train more, resume it with a larger total (--resume RUN --epochs N)",
         "to train more, use File > Resume run… with a larger total of epochs"),
+    Remedy.INSTALL_DEPLOY: RemedyWords(
+        "install the export formats with: pip install 'tlstudio[deploy]'",
+        "install the export formats with: pip install 'tlstudio[deploy]', then restart"),
+    Remedy.OTHER_QUANTIZATION: RemedyWords(
+        "leave out --quantize, or pick a format that offers it (see `tlstudio export --help`)",
+        "pick one of the choices the export dialog lists"),
 }
 
 

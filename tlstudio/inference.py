@@ -173,11 +173,16 @@ def open_run(run_dir: str | os.PathLike[str]) -> Predictor:
                             str(run_dir))
 
 
-def open_onnx(path: str | os.PathLike[str]) -> Predictor:
+def open_onnx(path: str | os.PathLike[str], threads: int | None = None) -> Predictor:
+    """`threads`: ONNX Runtime's intra-op threads (None: its default, all cores)."""
     import onnxruntime as ort
 
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: its graph-cleanup warnings are not the user's
+    if threads:
+        options.intra_op_num_threads = threads
     try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own varied errors
         raise ModelFileError(f"Cannot read the ONNX model '{path}': {first_line(e)}") from None
     info = info_from_metadata(session.get_modelmeta().custom_metadata_map, path)

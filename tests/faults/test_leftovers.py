@@ -49,13 +49,24 @@ def test_an_export_killed_mid_write_leaves_nothing_after_the_next_export(tmp_pat
     finally:
         process.kill()
         process.stdout.close()
-    left = _temp_files(out)
-    assert len(left) == 1 and left[0].startswith(".model.pt.")  # what the kill leaves
-    assert os.path.getsize(out / left[0]) > 10_000  # the whole model
+    left = sorted(out.iterdir())  # what the kill leaves: the export's staging folder
+    assert len(left) == 1 and left[0].name.startswith(".tlstudio-export-")
+    assert os.path.getsize(left[0] / "model.pt") > 10_000  # the whole model
 
     assert main(["export", str(run), "--format", "torchscript", "--out",
                  str(out / "model.pt")]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["model.pt"]
+    assert sorted(p.name for p in out.iterdir()) == ["example.py", "model.pt"]
+
+
+def test_a_live_exports_staging_folder_is_left_alone(tmp_path) -> None:
+    from tlstudio.export.staging import staged
+
+    with staged(tmp_path / "model.onnx") as live:
+        (live / "model.onnx").write_bytes(b"being checked")
+        with staged(tmp_path / "model.pt") as other:
+            (other / "model.pt").write_bytes(b"other")
+        assert (live / "model.onnx").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "model.pt"]
 
 
 def test_a_live_writers_temp_file_is_left_alone(tmp_path) -> None:

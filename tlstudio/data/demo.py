@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tlstudio import atomic
 from tlstudio.errors import DatasetError
 
 MARKER = "demo.json"
@@ -120,10 +121,4 @@ def _replace_dir(new: Path, dest: Path) -> None:
     if dest.exists():
         if not (dest / MARKER).exists() and any(dest.iterdir()):
             raise DatasetError(f"Folder '{dest}' already exists and is not a tlstudio demo")
-        old = dest.with_name(f".{dest.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dest, old)
-        os.replace(new, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, dest)
+    atomic.replace_folder(new, dest)

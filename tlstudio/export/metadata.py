@@ -38,3 +38,13 @@ def string_metadata(description: dict[str, Any]) -> dict[str, str]:
 def example_input(image_size: int) -> torch.Tensor:
     """A fixed batch of two random images; two, so the batch size is not mistaken for a constant."""
     return torch.rand(2, 3, image_size, image_size, generator=torch.Generator().manual_seed(0))
+
+
+# What an export's record holds: `export --json` prints these keys, model.json keeps them.
+EXPORT_RECORD_KEYS = ("path", "format", "quantize", "bytes", "latency_ms", "agreement",
+                      "accuracy", "reference_accuracy", "max_abs_diff", "check")
+
+
+def export_record(result: Any) -> dict[str, Any]:
+    """The record of an ExportResult: exactly EXPORT_RECORD_KEYS."""
+    return {key: getattr(result, key) for key in EXPORT_RECORD_KEYS}

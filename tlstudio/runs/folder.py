@@ -23,7 +23,10 @@ CHECKPOINT = "checkpoint.pt"
 BEST_WEIGHTS = "best_model.safetensors"
 PREDICTIONS = "val_predictions.safetensors"
 EXPORT_FOLDER = "export"
-EXPORT_STEM = "model"  # export/model.onnx, export/model.pt, export/model.safetensors
+EXPORT_STEM = "model"  # export/onnx/model.onnx, export/tflite-int8/model.tflite, ...
+# The usage examples beside each export, by language (example.py runs with the format's runtime).
+EXPORT_EXAMPLES = {"python": "example.py", "javascript": "example.js", "csharp": "Example.cs",
+                   "kotlin": "Example.kt", "swift": "Example.swift"}
 REPORT = "report.html"
 ENSEMBLE = "ensemble.json"  # an ensemble's members, method and weights (see ensemble/)
 TENSORBOARD = "tensorboard"  # event files of the recipe's `tensorboard` setting
@@ -76,9 +79,10 @@ class RunFolder:
         """A comparison's run folder for one backbone and strategy."""
         return self.path / backbone / strategy
 
-    def export_file(self, suffix: str) -> Path:
-        """Where an export in the format with file extension `suffix` goes by default."""
-        return self.export_folder / f"{EXPORT_STEM}{suffix}"
+    def export_file(self, variant: str, suffix: str) -> Path:
+        """Where an export goes by default: a folder per `variant` (`onnx`, `onnx-int8`, ...),
+        so each keeps its own usage examples; `suffix` is its format's file extension."""
+        return self.export_folder / variant / f"{EXPORT_STEM}{suffix}"
 
     def has_model(self) -> bool:
         """Training finished at least one epoch and saved the run's model."""

@@ -99,6 +99,30 @@ def write_model_info(run_dir: str | Path, info: ModelInfo) -> None:
     atomic.write_json(RunFolder.at(run_dir).model_info, info.to_dict())
 
 
+EXPORTS = "exports"  # the description's record of each export: variant -> its measurements
+
+
+def record_export(run_dir: str | Path, variant: str, record: dict[str, Any]) -> None:
+    """Keep `record` (what `export --json` prints) under `exports` in the run's description."""
+    path = RunFolder.at(run_dir).model_info
+    try:
+        description = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{path} cannot be read to record the export: {e}") from None
+    description.setdefault(EXPORTS, {})[variant] = record
+    atomic.write_json(path, description)
+
+
+def read_export_records(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """The records `record_export` kept (variant -> measurements); none for an unreadable file."""
+    try:
+        description = json.loads(RunFolder.at(run_dir).model_info.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    records = description.get(EXPORTS)
+    return records if isinstance(records, dict) else {}
+
+
 def read_model_info(run_dir: str | Path) -> ModelInfo:
     path = RunFolder.at(run_dir).model_info
     try:

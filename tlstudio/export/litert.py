@@ -1,0 +1,80 @@
+"""TensorFlow Lite / LiteRT (`.tflite`), by PyTorch's own route (`litert-torch`), float or int8,
+run by the LiteRT interpreter (`ai-edge-litert`).
+
+int8 is static PT2E quantization (per-channel int8 weights, int8 activations) calibrated on the
+run's training images; input and output stay float32, so clients feed the same image either way.
+The input is one image (batch 1), as phones and microcontrollers run it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tlstudio.errors import ExportError
+from tlstudio.export.runtime import require
+from tlstudio.inference import Predictor, ProbabilityModel
+from tlstudio.runs import ModelInfo
+
+
+def write_litert(model: ProbabilityModel, info: ModelInfo, path: Path, quantize: str | None,
+                 calibration: torch.Tensor) -> list[Path]:
+    litert_torch = require("litert_torch", "LiteRT")
+    sample = (calibration[:1].contiguous(),)
+    # The converter reports its progress on stdout, which `export --json` keeps for the JSON.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            if quantize == "int8":
+                converted = _int8(litert_torch, model, sample, calibration)
+            else:
+                converted = litert_torch.convert(model, sample)
+            converted.export(str(path))
+        except ExportError:
+            raise
+        except Exception as e:  # re-raised: the converter fails in many ways on unusual layers
+            raise ExportError(
+                f"The {info.backbone} model could not be converted to LiteRT: {e}") from e
+    return []
+
+
+def _int8(litert_torch, model: ProbabilityModel, sample: tuple[torch.Tensor],
+          calibration: torch.Tensor):
+    from litert_torch.quantize.pt2e_quantizer import (
+        PT2EQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = PT2EQuantizer().set_global(
+        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
+    graph = prepare_pt2e(torch.export.export(model, sample).module(), quantizer)
+    with torch.no_grad():
+        for image in calibration:
+            graph(image.unsqueeze(0))  # observers record each activation's range
+    graph = convert_pt2e(graph, fold_quantize=False)
+    return litert_torch.convert(graph, sample, quant_config=QuantConfig(pt2e_quantizer=quantizer))
+
+
+def open_litert(path: os.PathLike[str], info: ModelInfo, threads: int | None) -> Predictor:
+    """The LiteRT interpreter (XNNPACK on the CPU); a batch runs one image at a time."""
+    interpreter_module = require("ai_edge_litert.interpreter", "LiteRT")
+    interpreter = interpreter_module.Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]["index"]
+    target = interpreter.get_output_details()[0]["index"]
+
+    def probabilities(batch: np.ndarray) -> np.ndarray:
+        rows = []
+        for image in np.asarray(batch, dtype=np.float32):
+            interpreter.set_tensor(source, image[np.newaxis])
+            interpreter.invoke()
+            rows.append(interpreter.get_tensor(target)[0].copy())
+        return np.stack(rows)
+
+    return Predictor(info.classes, info.image_size, probabilities, str(path))
