@@ -85,7 +85,8 @@ def test_calibrate_lowers_ece_and_every_source_uses_the_temperature(calibrated_r
     for fmt in ("torchscript", "safetensors"):
         exported = load_predictor(export_run(calibrated_run, fmt).path)
         assert np.abs(exported.predict_tensor(batch) - expected).max() <= 1e-4
-    with safe_open(str(calibrated_run / "export" / "safetensors" / "model.safetensors"), framework="pt") as f:
+    exported_file = calibrated_run / "export" / "safetensors" / "model.safetensors"
+    with safe_open(str(exported_file), framework="pt") as f:
         assert float(f.metadata()["temperature"]) == pytest.approx(result.temperature)
 
 
