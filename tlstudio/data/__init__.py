@@ -21,6 +21,7 @@ from tlstudio.data.scan import (
     ScanCancelled,
     SkippedFile,
     scan_folder,
+    scan_images,
     stratified_split,
 )
 from tlstudio.data.transforms import (
@@ -54,6 +55,7 @@ __all__ = [
     "preview_augmentations",
     "resize_size",
     "scan_folder",
+    "scan_images",
     "resolve_data_folders",
     "split_folders",
     "stratified_split",

@@ -85,6 +85,9 @@ class FitState:
     scaler: Any = None
     loss_fn: nn.Module | None = None
     loop: TrainingLoop | None = None
+    target_scan: DatasetScan | None = None  # domain adaptation's unlabelled target images
+    target_val_scan: DatasetScan | None = None  # its labelled target images, if any
+    adaptation: Any = None  # training.adaptation.Adaptation, when the recipe adapts
     history: list[EpochEnded] = field(default_factory=list)  # finished epochs, resumed ones too
     metrics: dict[str, Any] = field(default_factory=dict)  # what metrics.json says
 
