@@ -14,6 +14,8 @@ from tlstudio.training.events import (
     PhaseProgress,
     RunControl,
 )
+from tlstudio.training.feature_cache import extract_features
+from tlstudio.training.stages import training_scans
 
 __all__ = [
     "BatchEnded",
@@ -28,9 +30,11 @@ __all__ = [
     "RunControl",
     "RunResult",
     "TrainingLoop",
+    "extract_features",
     "fit",
     "resolve_device",
     "resumable_run",
     "resume_recipe",
     "resume_run",
+    "training_scans",
 ]

@@ -134,6 +134,15 @@ def prepare_data(state: FitState,
     state.train_scan, state.val_scan = scans
 
 
+def training_scans(recipe: Recipe, callbacks: Sequence[Callback] = (),
+                   control: RunControl | None = None) -> tuple[DatasetScan, DatasetScan]:
+    """The training and validation images a fit of `recipe` uses (the same split), for
+    procedures that look at a run's data after the fact (the domain shift)."""
+    state = start(recipe, callbacks, control, recipe_callbacks_too=False)
+    prepare_data(state)
+    return state.train_scan, state.val_scan
+
+
 def _scan(state: FitState) -> tuple[DatasetScan, DatasetScan]:
     recipe = state.recipe
     folders = resolve_data_folders(recipe.data_dir, recipe.val_dir)
