@@ -41,10 +41,10 @@ def domains(tmp_path: Path) -> tuple[Path, Path, Path]:
     return source, target, labelled
 
 
-def recipe(tmp_path: Path, domains, adapt: str, **changes) -> Recipe:
+def recipe(tmp_path: Path, domains, adapt: str, epochs: int = 1, **changes) -> Recipe:
     source, target, labelled = domains
     return Recipe(data_dir=str(source), out_dir=str(tmp_path / f"run-{adapt}"),
-                  backbone="tiny_cnn", epochs=2, image_size=16, batch_size=8, val_split=0.25,
+                  backbone="tiny_cnn", epochs=epochs, image_size=16, batch_size=8, val_split=0.25,
                   target_dir=str(target), target_val_dir=str(labelled), adapt=adapt, **changes)
 
 
@@ -52,7 +52,7 @@ def recipe(tmp_path: Path, domains, adapt: str, **changes) -> Recipe:
     ("none", None), ("adabn", None), ("align", None), ("coral", None), ("entropy", None),
     ("entropy", "none"), ("dann", "none")])
 def test_each_method_trains_and_reports_target_accuracy(tmp_path, domains, adapt, freeze):
-    r = recipe(tmp_path, domains, adapt, **({"freeze": freeze} if freeze else {}))
+    r = recipe(tmp_path, domains, adapt, epochs=2, **({"freeze": freeze} if freeze else {}))
     fit(r)
     metrics = json.loads((Path(r.out_dir) / "metrics.json").read_text())
     assert metrics["adaptation"] == {"method": adapt, "chosen_by": "recipe"}
