@@ -47,7 +47,7 @@ SHIFTS = (
     Shift("mild: a little darker, warmer", 0.85, (1.05, 1.0, 0.92), 0.0, 4.0),
     Shift("mild: slight blur and noise", 1.0, (1.0, 1.0, 1.0), 0.8, 8.0),
     Shift("severe: dark, blue cast, blur, noise", 0.3, (0.5, 0.8, 1.6), 1.5, 12.0),
-    Shift("severe: overexposed, green cast", 2.2, (0.8, 1.3, 0.7), 1.0, 6.0),
+    Shift("severe: overexposed, green cast", 2.6, (0.75, 1.35, 0.65), 1.2, 8.0),
 )
 METHODS = ("none", "adabn", "align", "coral", "entropy", "auto")
 
@@ -59,7 +59,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-val-per-class", type=int, default=4, help="labelled target crops")
     p.add_argument("--crop", type=int, default=96, help="crop size in the photos, pixels")
     p.add_argument("--image-size", type=int, default=96)
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--shifts", default="all", help="comma-separated indices into the shifts")
     p.add_argument("--methods", default=",".join(METHODS))

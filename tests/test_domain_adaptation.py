@@ -134,3 +134,17 @@ def test_an_adapted_export_matches_pytorch_on_target_images(tmp_path, domains, a
     result = export_run(r.out_dir, "onnx", check_images=targets)
     assert result.checked and result.check_images == 4
     assert result.max_abs_diff is not None and result.max_abs_diff < 1e-4
+
+
+@pytest.mark.parametrize("adapt", ["adabn", "align"])
+def test_the_reported_target_accuracy_is_the_saved_models(tmp_path, domains, adapt):
+    """What metrics.json says of the target is what the saved (adapted) model does there."""
+    from tlstudio.inference import load_predictor
+
+    r = recipe(tmp_path, domains, adapt)
+    fit(r)
+    reported = json.loads((Path(r.out_dir) / "metrics.json").read_text())["epochs"][0]
+    labelled = sorted(domains[2].rglob("*.png"))
+    predictions, _ = load_predictor(r.out_dir).predict_paths([str(p) for p in labelled])
+    measured = np.mean([p.label == Path(p.path).parent.name for p in predictions])
+    assert reported["target_accuracy"] == pytest.approx(measured, abs=1e-6)

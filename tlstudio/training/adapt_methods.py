@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from tlstudio.training.adaptation import Adaptation, cycle
-from tlstudio.training.feature_cache import FeatureBatches
-from tlstudio.training.loops import ExtraLoss
+from tlstudio.training.feature_cache import FeatureBatches, extract_features
+from tlstudio.training.loops import ExtraLoss, evaluate
 
 ENTROPY_WEIGHT = 0.5  # information maximisation term against the labels' cross-entropy
 DANN_WEIGHT = 0.3  # the domain classifier's loss at the end of the ramp
@@ -66,9 +66,36 @@ class AdaBN(Adaptation):
     name = "adabn"
     changes_backbone = True
 
+    def __init__(self, state) -> None:
+        super().__init__(state)
+        self._frozen: nn.Module | None = None  # the adapted model while only the head trains
+
     def deployed(self) -> nn.Module:
         state = self.state
-        return batchnorm_on(state.model, self.loader(state.target_scan), state.device)
+        if not state.use_cache:
+            return batchnorm_on(state.model, self.loader(state.target_scan), state.device)
+        # A frozen backbone's target statistics never change: estimate them once, and give
+        # the adapted copy the head as trained so far.
+        if self._frozen is None:
+            self._frozen = batchnorm_on(state.model, self.loader(state.target_scan),
+                                        state.device)
+        self._frozen.head.load_state_dict(state.model.head.state_dict())
+        return self._frozen
+
+    def target_accuracy(self) -> float | None:
+        state = self.state
+        if state.target_val_scan is None or not state.use_cache:
+            return super().target_accuracy()
+        model = self.deployed()
+        if self._target_val_features is None:
+            loader = self.loader(state.target_val_scan)
+            self._target_val_features = extract_features(
+                model, loader, state.device, lambda done, total: None, state.control,
+                state.precision, state.micro_batch)
+        features, labels = self._target_val_features
+        batches = FeatureBatches(features, labels, state.recipe.batch_size)
+        return evaluate(model.head, batches, nn.CrossEntropyLoss(), state.device,
+                        state.precision, state.micro_batch).accuracy
 
 
 class FeatureMethod(Adaptation):
