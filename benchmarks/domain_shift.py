@@ -48,6 +48,7 @@ SHIFTS = (
     Shift("mild: slight blur and noise", 1.0, (1.0, 1.0, 1.0), 0.8, 8.0),
     Shift("severe: dark, blue cast, blur, noise", 0.3, (0.5, 0.8, 1.6), 1.5, 12.0),
     Shift("severe: overexposed, green cast", 2.6, (0.75, 1.35, 0.65), 1.2, 8.0),
+    Shift("severe: dark, blue cast, noise", 0.3, (0.6, 0.8, 1.5), 0.0, 10.0),
 )
 METHODS = ("none", "adabn", "align", "coral", "entropy", "auto")
 

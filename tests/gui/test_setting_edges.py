@@ -82,6 +82,9 @@ def _edge_values(edge: str, tmp_path: Path) -> dict[str, Any]:
     values["weights"] = str(tmp_path / "w.pt") if edge == "high" else None
     if edge == "high":  # warm-up at most the epochs, head-only epochs fewer than them
         values["head_epochs"] = values["epochs"] - 1
+    if values["adapt"] != "none":  # adapting needs target images (auto, labelled ones too)
+        values["target_dir"] = str(tmp_path / "target")
+        values["target_val_dir"] = str(tmp_path / "target_val")
     preset = PRESETS[values["augment"]]
     options = {key: _edge(key, s, edge) for key, s in AUGMENT_OPTIONS.items()}
     values["augment_options"] = {k: v for k, v in options.items() if v != preset[k]}
