@@ -206,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_runs)
 
+    p = sub.add_parser("shift", help="how far new images are from a run's training images",
+                       description="Compare the run's training images with TARGET_DIR's images "
+                                   "in the backbone's feature space: a domain classifier's "
+                                   "accuracy (0.5 = no shift), confidence, predicted classes.")
+    p.add_argument("run", help="run folder written by `tlstudio train`")
+    p.add_argument("target", metavar="TARGET_DIR", help="folder of new images (any layout)")
+    p.add_argument("--json", action="store_true", help="print JSON (with the map's points)")
+    p.add_argument("--map", metavar="OUT.png", help="also save the 2-D map as a PNG")
+    p.set_defaults(handler=cmd_shift)
+
     p = sub.add_parser("demo", help="train the bundled backbone on bundled digits and export it")
     p.add_argument("--out", default=None, help="where to put demo data and the run")
     p.add_argument("--headless", action="store_true", help="never open the window")
@@ -511,6 +521,28 @@ def cmd_runs(args: argparse.Namespace) -> int:
         cells = [cell.rjust(w) if i in (4, 5) else cell.ljust(w)
                  for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
         print("  ".join(cells).rstrip())
+    return 0
+
+
+def cmd_shift(args: argparse.Namespace) -> int:
+    from tlstudio.domain import measure_shift, write_shift_map
+
+    if args.map:
+        check_writable(args.map)
+    shift = measure_shift(args.run, args.target)
+    if args.map:
+        print(f"map written to {write_shift_map(shift, args.map)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(shift.to_dict(), indent=2))
+        return 0
+    print(f"domain accuracy {shift.domain_accuracy:.2f} (0.5 = no shift, 1.0 = fully "
+          f"separable; {shift.source_images} training vs {shift.target_images} target images)")
+    print(f"verdict: {shift.verdict}")
+    print(f"mean confidence: validation {shift.source_confidence:.1%}, target "
+          f"{shift.target_confidence:.1%}")
+    print(f"{'class':20} {'training':>9} {'target (predicted)':>19}")
+    for name, share in shift.training_distribution.items():
+        print(f"{name:20} {share:>9.1%} {shift.target_distribution[name]:>19.1%}")
     return 0
 
 

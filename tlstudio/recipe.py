@@ -33,12 +33,20 @@ HEAD_CHOICES = (("linear", "Linear layer (trained)"), ("logreg", "Logistic regre
                 ("svm", "Linear SVM"), ("knn", "k-nearest neighbours"))
 PRECISION_CHOICES = (("auto", "Auto (fastest measured)"), ("fp32", "fp32"), ("bf16", "bf16"),
                      ("fp16", "fp16"))
+# Domain adaptation (training/adaptation.py): what changes the model for the target images.
+ADAPT_CHOICES = (("none", "None"), ("adabn", "BatchNorm statistics of the target"),
+                 ("align", "Align features per domain (frozen backbone)"),
+                 ("coral", "CORAL: source features recoloured as the target's (frozen backbone)"),
+                 ("entropy", "Confident, diverse target predictions"),
+                 ("dann", "Domain-adversarial (trainable stages)"),
+                 ("auto", "Auto (best target accuracy)"))
+ADAPTS = tuple(value for value, _ in ADAPT_CHOICES)
 DEVICES, AUGMENTS, OPTIMIZERS, SCHEDULES, MONITORS, BALANCES, PRECISIONS = (
     tuple(value for value, _ in choices) for choices in (
         DEVICE_CHOICES, AUGMENT_CHOICES, OPTIMIZER_CHOICES, SCHEDULE_CHOICES, MONITOR_CHOICES,
         BALANCE_CHOICES, PRECISION_CHOICES))
 HEAD_ONLY = ("classifier",)  # models.classifier.HEAD_STAGE: the new head alone trains
-PATH_FIELDS = ("data_dir", "val_dir", "weights", "out_dir")
+PATH_FIELDS = ("data_dir", "val_dir", "weights", "out_dir", "target_dir", "target_val_dir")
 MANY_EPOCHS = 10_000
 # What the LR finder (training/lr_finder.py) honours: it trains on un-augmented images, one
 # ramp of steps whose lrs are ratios of its own range, and writes no run folder.
@@ -123,6 +131,18 @@ class Recipe:
         "fold held out once; reports mean and spread, scores every image out of fold",
         group="data", kind="int", low=2, high=100, none_means="off", metavar="K",
         window=False)
+    target_dir: str | None = setting(
+        None, label="Target images (unlabelled)", help="images from where the model will be "
+        "used (another camera, microscope or season), to adapt to; no labels needed",
+        group="data", kind="path", none_means="no target domain", flag="--target",
+        window=False)
+    target_val_dir: str | None = setting(
+        None, label="Labelled target folder", help="a few target images in class subfolders: "
+        "each epoch reports the accuracy on them, and auto adaptation chooses by it",
+        group="data", kind="path", none_means="none", flag="--target-val", window=False)
+    adapt: str = setting(
+        "none", label="Domain adaptation", help="how the model adapts to the target images",
+        group="data", kind="choice", choices=ADAPT_CHOICES, window=False)
     # The normal form of "what trains": freeze and the window's checked stages both end here.
     train_stages: tuple[str, ...] = setting(
         HEAD_ONLY, label="Stages that train", help="exactly these stages train (names as in "
@@ -291,6 +311,12 @@ class Recipe:
             raise RecipeError("augment_options must be a set of named options, e.g. "
                               '{"vflip": true, "rotation": 20}')
         augment_settings(self.augment, self.augment_options)
+        if self.adapt != "none" and not self.target_dir:
+            raise RecipeError(f"Domain adaptation ({self.adapt}) needs the target images: a "
+                              "folder of images from where the model will be used")
+        if self.adapt == "auto" and not self.target_val_dir:
+            raise RecipeError("Auto adaptation chooses by the accuracy on labelled target "
+                              "images: it needs a labelled target folder")
         if self.warmup_epochs > self.epochs:
             raise RecipeError("warm-up epochs must be between 0 and the number of epochs")
         if self.head != "linear":

@@ -85,6 +85,9 @@ def _edge_values(edge: str, tmp_path: Path) -> dict[str, Any]:
     # A scikit-learn head fits on a frozen backbone's unaugmented features, which the other
     # edges do not all allow: the trained linear head stays (test_classical_heads: the others).
     values["head"] = "linear"
+    if values["adapt"] != "none":  # adapting needs target images (auto, labelled ones too)
+        values["target_dir"] = str(tmp_path / "target")
+        values["target_val_dir"] = str(tmp_path / "target_val")
     preset = PRESETS[values["augment"]]
     options = {key: _edge(key, s, edge) for key, s in AUGMENT_OPTIONS.items()}
     values["augment_options"] = {k: v for k, v in options.items() if v != preset[k]}

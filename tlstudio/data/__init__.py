@@ -18,7 +18,13 @@ from tlstudio.data.images import UnreadableImage, decode_rgb, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
 from tlstudio.data.layout import DataFolders, SplitLayout, resolve_data_folders, split_folders
 from tlstudio.data.loader import ImageLoader
-from tlstudio.data.scan import DatasetScan, ScanCancelled, scan_folder, stratified_split
+from tlstudio.data.scan import (
+    DatasetScan,
+    ScanCancelled,
+    scan_folder,
+    scan_images,
+    stratified_split,
+)
 from tlstudio.data.transforms import (
     CROP_FRACTION,
     EvalTransform,
@@ -55,6 +61,7 @@ __all__ = [
     "preview_augmentations",
     "resize_size",
     "scan_folder",
+    "scan_images",
     "resolve_data_folders",
     "split_folders",
     "stratified_split",

@@ -205,3 +205,26 @@ def _val_count(n: int, fraction: float) -> int:
     if n < 2:
         return 0
     return min(n - 1, max(1, round(n * fraction)))
+
+
+UNLABELLED = "unlabelled"  # the one "class" of a folder scanned for its images alone
+
+
+def scan_images(
+    root: str | os.PathLike[str],
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> DatasetScan:
+    """Every readable image under `root` (class subfolders or none), for unlabelled images
+    such as a target domain's; each sample's label is 0, of the one class `UNLABELLED`."""
+    root_path = Path(os.path.abspath(root))
+    if not root_path.is_dir():
+        raise DatasetError(f"Folder '{root_path}' does not exist or is not a folder")
+    candidates, passed_over = find_files(str(root_path))  # the one walker: links, loops...
+    reasons = _check_files(candidates, progress, cancel)
+    samples = tuple((p, 0) for p, why in zip(candidates, reasons, strict=True) if why is None)
+    skipped = tuple(passed_over) + tuple(
+        SkippedFile(p, why) for p, why in zip(candidates, reasons, strict=True) if why)
+    if not samples:
+        raise DatasetError(f"The folder '{root_path}' has no readable images")
+    return DatasetScan(str(root_path), (UNLABELLED,), samples, skipped)

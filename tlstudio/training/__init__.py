@@ -26,7 +26,8 @@ from tlstudio.training.events import (
     PhaseProgress,
     RunControl,
 )
-from tlstudio.training.feature_cache import FeatureStore
+from tlstudio.training.feature_cache import FeatureStore, extract_features
+from tlstudio.training.stages import training_scans
 
 __all__ = [
     "BatchEnded",
@@ -47,6 +48,7 @@ __all__ = [
     "TrainingLoop",
     "is_main_process",
     "cross_validate",
+    "extract_features",
     "fit",
     "fold_scans",
     "fold_summary",
@@ -57,4 +59,5 @@ __all__ = [
     "scan_for_folds",
     "train_fold",
     "write_cross_validation",
+    "training_scans",
 ]

@@ -29,7 +29,7 @@ from tlstudio.runs import (
     load_checkpoint,
 )
 from tlstudio.runs.checkpoint import restore_rng
-from tlstudio.training import data_controls, stages
+from tlstudio.training import adaptation, data_controls, stages
 from tlstudio.training.epoch_loop import finish, train_epochs
 from tlstudio.training.events import Callback, EpochEnded, FitStarted, LogMessage, RunControl
 from tlstudio.training.feature_cache import FeatureStore
@@ -67,10 +67,18 @@ def fit(
     folder another process trains into is refused (RunFolderBusyError). ``scans`` (training,
     validation) replace scanning the recipe's folders; ``features`` shares the frozen
     backbone's features with other fits on the same images (a comparison's head strategies).
-    The recipe's ``folds`` is for the front-ends (`cross_validate`); a fit trains once.
+    The recipe's ``folds`` is for the front-ends (`cross_validate`); a fit trains once. Auto
+    domain adaptation first trains each method in a scratch folder, then this run with the best
+    (``training.adapt_auto``).
     """
     if resume and overwrite:
         raise ValueError("a run is either resumed or overwritten, not both")
+    choice = None
+    if recipe.adapt == "auto":
+        from tlstudio.training.adapt_auto import choose_adaptation
+
+        chosen = choose_adaptation(recipe, fit, callbacks, control, scans)
+        recipe, choice = recipe.replace(adapt=chosen.method), chosen.to_dict()
     state = stages.start(recipe, callbacks, control)
     state.feature_store = features
     with _claim_for(state, resume, overwrite, fresh_folder) as folder:
@@ -79,12 +87,14 @@ def fit(
                       if resume else None)
         atomic.remove_leftovers(folder.path)  # half-written files of a killed run: never read
         stages.prepare_data(state, scans)
+        adaptation.prepare_target(state)
         stages.build_model(state)
         state.recipe.save(folder.recipe)
         stages.make_loaders(state)
+        adaptation.attach(state)
         _announce(state, checkpoint)
         stages.set_up_training(state, folder.path)
-        state.metrics = _first_metrics(state)
+        state.metrics = _first_metrics(state, choice)
         rng = _restore(state, checkpoint) if checkpoint is not None else None
         try:
             stopped = train_epochs(state, folder, rng)
@@ -145,8 +155,11 @@ def _announce(state: FitState, checkpoint: dict[str, Any] | None) -> None:
         state.emit(LogMessage(data_controls.cache_off_note(recipe)))
 
 
-def _first_metrics(state: FitState) -> dict[str, Any]:
+def _first_metrics(state: FitState, choice: dict[str, Any] | None) -> dict[str, Any]:
+    adapting = {} if state.adaptation is None else {"adaptation": choice or {
+        "method": state.recipe.adapt, "chosen_by": "recipe"}}
     return {
+        **adapting,
         "classes": list(state.classes),
         "skipped_files": [s.to_dict() for s in stages.skipped_files(state)],
         "backbone": state.recipe.backbone,

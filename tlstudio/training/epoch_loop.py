@@ -32,6 +32,8 @@ def train_epochs(state: FitState, folder: RunFolder, restore_rng=None) -> bool:
         stages.extract_batches(state)
         if state.recipe.head != "linear":
             return fit_classical_head(state, folder)
+        if state.adaptation is not None:
+            state.adaptation.prepare()
         if restore_rng is not None:
             restore_rng(state.generator)
         for epoch in range(len(state.history) + 1, state.recipe.epochs + 1):
@@ -55,9 +57,11 @@ def run_epoch(state: FitState, epoch: int, folder: RunFolder) -> EpochEnded | No
     """Train one epoch and validate; None when a stop request ended it early."""
     recipe, model = state.recipe, state.step_model
     begun = time.perf_counter()
+    adaptation = state.adaptation
     stats = train_one_epoch(state.ddp_model or model, state.train_batches, state.optimizer,
                             state.loss_fn, state.device, epoch, state.emit, state.loop,
-                            state.scheduler, state.precision, state.scaler, state.micro_batch)
+                            state.scheduler, state.precision, state.scaler, state.micro_batch,
+                            adaptation.extra_loss() if adaptation is not None else None)
     if not stats.completed:
         return None
     stats = _over_all_processes(state, stats)
@@ -66,7 +70,8 @@ def run_epoch(state: FitState, epoch: int, folder: RunFolder) -> EpochEnded | No
     seconds = time.perf_counter() - begun + (state.extra_seconds if epoch == 1 else 0.0)
     ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
                        val.accuracy, state.optimizer.param_groups[0]["lr"], seconds,
-                       per_class_accuracy(val, len(state.classes)))
+                       per_class_accuracy(val, len(state.classes)),
+                       adaptation.target_accuracy() if adaptation is not None else None)
     # Before the event: a view that reacts to it can read this epoch's predictions.
     save_epoch_predictions(folder.path, epoch, val.probabilities, val.targets,
                            stages.val_files(state), state.classes)
@@ -146,6 +151,8 @@ def finish(state: FitState, folder: RunFolder, stopped: bool) -> None:
         info = ModelInfo(state.recipe.backbone, state.classes, state.image_size, spec.mean,
                          spec.std, state.recipe.to_dict(),
                          unknown_below=state.recipe.unknown_below)
-        save_model(folder.path, state.model.cpu(), info)
+        # Domain adaptation saves the model as adapted (target statistics, aligned head).
+        model = state.adaptation.deployed() if state.adaptation is not None else state.model
+        save_model(folder.path, model.cpu(), info)
     last = history[-1].val_accuracy if history else None
     state.emit(FitEnded(str(folder.path), stopped, len(history), last))

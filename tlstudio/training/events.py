@@ -65,8 +65,11 @@ class EpochEnded:
     seconds: float
     # validation accuracy of each class, in class order (None: no validation image of it)
     per_class_accuracy: tuple[float | None, ...] = ()
+    # accuracy on the labelled target images of domain adaptation (None: no such folder)
+    target_accuracy: float | None = None
 
     def to_dict(self) -> dict[str, float | list[float | None]]:
+        target = {} if self.target_accuracy is None else {"target_accuracy": self.target_accuracy}
         return {
             "epoch": self.epoch,
             "train_loss": self.train_loss,
@@ -76,6 +79,7 @@ class EpochEnded:
             "lr": self.lr,
             "seconds": self.seconds,
             "per_class_accuracy": list(self.per_class_accuracy),
+            **target,
         }
 
 

@@ -23,6 +23,10 @@ from tlstudio.training.micro_batch import MicroBatch
 from tlstudio.training.mixing import hard_labels
 from tlstudio.training.precision import FP32, PrecisionPlan
 
+# A loss term beyond the labels' (domain adaptation): called with the model being trained,
+# right after its forward pass over the batch's (first) micro-batch.
+ExtraLoss = Callable[[nn.Module], torch.Tensor]
+
 
 @dataclass(frozen=True)
 class EpochStats:
@@ -47,6 +51,7 @@ def train_one_epoch(
     precision: PrecisionPlan = FP32,
     scaler: torch.amp.GradScaler | None = None,  # fp16 loss scaling (PrecisionPlan.make_scaler)
     micro_batch: MicroBatch | None = None,  # the run's; kept across epochs after an OOM
+    extra_loss: ExtraLoss | None = None,  # domain adaptation's term, added to each batch's loss
 ) -> EpochStats:
     model.train()
     micro_batch = micro_batch or MicroBatch(device, emit)
@@ -59,7 +64,7 @@ def train_one_epoch(
             return EpochStats(loss_sum / max(seen, 1), correct / max(seen, 1), seen, False)
         x, y = precision.inputs(x.to(device, non_blocking=True)), y.to(device, non_blocking=True)
         logits, loss = train_step(model, x, y, optimizer, loss_fn, micro_batch, precision,
-                                  scaler)
+                                  scaler, extra_loss)
         lr = optimizer.param_groups[0]["lr"]  # the rate this batch used
         if scheduler is not None:
             scheduler.step()
@@ -76,10 +81,11 @@ def train_one_epoch(
 def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                optimizer: torch.optim.Optimizer, loss_fn: nn.Module, micro_batch: MicroBatch,
                precision: PrecisionPlan = FP32, scaler: torch.amp.GradScaler | None = None,
+               extra_loss: ExtraLoss | None = None,
                ) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimizer step on the batch's mean loss; (logits, loss) of the batch."""
     logits, loss = micro_batch.run(len(y), lambda chunk: _gradients(
-        model, x, y, optimizer, loss_fn, chunk, precision, scaler))
+        model, x, y, optimizer, loss_fn, chunk, precision, scaler, extra_loss))
     if scaler is not None:
         scaler.step(optimizer)  # skips the step when fp16 gradients overflowed
         scaler.update()
@@ -91,17 +97,22 @@ def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 def _gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                optimizer: torch.optim.Optimizer, loss_fn: nn.Module, chunk: int,
                precision: PrecisionPlan = FP32, scaler: torch.amp.GradScaler | None = None,
+               extra_loss: ExtraLoss | None = None,
                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients of the batch's mean loss, accumulated over micro-batches of ``chunk``."""
+    """Gradients of the batch's mean loss, accumulated over micro-batches of ``chunk``; an
+    `extra_loss` is added once per batch, with the first micro-batch."""
     optimizer.zero_grad(set_to_none=True)
     logits, loss = [], torch.zeros((), device=y.device)
-    for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
+    for i, (xs, ys) in enumerate(zip(x.split(chunk), y.split(chunk), strict=True)):
         with precision.autocast_context():
             part_logits = model(xs)
             part_loss = loss_fn(part_logits, ys) * (len(ys) / len(y))  # the batch mean's share
-        (scaler.scale(part_loss) if scaler is not None else part_loss).backward()
+            total = part_loss
+            if extra_loss is not None and i == 0:
+                total = part_loss + extra_loss(model)
+        (scaler.scale(total) if scaler is not None else total).backward()
         logits.append(part_logits.detach())
-        loss = loss + part_loss.detach()
+        loss = loss + part_loss.detach()  # the labels' loss: what the epoch reports
     return torch.cat(logits), loss
 
 

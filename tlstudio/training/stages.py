@@ -97,6 +97,9 @@ class FitState:
     scaler: Any = None
     loss_fn: nn.Module | None = None
     loop: TrainingLoop | None = None
+    target_scan: DatasetScan | None = None  # domain adaptation's unlabelled target images
+    target_val_scan: DatasetScan | None = None  # its labelled target images, if any
+    adaptation: Any = None  # training.adaptation.Adaptation, when the recipe adapts
     history: list[EpochEnded] = field(default_factory=list)  # finished epochs, resumed ones too
     metrics: dict[str, Any] = field(default_factory=dict)  # what metrics.json says
 
@@ -142,6 +145,15 @@ def prepare_data(state: FitState,
     if scans is None:
         scans = _scan(state)
     state.train_scan, state.val_scan = scans
+
+
+def training_scans(recipe: Recipe, callbacks: Sequence[Callback] = (),
+                   control: RunControl | None = None) -> tuple[DatasetScan, DatasetScan]:
+    """The training and validation images a fit of `recipe` uses (the same split), for
+    procedures that look at a run's data after the fact (the domain shift)."""
+    state = start(recipe, callbacks, control, recipe_callbacks_too=False)
+    prepare_data(state)
+    return state.train_scan, state.val_scan
 
 
 def _scan(state: FitState) -> tuple[DatasetScan, DatasetScan]:
