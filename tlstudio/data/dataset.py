@@ -36,13 +36,15 @@ class ImageFolderDataset(Dataset[tuple[torch.Tensor, int]]):
                 image = self.cache.load(path, self.short_side)
             else:
                 image = load_rgb(path, self.short_side)
-        except FileNotFoundError:
-            raise DatasetError(f"Image '{path}' is gone since the folder was scanned. "
-                               "Rescan the folder.") from None
+        except FileNotFoundError:  # the image cache looked for it first
+            raise _changed(path, "file not found") from None
         except UnreadableImage as exc:
-            # No silent substitution: a changed dataset must be rescanned, not trained around.
-            raise DatasetError(
-                f"Image '{path}' can no longer be read ({exc.reason}); it was readable when "
-                "the folder was scanned. Rescan the folder."
-            ) from exc
+            raise _changed(path, exc.reason) from exc
         return self.transform(image), label
+
+
+def _changed(path: str, reason: str) -> DatasetError:
+    # No silent substitution: a changed dataset must be rescanned, not trained around. One
+    # wording whether the image cache or the decoder found the change.
+    return DatasetError(f"Image '{path}' can no longer be read ({reason}); it was readable "
+                        "when the folder was scanned. Rescan the folder.")
