@@ -52,7 +52,7 @@ class LRFinderView(QWidget):
         self._job.finished.connect(self._done)
         self._control: RunControl | None = None
         self.result = None
-        self.find_button = QPushButton("Find learning rate", objectName="findLrButton")
+        self.find_button = QPushButton("Find learning rate", objectName="lrFinderButton")
         self.find_button.setToolTip("Train briefly with a rising lr (nothing is saved) and "
                                     "suggest the lr where the loss falls fastest")
         self.stop_button = QPushButton("Stop", objectName="stopLrButton", enabled=False)
@@ -80,9 +80,13 @@ class LRFinderView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.plot)
-        self.find_button.clicked.connect(self.start)
+        # clicked(bool) would arrive as `steps`: the click goes through a slot of its own
+        self.find_button.clicked.connect(self._find_clicked)
         self.stop_button.clicked.connect(self.stop)
         self.use_button.clicked.connect(self.use_suggested)
+
+    def _find_clicked(self) -> None:
+        self.start()
 
     def is_running(self) -> bool:
         return self._job.is_running()
