@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QPushButton
 
+import tlstudio
 from tests.imagefolders import write_class_folders
 from tlstudio.gui import MainWindow
 
@@ -59,3 +60,77 @@ def test_find_learning_rate_works_from_its_button(qtbot, window: MainWindow, dat
     assert "at least" not in window.lr_finder.status.text()
     xs, _ = window.lr_finder.curve.getData()
     assert len(xs) >= 10
+
+
+def click_menu_item(qtbot, menu, text: str) -> None:
+    """Open `menu` and click the item called `text`, as a user would."""
+    menu.popup(menu.parentWidget().mapToGlobal(menu.parentWidget().rect().center()))
+    qtbot.waitUntil(menu.isVisible)
+    act = next(a for a in menu.actions() if a.text().replace("&", "") == text)
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(act).center())
+
+
+def answer_next_dialog(qtbot, button_name: str, says: str = "") -> None:
+    """Click `button_name` in the next modal dialog, once it is open (it must say `says`)."""
+    def click() -> None:
+        dialog = QApplication.activeModalWidget()
+        text = dialog.text()
+        dialog.findChild(QPushButton, button_name).click()  # first: a failure must not hang
+        assert says in text
+
+    QTimer.singleShot(0, lambda: qtbot.waitUntil(
+        lambda: QApplication.activeModalWidget() is not None, timeout=TIMEOUT) or click())
+
+
+def test_help_menu_pages(qtbot, window: MainWindow) -> None:
+    window.show()
+    menu = child(window, QMenu, "helpMenu")
+    click_menu_item(qtbot, menu, "Getting started")
+    page = child(window, QDialog, "gettingStarted")
+    qtbot.waitUntil(page.isVisible)
+    assert "Ctrl+Enter" in page.text.text() and "Show all settings" in page.text.text()
+    click_menu_item(qtbot, menu, "Keyboard shortcuts")
+    shortcuts = child(window, QDialog, "shortcutsPage").text.text()
+    for keys in ("Ctrl+O", "Ctrl+Enter", "Esc", "Ctrl+S"):
+        assert keys in shortcuts
+    click_menu_item(qtbot, menu, "About tlstudio")
+    about = child(window, QDialog, "aboutPage").text.text()
+    assert tlstudio.__version__ in about and "torch" in about and "MIT" in about
+
+
+def test_shortcuts_train_stop_save(qtbot, window: MainWindow, data: Path,
+                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    window.show()
+    qtbot.waitExposed(window)
+    scan(qtbot, window, data)
+    window.settings_panel.epochs.setValue(200)
+    with qtbot.waitSignal(window.controller.fitStarted, timeout=TIMEOUT):
+        qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT) as ended:
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert ended.args[0].stopped
+    target = tmp_path / "saved.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    qtbot.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert target.exists()
+    chosen = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *a, **k: chosen.append(a) or "")
+    qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert chosen, "Ctrl+O opens the folder dialog"
+
+
+def test_closing_during_training_asks_and_can_keep_training(qtbot, window: MainWindow,
+                                                            data: Path) -> None:
+    window.show()
+    scan(qtbot, window, data)
+    window.settings_panel.epochs.setValue(200)
+    with qtbot.waitSignal(window.controller.fitStarted, timeout=TIMEOUT):
+        window.start_button.click()
+    answer_next_dialog(qtbot, "keepTrainingButton", says="Resume run")
+    window.close()
+    assert window.isVisible() and window.controller.is_running()
+    answer_next_dialog(qtbot, "stopAndQuitButton")
+    window.close()
+    assert not window.isVisible() and not window.controller.is_running()
+

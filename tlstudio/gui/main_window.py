@@ -26,6 +26,7 @@ from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
+from tlstudio.gui.help.help_menu import HelpMenu
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
 from tlstudio.gui.shared.app_icon import app_icon
@@ -38,6 +39,7 @@ from tlstudio.gui.sidebar.freeze_panel import FreezePanel
 from tlstudio.gui.sidebar.lr_finder_view import LRFinderView
 from tlstudio.gui.sidebar.recipe_form import RecipeForm
 from tlstudio.gui.sidebar.settings_panel import SettingsPanel
+from tlstudio.gui.training.close_guard import ask_stop_and_quit
 from tlstudio.gui.training.run_buttons import RunButtons
 from tlstudio.gui.training.training_view import TrainingView
 from tlstudio.gui.training.worker import TrainingController
@@ -143,19 +145,36 @@ class MainWindow(QMainWindow):
             act.triggered.connect(slot)
             return act
 
-        self.open_action = action("Open recipe…", self.open_recipe_dialog, QKeySequence.Open)
-        self.save_action = action("Save recipe as…", self.save_recipe_dialog, QKeySequence.SaveAs)
+        self.open_folder_action = action("Open folder…", self.data_panel.train_folder.browse,
+                                         QKeySequence("Ctrl+O"))
+        self.open_action = action("Open recipe…", self.open_recipe_dialog,
+                                  QKeySequence("Ctrl+Shift+O"))
+        self.save_action = action("Save recipe…", self.save_recipe_dialog, QKeySequence.Save)
         self.resume_action = action("Resume run…", self.resume_run_dialog)
         self.export_action = action("Export model…", self.export_dialog)
         self.export_action.setEnabled(False)
         self.open_run_action = action("Open run…", self.results_view.ask_open_run)
         quit_action = action("Quit", self.close, QKeySequence.Quit)
         menu = self.menuBar().addMenu("&File")
-        for act in (self.open_action, self.save_action, self.open_run_action,
-                    self.resume_action, self.export_action):
+        for act in (self.open_folder_action, self.open_action, self.save_action,
+                    self.open_run_action, self.resume_action, self.export_action):
             menu.addAction(act)
         menu.addSeparator()
         menu.addAction(quit_action)
+        # Train and Stop act through their buttons, so a disabled button disables its key too.
+        self.train_action = action("Train", self._click(self.start_button))
+        self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.stop_action = action("Stop", self._click(self.stop_button), QKeySequence("Esc"))
+        self.addActions([self.train_action, self.stop_action])
+        self.help_menu = HelpMenu(self)
+        self.menuBar().addMenu(self.help_menu)
+
+    @staticmethod
+    def _click(button):
+        def click() -> None:
+            if button.isEnabled():
+                button.click()
+        return click
 
     def _connect(self) -> None:
         self.data_panel.scanStarted.connect(self.banner.dismiss)
@@ -416,6 +435,9 @@ class MainWindow(QMainWindow):
         self.data_panel.restore_settings(self.settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.controller.is_running() and not ask_stop_and_quit(self):
+            event.ignore()
+            return
         self.save_settings()
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
