@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QPushButton
 
 import tlstudio
-from tests.imagefolders import write_class_folders
+from tests.imagefolders import train_tiny_run, write_class_folders
+from tlstudio.evaluation import epoch_evaluation
 from tlstudio.gui import MainWindow
 
 TIMEOUT = 60_000
@@ -134,3 +135,37 @@ def test_closing_during_training_asks_and_can_keep_training(qtbot, window: MainW
     window.close()
     assert not window.isVisible() and not window.controller.is_running()
 
+
+
+def test_moving_images_presets_nothing_and_number_keys_move(qtbot, window: MainWindow,
+                                                           tmp_path: Path) -> None:
+    run, _ = train_tiny_run(tmp_path, {"red": 6, "green": 6, "blue": 6})
+    window.show()
+    qtbot.waitExposed(window)
+    gallery = window.gallery
+    gallery.set_evaluation(run, epoch_evaluation(run))
+    window.tabs.setCurrentWidget(gallery)
+    detail, view = gallery.detail, gallery.view
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.visualRect(gallery.model.index(0)).center())
+    first = detail.record
+    classes = list(epoch_evaluation(run).classes)
+    assert detail.move_target.currentIndex() == -1  # nothing chosen for the user
+    assert not detail.move_button.isEnabled()
+    assert "Choose the right class" in detail.move_button.toolTip()
+    assert detail.move_keys.text() == "Keys: " + " · ".join(
+        f"{i} {c}" for i, c in enumerate(classes, start=1))
+    qtbot.keyClick(view, str(classes.index(first.true) + 1))  # its own class: nothing moves
+    assert Path(first.path).is_file()
+    other = next(i for i, c in enumerate(classes, start=1) if c != first.true)
+    qtbot.keyClick(view, str(other))
+    assert not Path(first.path).exists()
+    assert (Path(first.path).parent.parent / classes[other - 1]).is_dir()
+    second = detail.record
+    assert second is not None and second.path != first.path
+    # The next image comes with no class chosen: a second click cannot move it anywhere.
+    assert detail.move_target.currentIndex() == -1 and not detail.move_button.isEnabled()
+    qtbot.mouseClick(detail.move_button, Qt.MouseButton.LeftButton)
+    assert Path(second.path).is_file()
+    detail.move_target.setCurrentIndex(classes.index(second.true))
+    assert not detail.move_button.isEnabled()  # its own class is no move either

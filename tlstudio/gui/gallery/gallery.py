@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -130,6 +130,17 @@ class PredictionGallery(QWidget):
         self.detail.quarantineRequested.connect(self.quarantine_selected)
         self.detail.undoRequested.connect(self.undo_last_move)
         self.undo_action.triggered.connect(self.undo_last_move)
+        # One key per class (1-9, named on screen by the detail); the tiles would otherwise
+        # take a digit as a keyboard search.
+        self.view.installEventFilter(self)
+        self.detail.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and Qt.Key.Key_1 <= event.key() <= Qt.Key.Key_9
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            self.move_by_key(event.key() - Qt.Key.Key_0)
+            return True
+        return super().eventFilter(watched, event)
 
     # ---- the public API ------------------------------------------------------------------
 
@@ -213,6 +224,11 @@ class PredictionGallery(QWidget):
         """Move the selected images into the folder of `new_class` (wrong labels)."""
         return self._apply(lambda r: self.relabel_history.relabel(r, new_class),
                            f"moved to '{new_class}'")
+
+    def move_by_key(self, number: int) -> list[RelabelMove]:
+        """Number key `number`: move the shown image into that class (never into its own)."""
+        name = self.detail.key_class(number)
+        return self.move_selected(name) if name else []
 
     def quarantine_selected(self) -> list[RelabelMove]:
         """Move the selected images out of the dataset into its quarantine folder."""

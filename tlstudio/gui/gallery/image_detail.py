@@ -143,6 +143,12 @@ class ImageDetail(QWidget):
         # A wrapped QLabel is not given the height of its second line by every layout.
         self.saliency_status.setMinimumHeight(2 * self.saliency_status.fontMetrics().height())
         self.move_target = QComboBox(objectName="moveTarget")
+        # Nothing is preset: a class left over from the previous image would mislabel this one.
+        self.move_target.setPlaceholderText("Choose the right class…")
+        self.move_target.setToolTip("The class this image really belongs to (no default)")
+        self.move_keys = QLabel(objectName="moveKeys", wordWrap=True)
+        self.move_keys.setToolTip("With the gallery focused, a number key moves the selected "
+                                  "image into that class")
         self.move_button = QPushButton("Move to class", objectName="moveButton")
         self.move_button.setToolTip("A wrong label: move the file into this class folder")
         self.quarantine_button = QPushButton("Quarantine", objectName="quarantineButton")
@@ -156,8 +162,9 @@ class ImageDetail(QWidget):
         relabel_layout.addWidget(QLabel("<b>Fix the data</b>"), 0, 0, 1, 3)
         relabel_layout.addWidget(self.move_target, 1, 0, 1, 2)
         relabel_layout.addWidget(self.move_button, 1, 2)
-        relabel_layout.addWidget(self.quarantine_button, 2, 0)
-        relabel_layout.addWidget(self.undo_button, 2, 2)
+        relabel_layout.addWidget(self.move_keys, 2, 0, 1, 3)
+        relabel_layout.addWidget(self.quarantine_button, 3, 0)
+        relabel_layout.addWidget(self.undo_button, 3, 2)
         self.relabel_box.setVisible(relabel)
 
         layout = QVBoxLayout(self)
@@ -174,6 +181,7 @@ class ImageDetail(QWidget):
 
         self.saliency_toggle.toggled.connect(self._on_toggle)
         self.move_button.clicked.connect(self._on_move_clicked)
+        self.move_target.currentIndexChanged.connect(self._update_move_buttons)
         self.quarantine_button.clicked.connect(self.quarantineRequested)
         self.undo_button.clicked.connect(self.undoRequested)
         self.show_record(None)
@@ -194,8 +202,17 @@ class ImageDetail(QWidget):
         current = self.move_target.currentText()
         self.move_target.clear()
         self.move_target.addItems(list(classes))
-        if current in classes:
-            self.move_target.setCurrentText(current)
+        self.move_target.setCurrentIndex(self.move_target.findText(current))  # -1: none
+        keys = [f"{i} {name}" for i, name in enumerate(classes[:9], start=1)]
+        self.move_keys.setText("Keys: " + " · ".join(keys) if keys else "")
+
+    def key_class(self, number: int) -> str | None:
+        """The class number key `number` (1-9) moves to, if it may move the shown image."""
+        classes = self._classes()
+        if not 1 <= number <= min(9, len(classes)) or not self._movable():
+            return None
+        name = classes[number - 1]
+        return None if self.record is None or name == self.record.true else name
 
     def set_undo_enabled(self, enabled: bool) -> None:
         self.undo_button.setEnabled(enabled)
@@ -207,15 +224,27 @@ class ImageDetail(QWidget):
         self._relabel_allowed = enabled
         self._update_move_buttons()
 
+    def _movable(self) -> bool:
+        return self._relabel_allowed and self.record is not None and is_labelled(self.record)
+
     def _update_move_buttons(self) -> None:
-        movable = self._relabel_allowed and self.record is not None and is_labelled(self.record)
-        self.move_button.setEnabled(movable)
+        movable = self._movable()
+        target = self.move_target.currentText()
+        chosen = movable and bool(target) and target != self.record.true
+        self.move_button.setEnabled(chosen)
+        self.move_button.setToolTip(
+            "A wrong label: move the file into the chosen class folder" if chosen
+            else "Choose the right class first" if movable
+            else "Click a labelled image first" if self._relabel_allowed
+            else self.relabel_box.toolTip())
         self.quarantine_button.setEnabled(movable)
 
     def show_record(self, record: ImageRecord | None) -> None:
         same_image = (record is not None and self.record is not None
                       and record.path == self.record.path
                       and record.predicted == self.record.predicted)
+        if record is None or self.record is None or record.path != self.record.path:
+            self.move_target.setCurrentIndex(-1)
         self.record = record
         if not same_image:
             self._picture = self._overlay = None
@@ -229,12 +258,6 @@ class ImageDetail(QWidget):
         else:
             self.caption.setText(describe(record).replace("\n", "<br>"))
             self.bars.set_values(list(record.top5), record.true if is_labelled(record) else "")
-            # Offer the likeliest fix: the predicted class for a mistake, else any other class.
-            others = [c for c in self._classes() if c != record.true]
-            if record.predicted in others:
-                self.move_target.setCurrentText(record.predicted)
-            elif others and self.move_target.currentText() == record.true:
-                self.move_target.setCurrentText(others[0])
             if self._picture is None:
                 self._load_picture()
         self._update_move_buttons()
