@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QPushButton
 
 import tlstudio
@@ -169,3 +170,29 @@ def test_moving_images_presets_nothing_and_number_keys_move(qtbot, window: MainW
     assert Path(second.path).is_file()
     detail.move_target.setCurrentIndex(classes.index(second.true))
     assert not detail.move_button.isEnabled()  # its own class is no move either
+
+
+def test_export_opens_in_the_runs_folder_and_offers_show_and_copy(
+        qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run, data = train_tiny_run(tmp_path, {"red": 4, "green": 4})
+    window._on_run_opened(str(run))  # as File > Open run… does
+    offered = []
+
+    def save_dialog(_parent, _title, default, _filters):
+        offered.append(default)
+        return str(Path(default).with_suffix(".safetensors")), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    with qtbot.waitSignal(window.exporter.exported, timeout=TIMEOUT) as done:
+        qtbot.mouseClick(window.training_view.export_button, Qt.MouseButton.LeftButton)
+    default = Path(offered[0])
+    assert default.parent.is_dir() and default.parent.parent == run  # not the dataset's folder
+    written = done.args[0].path
+    assert Path(written).is_file() and not any(data.rglob("*.safetensors"))
+    box = window.exporter.finished_box
+    box.findChild(QPushButton, "copyPathButton").click()
+    assert QApplication.clipboard().text() == written
+    window.exporter.finished_box.findChild(QPushButton, "showInFolderButton").click()
+    assert opened and Path(opened[0].toLocalFile()) == Path(written).parent

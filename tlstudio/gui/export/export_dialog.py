@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from tlstudio.export import FORMATS, ExportResult, export_run
@@ -39,6 +40,36 @@ def describe_result(result: ExportResult) -> str:
     return f"Exported {result.format} to {result.path}: {check}."
 
 
+def default_export_path(run_dir: str) -> str:
+    """The run's own export file; its folder is made now, so that the dialog opens there
+    instead of in the last folder browsed (one Enter wrote a model into a dataset)."""
+    default = RunFolder.at(run_dir).export_file(FORMATS["onnx"].suffix)
+    try:
+        default.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return str(Path(run_dir) / default.name)  # a read-only run: still its folder
+    return str(default)
+
+
+def finished_box(result: ExportResult, parent: QWidget) -> QMessageBox:
+    """What was written and checked, with "Show in folder" and "Copy path"."""
+    box = QMessageBox(QMessageBox.Icon.Information, "Export finished", describe_result(result),
+                      parent=parent)
+    box.setObjectName("exportFinished")
+    box.setInformativeText(result.message)
+    path = str(result.path)
+    show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+    show.setObjectName("showInFolderButton")
+    copy = box.addButton("Copy path", QMessageBox.ButtonRole.ActionRole)
+    copy.setObjectName("copyPathButton")
+    box.addButton(QMessageBox.StandardButton.Close)
+    # Action buttons close the box after their click, which is what a user expects here.
+    show.clicked.connect(lambda: QDesktopServices.openUrl(
+        QUrl.fromLocalFile(str(Path(path).parent))))
+    copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(path))
+    return box
+
+
 class Exporter(QObject):
     """Runs one export at a time; `exported(ExportResult)` or `failed(message)`."""
 
@@ -52,6 +83,7 @@ class Exporter(QObject):
         self._job.returned.connect(self._on_exported)
         self._job.errored.connect(self._on_failed)
         self._box_parent: QWidget | None = None
+        self.finished_box: QMessageBox | None = None  # the last export's result box
 
     def is_busy(self) -> bool:
         return self._job.is_running()
@@ -78,8 +110,8 @@ class Exporter(QObject):
         if run_dir is None:
             self.failed.emit(NO_RUN)
             return
-        default = str(RunFolder.at(run_dir).export_file(FORMATS["onnx"].suffix))
-        path, chosen = QFileDialog.getSaveFileName(parent, "Export model", default,
+        path, chosen = QFileDialog.getSaveFileName(parent, "Export model",
+                                                   default_export_path(run_dir),
                                                    ";;".join(FILTERS))
         if not path:
             return
@@ -91,10 +123,8 @@ class Exporter(QObject):
 
     def _on_exported(self, result: ExportResult) -> None:
         if self._box_parent is not None:
-            box = QMessageBox(QMessageBox.Icon.Information, "Export finished",
-                              describe_result(result), parent=self._box_parent)
-            box.setInformativeText(result.message)
-            box.open()  # not exec(): nothing waits on it
+            self.finished_box = finished_box(result, self._box_parent)
+            self.finished_box.open()  # not exec(): nothing waits on it
             self._box_parent = None
         self.exported.emit(result)
 
