@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QPushButton
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QFrame, QMenu, QPushButton
 
 import tlstudio
 from tests.imagefolders import train_tiny_run, write_class_folders
@@ -196,3 +196,48 @@ def test_export_opens_in_the_runs_folder_and_offers_show_and_copy(
     assert QApplication.clipboard().text() == written
     window.exporter.finished_box.findChild(QPushButton, "showInFolderButton").click()
     assert opened and Path(opened[0].toLocalFile()) == Path(written).parent
+
+
+def test_a_finished_run_ends_with_its_result_card(qtbot, window: MainWindow, data: Path) -> None:
+    window.show()
+    scan(qtbot, window, data)
+    window.settings_panel.epochs.setValue(2)
+    card = child(window, QFrame, "resultSummary")
+    with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT) as ended:
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    result = ended.args[0]
+    assert card.isVisible()
+    text = card.body.text()
+    final = result.epochs[-1]
+    best = max(result.epochs, key=lambda e: e.val_accuracy)
+    assert f"{final.val_accuracy:.1%}" in text or f"{best.val_accuracy:.1%}" in text
+    assert "Weakest classes:" in text and "Training took" in text
+    with qtbot.waitSignal(window.evaluations.evaluated, timeout=TIMEOUT, raising=False):
+        pass  # the gallery's predictions of the run
+    qtbot.mouseClick(child(window, QPushButton, "summaryMistakes"), Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.gallery
+    assert "Misclassified" in window.gallery.filter_box.currentText()
+    qtbot.mouseClick(child(window, QPushButton, "summaryTryImages"), Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is window.try_images
+    # A new run hides the card until it has its own result.
+    window.settings_panel.epochs.setValue(50)
+    with qtbot.waitSignal(window.controller.fitStarted, timeout=TIMEOUT):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    assert not card.isVisible()
+    with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT):
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    assert not card.isVisible()  # a stopped run has no result card
+
+
+def test_a_failed_run_looks_like_a_failure(qtbot, window: MainWindow, data: Path) -> None:
+    scan(qtbot, window, data)
+    for image in data.rglob("*.png"):  # gone after the scan: the run fails when it reads them
+        image.unlink()
+    with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT) as ended:
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0] is None
+    bar = window.training_view.progress
+    assert bar.format() == "Failed" and bar.value() < bar.maximum()
+    assert "b3261e" in bar.styleSheet()  # red, not the blue of a finished run
+    assert window.training_view.result_card.isHidden()
+    assert not window.banner.isHidden() and window.banner.kind == "error"

@@ -40,6 +40,7 @@ from tlstudio.gui.sidebar.lr_finder_view import LRFinderView
 from tlstudio.gui.sidebar.recipe_form import RecipeForm
 from tlstudio.gui.sidebar.settings_panel import SettingsPanel
 from tlstudio.gui.training.close_guard import ask_stop_and_quit
+from tlstudio.gui.training.result_card import summarize
 from tlstudio.gui.training.run_buttons import RunButtons
 from tlstudio.gui.training.training_view import TrainingView
 from tlstudio.gui.training.worker import TrainingController
@@ -202,6 +203,11 @@ class MainWindow(QMainWindow):
         runs.finished.connect(self._on_run_finished)
         runs.failed.connect(self.show_error)
         self.training_view.export_button.clicked.connect(self.export_dialog)
+        card = self.training_view.result_card
+        card.mistakesRequested.connect(self.show_mistakes)
+        card.tryRequested.connect(lambda: self.tabs.setCurrentWidget(self.try_images))
+        card.exportRequested.connect(self.export_dialog)
+        self.controller.finished.connect(self._show_result)
         self.exporter.started.connect(self._on_export_started)
         self.exporter.exported.connect(self._on_exported)
         self.exporter.failed.connect(self.show_error)
@@ -360,6 +366,15 @@ class MainWindow(QMainWindow):
     def _on_run_finished(self, run_dir: str) -> None:
         self.statusBar().showMessage(f"Run saved in {run_dir}", 10000)
         self.trainingFinished.emit(run_dir)
+
+    def _show_result(self, result: object) -> None:
+        """A run that ends normally ends with its result card; stopped or failed ones do not."""
+        if result is not None and not result.stopped:
+            self.training_view.result_card.show_summary(summarize(result))
+
+    def show_mistakes(self) -> None:
+        self.tabs.setCurrentWidget(self.gallery)
+        self.gallery.show_misclassified()
 
     def _use_run_model(self, run_dir: str) -> None:
         """Export and Try images use this run's model from now on."""
