@@ -3,17 +3,20 @@ item a user would use (issue 12)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QColor, QDesktopServices, QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QFrame, QMenu, QPushButton
 
 import tlstudio
 from tests.imagefolders import train_tiny_run, write_class_folders
 from tlstudio.evaluation import epoch_evaluation
 from tlstudio.gui import MainWindow
+from tlstudio.gui.shared.palette_colours import summary_background
 
 TIMEOUT = 60_000
 
@@ -241,3 +244,47 @@ def test_a_failed_run_looks_like_a_failure(qtbot, window: MainWindow, data: Path
     assert "b3261e" in bar.styleSheet()  # red, not the blue of a finished run
     assert window.training_view.result_card.isHidden()
     assert not window.banner.isHidden() and window.banner.kind == "error"
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two colours."""
+    def luminance(c: QColor) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return (0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF())
+                + 0.0722 * channel(c.blueF()))
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.fixture
+def dark_palette(qapp):
+    before = qapp.palette()
+    dark = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"),
+                         (QPalette.ColorRole.WindowText, "#eeeeee"),
+                         (QPalette.ColorRole.Base, "#1e1e1e"),
+                         (QPalette.ColorRole.AlternateBase, "#333333"),
+                         (QPalette.ColorRole.Text, "#eeeeee"),
+                         (QPalette.ColorRole.Button, "#3a3a3a"),
+                         (QPalette.ColorRole.ButtonText, "#eeeeee")):
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    yield dark
+    qapp.setPalette(before)
+
+
+def test_a_dark_palette_keeps_messages_tables_and_plots_readable(
+        qtbot, dark_palette, window: MainWindow, tmp_path: Path) -> None:
+    with qtbot.waitSignal(window.data_panel.scanFailed, timeout=TIMEOUT):
+        window.open_folder(str(tmp_path / "no such folder"))
+    style = window.banner.styleSheet()
+    text = QColor(re.search(r"(?<!-)color:(#\w+)", style).group(1))
+    background = QColor(re.search(r"background:(#\w+)", style).group(1))
+    assert contrast(text, background) >= 4.5, style
+    assert background.lightnessF() < 0.5  # a dark banner on a dark window
+    summary = summary_background()
+    assert contrast(dark_palette.color(QPalette.ColorRole.Text), summary) >= 4.5
+    for plot in (window.training_view.plots.findChildren(pg.PlotWidget)
+                 + [window.lr_finder.plot]):
+        assert plot.backgroundBrush().color().lightnessF() < 0.5, plot.objectName()

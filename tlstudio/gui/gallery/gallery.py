@@ -34,13 +34,12 @@ from tlstudio.gui.gallery.gallery_model import (
     GalleryModel,
 )
 from tlstudio.gui.gallery.image_detail import ImageDetail
+from tlstudio.gui.shared.palette_colours import message_colours
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.runs import RunFolder
 
 TRAINING_LOCK = ("Images can be moved once training ends: the run is still reading these "
                  "files.")
-ERROR_STYLE = "color:#8c1d18; background:#fdecea; border:1px solid #f5c2c0; padding:4px;"
-INFO_STYLE = "color:#1e5b2a; background:#e8f3ea; border:1px solid #b7dcbf; padding:4px;"
 
 
 def gallery_list(model: GalleryModel, object_name: str) -> QListView:
@@ -359,7 +358,7 @@ class PredictionGallery(QWidget):
         self.detail.set_relabel_enabled(not self.training, TRAINING_LOCK)
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+        self.message.setStyleSheet(message_colours("error" if error else "info").style(4))
         self.message.setText(text)
         self.message.show()
 

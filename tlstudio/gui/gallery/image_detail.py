@@ -97,7 +97,7 @@ class ProbabilityBars(QWidget):
             painter.setPen(self.palette().text().color())
             painter.drawText(QRectF(0, y, label_w - 6, 18),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
-            painter.fillRect(QRectF(label_w, y + 2, bar_w, 14), QColor("#eeeeee"))
+            painter.fillRect(QRectF(label_w, y + 2, bar_w, 14), self.palette().alternateBase())
             colour = TRUE_COLOUR if name == self.true else BAR_COLOUR
             painter.fillRect(QRectF(label_w, y + 2, bar_w * max(0.0, min(1.0, p)), 14), colour)
             painter.drawText(QRectF(label_w + bar_w + 4, y, value_w, 18),
@@ -131,7 +131,8 @@ class ImageDetail(QWidget):
         self.picture.setMinimumSize(240, 240)
         # Ignored: the scaled pixmap follows the label's size, never the other way round.
         self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.picture.setStyleSheet("background:#f4f4f4; border:1px solid #ddd;")
+        self.picture.setStyleSheet("background: palette(alternate-base); "
+                                   "border: 1px solid palette(mid);")
         self.caption = QLabel(objectName="detailCaption", wordWrap=True)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bars = ProbabilityBars()

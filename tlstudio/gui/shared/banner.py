@@ -5,10 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
-BANNER_STYLES = {
-    "error": "background:#fdecea; border:1px solid #f5c2c0; color:#8c1d18;",
-    "info": "background:#e8f3ea; border:1px solid #b7dcbf; color:#1e5b2a;",
-}
+from tlstudio.gui.shared.palette_colours import message_colours
 
 
 class Banner(QFrame):
@@ -30,7 +27,7 @@ class Banner(QFrame):
 
     def show_message(self, text: str, kind: str = "error") -> None:
         self.kind = kind
-        self.setStyleSheet(f"#messageBanner {{{BANNER_STYLES[kind]} border-radius:4px;}}"
+        self.setStyleSheet(f"#messageBanner {{{message_colours(kind).style()} border-radius:4px;}}"
                            "#messageBanner QLabel { border: none; background: transparent; }")
         self.label.setText(text)
         self.show()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, 
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
+from tlstudio.gui.shared.palette_colours import base_colour
 from tlstudio.gui.training.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
 from tlstudio.training import PhaseProgress, RunControl
@@ -59,7 +60,7 @@ class LRFinderView(QWidget):
         self.use_button = QPushButton("Use suggested", objectName="useSuggestedLrButton",
                                       enabled=False)
         self.status = QLabel("", objectName="lrFinderStatus", wordWrap=True)
-        self.plot = pg.PlotWidget(objectName="lrFinderPlot", background="w")
+        self.plot = pg.PlotWidget(objectName="lrFinderPlot", background=base_colour())
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "loss")
