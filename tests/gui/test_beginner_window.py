@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QColor, QDesktopServices, QPalette
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QFrame, QMenu, QPushButton
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QMenu,
+    QPushButton,
+    QSlider,
+)
 
 import tlstudio
 from tests.imagefolders import train_tiny_run, write_class_folders
@@ -288,3 +296,29 @@ def test_a_dark_palette_keeps_messages_tables_and_plots_readable(
     for plot in (window.training_view.plots.findChildren(pg.PlotWidget)
                  + [window.lr_finder.plot]):
         assert plot.backgroundBrush().color().lightnessF() < 0.5, plot.objectName()
+
+
+def test_saliency_opacity_slider_fades_the_overlay(qtbot, window: MainWindow,
+                                                   tmp_path: Path) -> None:
+    run, _ = train_tiny_run(tmp_path, {"red": 4, "green": 4})
+    window.show()
+    gallery = window.gallery
+    gallery.set_evaluation(run, epoch_evaluation(run))
+    window.tabs.setCurrentWidget(gallery)
+    detail = gallery.detail
+    qtbot.mouseClick(gallery.view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=gallery.view.visualRect(gallery.model.index(0)).center())
+    slider = detail.findChild(QSlider, "saliencyOpacity")  # Try images has one too
+    assert not slider.isEnabled() and "default 100" in slider.toolTip()
+    with qtbot.waitSignal(detail.saliencyShown, timeout=TIMEOUT):
+        qtbot.mouseClick(detail.saliency_toggle, Qt.MouseButton.LeftButton,
+                         pos=QPoint(8, detail.saliency_toggle.height() // 2))
+    assert slider.isEnabled() and slider.value() == 100
+    full = detail.picture.pixmap().toImage()
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Home)  # all the way down: the picture alone
+    assert slider.value() == 0
+    faded = detail.picture.pixmap().toImage()
+    assert faded != full
+    qtbot.keyClick(slider, Qt.Key.Key_End)
+    assert detail.picture.pixmap().toImage() == full

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -47,8 +48,9 @@ def run_model(run_dir: str):
     return _model_cache[key]
 
 
-def saliency_job(state: TaskState, run_dir: str, path: str, class_name: str) -> QImage:
-    """The picture with the Grad-CAM of `class_name` on top, as a QImage."""
+def saliency_job(state: TaskState, run_dir: str, path: str,
+                 class_name: str) -> tuple[QImage, QImage]:
+    """The picture as the model saw it, and with the Grad-CAM of `class_name` on top."""
     try:
         image = load_rgb(path)
     except UnreadableImage as e:
@@ -57,9 +59,19 @@ def saliency_job(state: TaskState, run_dir: str, path: str, class_name: str) -> 
         model, info = run_model(run_dir)
         if class_name not in info.classes:
             raise SaliencyError(f"The run's model has no class '{class_name}'")
-        _, heat = saliency_views(model, info.image_size, image, info.classes.index(class_name),
-                                 PICTURE_PX)
-    return to_qimage(heat)
+        view, heat = saliency_views(model, info.image_size, image,
+                                    info.classes.index(class_name), PICTURE_PX)
+    return to_qimage(view), to_qimage(heat)
+
+
+def blend(view: QPixmap, heat: QPixmap, opacity: float) -> QPixmap:
+    """`heat` over `view` at `opacity` (0: the picture only, 1: the full Grad-CAM overlay)."""
+    out = QPixmap(view)
+    painter = QPainter(out)
+    painter.setOpacity(max(0.0, min(1.0, opacity)))
+    painter.drawPixmap(0, 0, heat)
+    painter.end()
+    return out
 
 
 def picture_job(state: TaskState, path: str) -> QImage | None:
@@ -124,7 +136,8 @@ class ImageDetail(QWidget):
         self.run_dir: str | None = None
         self.saliency_note = "Saliency needs the run folder of the model"
         self._picture: QPixmap | None = None
-        self._overlay: QPixmap | None = None
+        self._overlay: QPixmap | None = None  # the Grad-CAM over `_seen`
+        self._seen = QPixmap()  # the picture as the model saw it (its crop)
         self._relabel_allowed = True
 
         self.picture = QLabel(objectName="detailPicture", alignment=Qt.AlignmentFlag.AlignCenter)
@@ -139,6 +152,13 @@ class ImageDetail(QWidget):
         self.saliency_toggle = QCheckBox("Show saliency (Grad-CAM)", objectName="saliencyToggle")
         self.saliency_toggle.setToolTip("Colour the regions that drove the predicted class "
                                         "(red: strongest), from the last convolutional layer")
+        self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="saliencyOpacity")
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(100)
+        self.opacity.setToolTip("How strongly the Grad-CAM colours cover the picture "
+                                "(default 100 %)")
+        self.opacity.setAccessibleName("Saliency opacity")
+        self.opacity.setEnabled(False)
         self.saliency_status = QLabel(objectName="saliencyStatus", wordWrap=True)
         self.saliency_status.setStyleSheet("color: palette(placeholder-text);")
         # A wrapped QLabel is not given the height of its second line by every layout.
@@ -175,12 +195,14 @@ class ImageDetail(QWidget):
         layout.addWidget(self.bars)
         toggle_row = QHBoxLayout()
         toggle_row.addWidget(self.saliency_toggle)
-        toggle_row.addStretch(1)
+        toggle_row.addWidget(QLabel("Opacity"))
+        toggle_row.addWidget(self.opacity, 1)
         layout.addLayout(toggle_row)
         layout.addWidget(self.saliency_status)
         layout.addWidget(self.relabel_box)
 
         self.saliency_toggle.toggled.connect(self._on_toggle)
+        self.opacity.valueChanged.connect(self._refresh)
         self.move_button.clicked.connect(self._on_move_clicked)
         self.move_target.currentIndexChanged.connect(self._update_move_buttons)
         self.quarantine_button.clicked.connect(self.quarantineRequested)
@@ -286,6 +308,7 @@ class ImageDetail(QWidget):
             self._start_saliency()
 
     def _on_toggle(self, checked: bool) -> None:
+        self.opacity.setEnabled(checked)
         if checked:
             self._start_saliency()
         self._refresh()
@@ -311,8 +334,9 @@ class ImageDetail(QWidget):
         self._saliency_job.start(saliency_job, self.run_dir, self.record.path,
                                  self.record.predicted)
 
-    def _on_saliency(self, image: QImage) -> None:
-        self._overlay = QPixmap.fromImage(image)
+    def _on_saliency(self, images: tuple[QImage, QImage]) -> None:
+        self._seen = QPixmap.fromImage(images[0])
+        self._overlay = QPixmap.fromImage(images[1])
         self.saliency_status.setText(
             f"Grad-CAM of '{self.record.predicted}': red marks the strongest evidence")
         self._refresh()
@@ -329,7 +353,8 @@ class ImageDetail(QWidget):
     def _refresh(self) -> None:
         if self.record is None:
             return
-        shown = self._overlay if self.overlay_shown() else self._picture
+        shown = (blend(self._seen, self._overlay, self.opacity.value() / 100)
+                 if self.overlay_shown() else self._picture)
         if shown is None:
             self.picture.setText("Loading…")
         elif shown.isNull():
