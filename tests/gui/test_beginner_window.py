@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QFrame,
+    QLabel,
     QMenu,
     QPushButton,
     QSlider,
@@ -322,3 +323,35 @@ def test_saliency_opacity_slider_fades_the_overlay(qtbot, window: MainWindow,
     assert faded != full
     qtbot.keyClick(slider, Qt.Key.Key_End)
     assert detail.picture.pixmap().toImage() == full
+
+
+def run_labels(window: MainWindow) -> list[str]:
+    return [label.text() for label in window.findChildren(QLabel, "currentRunLabel")]
+
+
+def test_every_tab_names_the_one_current_run(qtbot, window: MainWindow, data: Path) -> None:
+    assert len(run_labels(window)) >= 4 and window.current_run() is None
+    assert len(set(run_labels(window))) == 1 and "No run yet" in run_labels(window)[0]
+    scan(qtbot, window, data)
+    window.settings_panel.epochs.setValue(1)
+    with qtbot.waitSignal(window.trainingFinished, timeout=TIMEOUT) as first:
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    first_run = Path(first.args[0])
+    assert Path(window.current_run()) == first_run
+    assert set(run_labels(window)) == {f"Run: {first_run.name}"}
+    assert window.training_view.export_button.isEnabled()
+    # A second run stopped before its first epoch ends: it is the current run everywhere,
+    # and nothing of the first run is offered as its result.
+    window.settings_panel.epochs.setValue(50)
+    window.settings_panel.batch_size.setValue(1)
+    with qtbot.waitSignal(window.controller.fitStarted, timeout=TIMEOUT):
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT):
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    second_run = Path(window.current_run())
+    assert second_run != first_run
+    assert set(run_labels(window)) == {f"Run: {second_run.name}"}
+    assert window.gallery.count_label.text().startswith("0 of 0 images")
+    export = window.training_view.export_button
+    assert not export.isEnabled() and "once the current run has a model" in export.toolTip()
+    assert "under way" not in window.results_view.message.text()

@@ -32,6 +32,7 @@ from tlstudio.gui.results.results_view import ResultsView
 from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
 from tlstudio.gui.shared.banner import Banner
+from tlstudio.gui.shared.current_run import CurrentRun
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
 from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
 from tlstudio.gui.sidebar.data_panel import DataPanel, ScannedData
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.last_run_dir: str | None = None
         self.controller = TrainingController(self)
         self.exporter = Exporter(self)
+        self.current = CurrentRun(self)  # the run every tab names
 
         self.data_panel = DataPanel()
         self.backbone_panel = BackbonePanel()
@@ -124,6 +126,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
+        for tab in (self.training_view, self.results_view, self.gallery, self.try_images):
+            self.current.add_label(tab)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -232,7 +236,7 @@ class MainWindow(QMainWindow):
         self.evaluations.follow(c)
         c.fitStarted.connect(self.gallery.on_training_started)
         c.finished.connect(self.gallery.on_training_finished)
-        self.evaluations.evaluated.connect(self.gallery.set_evaluation)
+        self.evaluations.evaluated.connect(self._show_evaluation)
         self.evaluations.failed.connect(self.show_error)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
@@ -359,7 +363,14 @@ class MainWindow(QMainWindow):
         for act in (self.open_action, self.open_run_action, self.resume_action):
             act.setEnabled(not running)
 
+    def current_run(self) -> str | None:
+        """The run folder every tab shows (None before the first run)."""
+        return self.current.path
+
     def _on_run_started(self, recipe: Recipe) -> None:
+        self.current.set(recipe.out_dir)
+        self.gallery.show_pending(recipe.out_dir)
+        self._use_run_model(None)  # Export waits for this run's model
         self.tabs.setCurrentWidget(self.training_view)
         self.training_view.plots.set_head_rate(recipe.lr_decay != 1.0)
 
@@ -376,11 +387,14 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.gallery)
         self.gallery.show_misclassified()
 
-    def _use_run_model(self, run_dir: str) -> None:
-        """Export and Try images use this run's model from now on."""
+    def _use_run_model(self, run_dir: str | None) -> None:
+        """Export uses this run's model from now on (None: the current run has none yet)."""
         self.last_run_dir = run_dir
-        self.export_action.setEnabled(True)
-        self.training_view.export_button.setEnabled(True)
+        self.export_action.setEnabled(run_dir is not None)
+        self.training_view.export_button.setEnabled(run_dir is not None)
+        self.training_view.export_button.setToolTip(
+            "Export the current run's model as ONNX, TorchScript or safetensors" if run_dir
+            else "Export is possible once the current run has a model (its first epoch ended)")
 
     # ---- export -------------------------------------------------------------------------
 
@@ -406,7 +420,14 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.gallery)
         self.gallery.show_cell(true, predicted)
 
+    def _show_evaluation(self, run_dir: str, evaluation: object) -> None:
+        """The Gallery shows the current run only (a late evaluation of another is dropped)."""
+        if self.current.path is None or Path(run_dir) == Path(self.current.path):
+            self.gallery.set_evaluation(run_dir, evaluation)
+
     def _on_run_opened(self, run_dir: str) -> None:
+        self.current.set(run_dir)
+        self._use_run_model(None)
         self.tabs.setCurrentWidget(self.results_view)
         self.evaluations.load(run_dir)  # the gallery shows the opened run's last epoch
         if RunFolder.at(run_dir).has_model():

@@ -165,6 +165,19 @@ class PredictionGallery(QWidget):
         self._update_count()
         self._update_undo()
 
+    def show_pending(self, run_dir: str) -> None:
+        """A new current run without predictions yet: show none rather than another run's."""
+        if self.run_dir == str(run_dir):
+            return
+        self.run_dir, self.evaluation = str(run_dir), None
+        self.model.set_records([])
+        self.detail.show_record(None)
+        self.detail.set_model_source(None, "Saliency needs the run's saved model")
+        self._update_filters()
+        self._update_count()
+        self.count_label.setText("0 of 0 images · the run's predictions appear when its "
+                                 "first epoch ends")
+
     def on_training_started(self, _event: object = None) -> None:
         self.training = True
         self._update_undo()
