@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QColor, QDesktopServices, QPalette
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QDialog,
     QFileDialog,
     QFrame,
@@ -355,3 +356,26 @@ def test_every_tab_names_the_one_current_run(qtbot, window: MainWindow, data: Pa
     export = window.training_view.export_button
     assert not export.isEnabled() and "once the current run has a model" in export.toolTip()
     assert "under way" not in window.results_view.message.text()
+
+
+def test_simple_first_and_show_all_settings_is_remembered(qtbot, settings_dir: Path) -> None:
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    show_all = child(window, QCheckBox, "showAllSettings")
+    assert not show_all.isChecked()
+    # First start: data, backbone and Train; no freeze tree, seed, threads or advanced options.
+    assert window.data_panel.isVisible() and window.backbone_panel.isVisible()
+    assert window.start_button.isVisible()
+    for part in (window.freeze_panel.tree, window.settings_panel.threads,
+                 window.advanced_section):
+        assert not part.isVisible()
+    qtbot.mouseClick(show_all, Qt.MouseButton.LeftButton, pos=QPoint(6, show_all.height() // 2))
+    assert window.freeze_panel.tree.isVisible() and window.settings_panel.threads.isVisible()
+    window.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    assert child(again, QCheckBox, "showAllSettings").isChecked()
+    assert again.freeze_panel.tree.isVisible()
+    again.close()
