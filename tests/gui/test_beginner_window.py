@@ -379,3 +379,32 @@ def test_simple_first_and_show_all_settings_is_remembered(qtbot, settings_dir: P
     assert child(again, QCheckBox, "showAllSettings").isChecked()
     assert again.freeze_panel.tree.isVisible()
     again.close()
+
+
+def test_a_matrix_cell_opens_exactly_its_images_at_the_epoch_shown(
+        qtbot, window: MainWindow, tmp_path: Path) -> None:
+    run, _ = train_tiny_run(tmp_path, {"red": 6, "green": 6, "blue": 6})
+    window.show()
+    view = window.results_view
+    with qtbot.waitSignal(view.evaluationShown, timeout=TIMEOUT):
+        assert view.open_run(str(run))
+    with qtbot.waitSignal(view.evaluationShown, timeout=TIMEOUT):
+        qtbot.keyClick(view.epoch_slider, Qt.Key.Key_Left)  # epoch 1, not the saved epoch 2
+    assert view.shown_epoch == 1
+    matrix = view.matrix
+    assert matrix.objectName() == "confusionMatrixView"
+    cells = [(t, p) for t in matrix.classes for p in matrix.classes]
+    full = [c for c in cells if matrix.count(*c)]
+    empty = [c for c in cells if not matrix.count(*c)]
+    epoch_one = epoch_evaluation(run, 1)
+    for true, predicted in full + empty[:1]:
+        window.tabs.setCurrentWidget(view)
+        qtbot.mouseClick(matrix, Qt.MouseButton.LeftButton,
+                         pos=matrix.cell_center(true, predicted))
+        assert window.tabs.currentWidget() is window.gallery
+        count = matrix.count(true, predicted)
+        assert window.gallery.count_label.text().startswith(f"{count} of ")
+        assert {r.path for r in window.gallery.shown_records()} == {
+            r.path for r in epoch_one.cell(true, predicted)}
+    if empty:
+        assert "this cell of the confusion matrix is empty" in window.gallery.message.text()

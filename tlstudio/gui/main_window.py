@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.errors import TlstudioError
+from tlstudio.evaluation import epoch_evaluation
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
@@ -416,9 +417,17 @@ class MainWindow(QMainWindow):
     # ---- results --------------------------------------------------------------------------
 
     def show_gallery_cell(self, true: str, predicted: str) -> None:
-        """A confusion-matrix cell was clicked: show its images in the Gallery tab."""
+        """A confusion-matrix cell was clicked: show its images in the Gallery tab, at the
+        epoch the matrix shows (the Gallery held the saved epoch's: a cell of 2 said 0)."""
+        run, epoch = self.results_view.run_dir, self.results_view.shown_epoch
+        if run and epoch and self.results_view.state.shown_folder is None:
+            try:  # one stored epoch read from disk: fast, as the matrix's own load is
+                self.gallery.set_evaluation(run, epoch_evaluation(run, epoch))
+            except TlstudioError as e:
+                self.show_error(describe_failure(e, FrontEnd.WINDOW))
+                return
         self.tabs.setCurrentWidget(self.gallery)
-        self.gallery.show_cell(true, predicted)
+        self.gallery.show_cell(true, predicted, epoch)
 
     def _show_evaluation(self, run_dir: str, evaluation: object) -> None:
         """The Gallery shows the current run only (a late evaluation of another is dropped)."""

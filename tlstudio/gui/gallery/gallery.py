@@ -186,9 +186,14 @@ class PredictionGallery(QWidget):
         self.training = False
         self._update_undo()
 
-    def show_cell(self, true: str, predicted: str) -> None:
-        """Show exactly the images of class `true` predicted as `predicted`."""
+    def show_cell(self, true: str, predicted: str, epoch: int | None = None) -> None:
+        """Show exactly the images of class `true` predicted as `predicted`; an empty cell
+        says so."""
         self.set_filter(GalleryFilter("cell", true, predicted))
+        if not self.model.rowCount():
+            when = f" after epoch {epoch}" if epoch else ""
+            self._say(f"No '{true}' image was predicted as '{predicted}'{when}: this cell of "
+                      "the confusion matrix is empty.")
 
     def show_class(self, name: str) -> None:
         self.set_filter(GalleryFilter("class", name))
