@@ -408,3 +408,17 @@ def test_a_matrix_cell_opens_exactly_its_images_at_the_epoch_shown(
             r.path for r in epoch_one.cell(true, predicted)}
     if empty:
         assert "this cell of the confusion matrix is empty" in window.gallery.message.text()
+
+
+def test_a_restored_window_larger_than_the_screen_is_kept_on_it(qtbot, settings_dir: Path) -> None:
+    first = MainWindow()
+    qtbot.addWidget(first)
+    screen = first.screen().availableGeometry()
+    first.resize(screen.width() + 600, screen.height() + 400)  # as at 150 % on a smaller screen
+    first.move(screen.x() + 300, screen.y() + 200)
+    first.close()  # saves the geometry
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.width() <= screen.width() and again.height() <= screen.height()
+    assert screen.contains(again.frameGeometry().topLeft())
+    again.close()

@@ -8,6 +8,7 @@ life through the TrainingController); this module assembles them and wires their
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings or app_settings()
         self.last_run_dir: str | None = None
+        self._run_started_at = time.monotonic()
         self.controller = TrainingController(self)
         self.exporter = Exporter(self)
         self.current = CurrentRun(self)  # the run every tab names
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")  # created now so the layout does not jump later
         if restore:
             self.restore_settings()
+        self.keep_on_screen()
 
     # ---- assembly -----------------------------------------------------------------------
 
@@ -370,6 +373,7 @@ class MainWindow(QMainWindow):
 
     def _on_run_started(self, recipe: Recipe) -> None:
         self.current.set(recipe.out_dir)
+        self._run_started_at = time.monotonic()
         self.gallery.show_pending(recipe.out_dir)
         self._use_run_model(None)  # Export waits for this run's model
         self.tabs.setCurrentWidget(self.training_view)
@@ -382,7 +386,9 @@ class MainWindow(QMainWindow):
     def _show_result(self, result: object) -> None:
         """A run that ends normally ends with its result card; stopped or failed ones do not."""
         if result is not None and not result.stopped:
-            self.training_view.result_card.show_summary(summarize(result))
+            took = time.monotonic() - self._run_started_at  # scans and caches included
+            self.training_view.result_card.show_summary(summarize(result, took))
+            self.training_view.progress.hide()  # the card says it, with what comes next
 
     def show_mistakes(self) -> None:
         self.tabs.setCurrentWidget(self.gallery)
@@ -478,6 +484,22 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.data_panel.restore_settings(self.settings)
+
+    def keep_on_screen(self) -> None:
+        """Fit the window into its screen's free area (a geometry saved at another scale or on
+        another monitor ran off the screen)."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is None or screen.isEmpty():
+            return
+        frame = self.frameGeometry()
+        width, height = min(self.width(), screen.width()), min(self.height(), screen.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        x = min(max(frame.x(), screen.x()), screen.right() - min(frame.width(), screen.width()))
+        y = min(max(frame.y(), screen.y()), screen.bottom() - min(frame.height(),
+                                                                   screen.height()))
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller.is_running() and not ask_stop_and_quit(self):

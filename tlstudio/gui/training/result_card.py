@@ -36,8 +36,9 @@ class RunSummary:
         return "<br>".join(line for line in lines if line)
 
 
-def summarize(result: object) -> RunSummary | None:
-    """The summary of a finished `RunResult`; None when no epoch finished."""
+def summarize(result: object, seconds: float | None = None) -> RunSummary | None:
+    """The summary of a finished `RunResult` that took `seconds` from Train to its end
+    (default: its epochs' time); None when no epoch finished."""
     epochs = tuple(getattr(result, "epochs", ()))
     if not epochs:
         return None
@@ -47,7 +48,7 @@ def summarize(result: object) -> RunSummary | None:
                                                   strict=False) if acc is not None]
     weakest = tuple(sorted(per_class, key=lambda c: c[1])[:3]) if len(per_class) > 1 else ()
     return RunSummary(result.run_dir, chosen.epoch, len(epochs), chosen.val_accuracy, weakest,
-                      sum(e.seconds for e in epochs))
+                      sum(e.seconds for e in epochs) if seconds is None else seconds)
 
 
 class ResultCard(QFrame):

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -56,6 +57,7 @@ class TrainingView(QWidget):
         self.rate_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.export_button = QPushButton("Export model…", objectName="exportButton")
         self.export_button.setEnabled(False)
+        self.export_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.export_button.setToolTip("Export the last finished run as ONNX, TorchScript or "
                                       "safetensors")
         self.result_card = ResultCard()
@@ -94,6 +96,7 @@ class TrainingView(QWidget):
 
     def on_starting(self) -> None:
         self.result_card.show_summary(None)
+        self.progress.show()
         self.progress.setStyleSheet("")
         self.progress.setRange(0, 0)  # busy until the first phase or batch reports
         self.progress.setFormat("Starting…")
