@@ -168,7 +168,7 @@ def test_moving_images_presets_nothing_and_number_keys_move(qtbot, window: MainW
     assert not detail.move_button.isEnabled()
     assert "Choose the right class" in detail.move_button.toolTip()
     assert detail.move_keys.text() == "Keys: " + " · ".join(
-        f"{i} {c}" for i, c in enumerate(classes, start=1))
+        f"{i} → {c}" for i, c in enumerate(classes, start=1))
     qtbot.keyClick(view, str(classes.index(first.true) + 1))  # its own class: nothing moves
     assert Path(first.path).is_file()
     other = next(i for i, c in enumerate(classes, start=1) if c != first.true)

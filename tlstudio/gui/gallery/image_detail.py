@@ -226,7 +226,7 @@ class ImageDetail(QWidget):
         self.move_target.clear()
         self.move_target.addItems(list(classes))
         self.move_target.setCurrentIndex(self.move_target.findText(current))  # -1: none
-        keys = [f"{i} {name}" for i, name in enumerate(classes[:9], start=1)]
+        keys = [f"{i} → {name}" for i, name in enumerate(classes[:9], start=1)]
         self.move_keys.setText("Keys: " + " · ".join(keys) if keys else "")
 
     def key_class(self, number: int) -> str | None:
