@@ -422,3 +422,15 @@ def test_a_restored_window_larger_than_the_screen_is_kept_on_it(qtbot, settings_
     assert again.width() <= screen.width() and again.height() <= screen.height()
     assert screen.contains(again.frameGeometry().topLeft())
     again.close()
+
+
+def test_stage_names_get_plain_descriptions(qtbot, window: MainWindow) -> None:
+    window.backbone_panel.set_backbone("tf_efficientnet_lite0")
+    tree = window.freeze_panel.tree
+    tips = [tree.topLevelItem(i).toolTip(0) for i in range(tree.topLevelItemCount())]
+    assert "early layers: edges" in tips[0]
+    assert "late layers: object parts" in tips[-2]
+    assert "new classifier" in tips[-1]
+    names = window.freeze_panel.stage_names()
+    for tip, name in zip(tips[:-1], names[:-1], strict=True):
+        assert tip.startswith(name)
