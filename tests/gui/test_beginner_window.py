@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QLabel,
+    QLineEdit,
     QMenu,
     QPushButton,
     QSlider,
@@ -434,3 +435,24 @@ def test_stage_names_get_plain_descriptions(qtbot, window: MainWindow) -> None:
     names = window.freeze_panel.stage_names()
     for tip, name in zip(tips[:-1], names[:-1], strict=True):
         assert tip.startswith(name)
+
+
+def test_tab_order_follows_the_steps_to_train(qtbot, window: MainWindow, data: Path) -> None:
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    scan(qtbot, window, data)
+    first = child(window, QLineEdit, "trainFolderEdit")
+    first.setFocus()
+    qtbot.waitUntil(first.hasFocus)
+    walked = []
+    for _ in range(15):
+        widget = QApplication.focusWidget()
+        walked.append(widget.objectName() or type(widget).__name__)
+        if widget is window.start_button:
+            break
+        qtbot.keyClick(widget, Qt.Key.Key_Tab)
+    assert walked[-1] == "startButton", walked
+    steps = ["trainFolderEdit", "backboneCombo", "showAllSettings", "startButton"]
+    assert [name for name in walked if name in steps] == steps, walked
+    assert len(walked) <= 10  # a few presses, nothing of the tabs on the way

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(objectName="mainTabs")
 
         self._build_layout()
+        self._tab_order_follows_steps()
         self._build_actions()
         self._connect()
         self.freeze_panel.set_backbone(self.backbone_panel.backbone())
@@ -145,6 +146,18 @@ class MainWindow(QMainWindow):
         splitter.setSizes([420, 860])
         splitter.setContentsMargins(8, 8, 8, 8)
         self.setCentralWidget(splitter)
+
+    def _tab_order_follows_steps(self) -> None:
+        """Tab goes through the steps, then Train, Pause, Stop, then the tabs (Train came after
+        the whole window before)."""
+        last, widget = self.steps, self.steps.nextInFocusChain()
+        while widget is not self.steps:
+            if self.steps.isAncestorOf(widget) and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                last = widget
+            widget = widget.nextInFocusChain()
+        chain = [last, self.start_button, self.pause_button, self.stop_button, self.tabs]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut=None) -> QAction:
