@@ -20,7 +20,10 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSlider,
+    QTabBar,
+    QWidget,
 )
 
 import tlstudio
@@ -456,3 +459,21 @@ def test_tab_order_follows_the_steps_to_train(qtbot, window: MainWindow, data: P
     steps = ["trainFolderEdit", "backboneCombo", "showAllSettings", "startButton"]
     assert [name for name in walked if name in steps] == steps, walked
     assert len(walked) <= 10  # a few presses, nothing of the tabs on the way
+
+
+def test_every_control_and_view_has_an_accessible_name(qtbot, window: MainWindow) -> None:
+    window.show()
+    child(window, QCheckBox, "showAllSettings").click()
+    window.advanced_section.set_open(True)
+    unnamed = [f"{type(w).__name__} {w.objectName()}" for w in window.findChildren(QWidget)
+               if w.isVisible() and w.focusPolicy() & Qt.FocusPolicy.TabFocus
+               and not w.accessibleName() and not w.objectName().startswith("qt_")
+               and not isinstance(w, (QScrollArea, QTabBar))]  # read from their contents
+    assert not unnamed, unnamed
+    for name in ("confusionMatrixView", "metricsTable", "galleryList", "logPane",
+                 "classCountChart"):
+        view = child(window, QWidget, name)
+        assert view.accessibleName() and view.accessibleDescription(), name
+    window.open_folder("/no/such/folder")
+    qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=TIMEOUT)
+    assert window.banner.label.accessibleName() == window.banner.label.text()

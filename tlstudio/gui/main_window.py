@@ -31,9 +31,10 @@ from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.help.help_menu import HelpMenu
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.shared.accessibility import name_widgets
 from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
-from tlstudio.gui.shared.banner import Banner
+from tlstudio.gui.shared.banner import Banner, announce
 from tlstudio.gui.shared.current_run import CurrentRun
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
 from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         if restore:
             self.restore_settings()
         self.keep_on_screen()
+        name_widgets(self)  # after every panel is built: screen readers get names
 
     # ---- assembly -----------------------------------------------------------------------
 
@@ -262,6 +264,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.banner.show_message(message, "error")
+        announce(self.banner.label)
         self.statusBar().showMessage("Error: see the message above the tabs", 8000)
 
     def show_info(self, message: str) -> None:

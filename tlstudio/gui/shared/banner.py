@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from tlstudio.gui.shared.palette_colours import message_colours
@@ -36,3 +37,10 @@ class Banner(QFrame):
         self.kind = ""
         self.label.clear()
         self.hide()
+
+
+def announce(label: QLabel) -> None:
+    """Tell a screen reader that `label` has a new message (errors are read out)."""
+    label.setAccessibleName(label.text())
+    if QAccessible.isActive():
+        QAccessible.updateAccessibility(QAccessibleEvent(label, QAccessible.Event.Alert))
