@@ -477,3 +477,21 @@ def test_every_control_and_view_has_an_accessible_name(qtbot, window: MainWindow
     window.open_folder("/no/such/folder")
     qtbot.waitUntil(lambda: window.banner.kind == "error", timeout=TIMEOUT)
     assert window.banner.label.accessibleName() == window.banner.label.text()
+
+
+def test_a_long_report_path_does_not_widen_the_window(qtbot, window: MainWindow,
+                                                      tmp_path: Path) -> None:
+    run, _ = train_tiny_run(tmp_path, {"red": 4, "green": 4})
+    window.show()
+    view = window.results_view
+    with qtbot.waitSignal(view.evaluationShown, timeout=TIMEOUT):
+        assert view.open_run(str(run))
+    before = window.minimumSizeHint().width()
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 12)
+    deep.mkdir(parents=True)
+    with qtbot.waitSignal(view.reportWritten, timeout=TIMEOUT):
+        assert view.write_report(str(deep / "report.html"))
+    assert window.minimumSizeHint().width() <= max(before, 1024)
+    window.resize(1024, 700)
+    assert window.width() == 1024
+    assert view.report.label.toolTip() == str(deep / "report.html")
