@@ -495,3 +495,23 @@ def test_a_long_report_path_does_not_widen_the_window(qtbot, window: MainWindow,
     window.resize(1024, 700)
     assert window.width() == 1024
     assert view.report.label.toolTip() == str(deep / "report.html")
+
+
+def test_the_runs_list_makes_a_run_current(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    runs = Path(window.settings_panel.runs_dir.text())
+    older, _ = train_tiny_run(tmp_path / "a", {"red": 4, "green": 4})
+    newer, _ = train_tiny_run(tmp_path / "b", {"red": 4, "green": 4})
+    runs.mkdir(parents=True)
+    older.rename(runs / "older")
+    newer.rename(runs / "newer")
+    (runs / "not a run").mkdir()
+    window.show()
+    menu = child(window, QMenu, "runsMenu")
+    menu.aboutToShow.emit()  # what opening File > Runs does
+    texts = [a.text() for a in menu.actions()]
+    assert [t.split(" · ")[0] for t in texts] == ["newer", "older"]
+    assert "2 epochs" in texts[1] and "%" in texts[1]
+    with qtbot.waitSignal(window.results_view.evaluationShown, timeout=TIMEOUT):
+        click_menu_item(qtbot, menu, texts[1])
+    assert Path(window.current_run()) == runs / "older"
+    assert set(run_labels(window)) == {"Run: older"}

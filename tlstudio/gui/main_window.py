@@ -36,6 +36,7 @@ from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
 from tlstudio.gui.shared.banner import Banner, announce
 from tlstudio.gui.shared.current_run import CurrentRun
+from tlstudio.gui.shared.run_listing import list_runs_for_window
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
 from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
 from tlstudio.gui.sidebar.data_panel import DataPanel, ScannedData
@@ -149,6 +150,20 @@ class MainWindow(QMainWindow):
         splitter.setContentsMargins(8, 8, 8, 8)
         self.setCentralWidget(splitter)
 
+    def _fill_runs_menu(self) -> None:
+        """File > Runs: the runs folder's runs, newest first; choosing one makes it current."""
+        self.runs_menu.clear()
+        entries = list_runs_for_window(self.settings_panel.runs_dir.text())
+        for entry in entries:
+            act = self.runs_menu.addAction(entry.text())
+            act.setCheckable(True)
+            act.setChecked(entry.path == self.current.path)
+            act.setToolTip(entry.path)
+            act.setEnabled(not self.controller.is_running())
+            act.triggered.connect(lambda _=False, p=entry.path: self.results_view.open_run(p))
+        if not entries:
+            self.runs_menu.addAction("No runs in the runs folder yet").setEnabled(False)
+
     def _tab_order_follows_steps(self) -> None:
         """Tab goes through the steps, then Train, Pause, Stop, then the tabs (Train came after
         the whole window before)."""
@@ -183,6 +198,10 @@ class MainWindow(QMainWindow):
         for act in (self.open_folder_action, self.open_action, self.save_action,
                     self.open_run_action, self.resume_action, self.export_action):
             menu.addAction(act)
+        self.runs_menu = menu.addMenu("Runs")
+        self.runs_menu.setObjectName("runsMenu")
+        self.runs_menu.setToolTipsVisible(True)
+        self.runs_menu.aboutToShow.connect(self._fill_runs_menu)
         menu.addSeparator()
         menu.addAction(quit_action)
         # Train and Stop act through their buttons, so a disabled button disables its key too.
