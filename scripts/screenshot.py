@@ -267,7 +267,9 @@ def shoot_beginner(s: Session) -> None:
 
 def shoot_scaled(s: Session) -> None:
     """The first start at 150 % (QT_SCALE_FACTOR=1.5)."""
-    s.window.keep_on_screen()  # as a restored window is
+    from tlstudio.gui.window_parts import keep_on_screen
+
+    keep_on_screen(s.window)  # as a restored window is
     s.later(800, lambda: (s.save("beginner-scale150.png"), s.window.close()))
 
 

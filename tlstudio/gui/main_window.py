@@ -36,7 +36,6 @@ from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
 from tlstudio.gui.shared.banner import Banner, announce
 from tlstudio.gui.shared.current_run import CurrentRun
-from tlstudio.gui.shared.run_listing import list_runs_for_window
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
 from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
 from tlstudio.gui.sidebar.data_panel import DataPanel, ScannedData
@@ -50,6 +49,7 @@ from tlstudio.gui.training.run_buttons import RunButtons
 from tlstudio.gui.training.training_view import TrainingView
 from tlstudio.gui.training.worker import TrainingController
 from tlstudio.gui.try_images.try_images import TryImagesView, dropped_paths, window_drop
+from tlstudio.gui.window_parts import fill_runs_menu, keep_on_screen, tab_order_follows_steps
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
 from tlstudio.runs.folder import RECIPE
@@ -107,7 +107,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(objectName="mainTabs")
 
         self._build_layout()
-        self._tab_order_follows_steps()
+        tab_order_follows_steps(self.steps, [self.start_button, self.pause_button,
+                                             self.stop_button, self.tabs])
         self._build_actions()
         self._connect()
         self.freeze_panel.set_backbone(self.backbone_panel.backbone())
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")  # created now so the layout does not jump later
         if restore:
             self.restore_settings()
-        self.keep_on_screen()
+        keep_on_screen(self)
         name_widgets(self)  # after every panel is built: screen readers get names
 
     # ---- assembly -----------------------------------------------------------------------
@@ -150,32 +151,6 @@ class MainWindow(QMainWindow):
         splitter.setContentsMargins(8, 8, 8, 8)
         self.setCentralWidget(splitter)
 
-    def _fill_runs_menu(self) -> None:
-        """File > Runs: the runs folder's runs, newest first; choosing one makes it current."""
-        self.runs_menu.clear()
-        entries = list_runs_for_window(self.settings_panel.runs_dir.text())
-        for entry in entries:
-            act = self.runs_menu.addAction(entry.text())
-            act.setCheckable(True)
-            act.setChecked(entry.path == self.current.path)
-            act.setToolTip(entry.path)
-            act.setEnabled(not self.controller.is_running())
-            act.triggered.connect(lambda _=False, p=entry.path: self.results_view.open_run(p))
-        if not entries:
-            self.runs_menu.addAction("No runs in the runs folder yet").setEnabled(False)
-
-    def _tab_order_follows_steps(self) -> None:
-        """Tab goes through the steps, then Train, Pause, Stop, then the tabs (Train came after
-        the whole window before)."""
-        last, widget = self.steps, self.steps.nextInFocusChain()
-        while widget is not self.steps:
-            if self.steps.isAncestorOf(widget) and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
-                last = widget
-            widget = widget.nextInFocusChain()
-        chain = [last, self.start_button, self.pause_button, self.stop_button, self.tabs]
-        for first, second in zip(chain, chain[1:], strict=False):
-            QWidget.setTabOrder(first, second)
-
     def _build_actions(self) -> None:
         def action(text: str, slot, shortcut=None) -> QAction:
             act = QAction(text, self)
@@ -201,7 +176,7 @@ class MainWindow(QMainWindow):
         self.runs_menu = menu.addMenu("Runs")
         self.runs_menu.setObjectName("runsMenu")
         self.runs_menu.setToolTipsVisible(True)
-        self.runs_menu.aboutToShow.connect(self._fill_runs_menu)
+        self.runs_menu.aboutToShow.connect(lambda: fill_runs_menu(self))
         menu.addSeparator()
         menu.addAction(quit_action)
         # Train and Stop act through their buttons, so a disabled button disables its key too.
@@ -519,22 +494,6 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         self.data_panel.restore_settings(self.settings)
-
-    def keep_on_screen(self) -> None:
-        """Fit the window into its screen's free area (a geometry saved at another scale or on
-        another monitor ran off the screen)."""
-        screen = self.screen().availableGeometry() if self.screen() else None
-        if screen is None or screen.isEmpty():
-            return
-        frame = self.frameGeometry()
-        width, height = min(self.width(), screen.width()), min(self.height(), screen.height())
-        if (width, height) != (self.width(), self.height()):
-            self.resize(width, height)
-        x = min(max(frame.x(), screen.x()), screen.right() - min(frame.width(), screen.width()))
-        y = min(max(frame.y(), screen.y()), screen.bottom() - min(frame.height(),
-                                                                   screen.height()))
-        if (x, y) != (frame.x(), frame.y()):
-            self.move(x, y)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller.is_running() and not ask_stop_and_quit(self):
