@@ -8,7 +8,13 @@
 - gallery:  gallery.png and saliency.png (top losses first, the worst image opened, Grad-CAM)
 - advanced: advanced.png (the Advanced section with its augmentation preview) and
             advanced-lr-finder.png (the LR finder's plot)
+- beginner: beginner-*.png: the first start with no settings, the end-of-training card, every
+            tab after a run, 1024x700, a dark palette; beginner-scale150.png at 150 % scale
+            (QT_SCALE_FACTOR=1.5, its own process)
 - all:      each of the above, one process each
+
+Under a real X server too: `Xvfb :99 -screen 0 1600x1000x24 & openbox &` then
+`DISPLAY=:99 QT_QPA_PLATFORM=xcb python scripts/screenshot.py beginner`.
 
 Settings and runs go to a temporary folder, so the user's own settings are neither used nor
 changed.
@@ -23,15 +29,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHOTS = ("window", "results", "gallery", "advanced")
+SHOTS = ("window", "results", "gallery", "advanced", "beginner")
 
 
 class Session:
     """One offscreen MainWindow with scratch settings, and helpers the shots share."""
 
-    def __init__(self, out: Path, size: tuple[int, int] = (1280, 800)) -> None:
+    def __init__(self, out: Path, size: tuple[int, int] = (1280, 800),
+                 dark: bool = False) -> None:
         self.out = out
         self.scratch = Path(tempfile.mkdtemp(prefix="tlstudio-screenshot-"))
         os.environ["TLSTUDIO_SETTINGS_DIR"] = str(self.scratch / "settings")
@@ -42,6 +50,8 @@ class Session:
 
         self.app = QApplication(sys.argv[:1])
         self.collector = collect_garbage_in_gui_thread()  # as the app does (run_app)
+        if dark:
+            self.app.setPalette(dark_palette())
         self.window = MainWindow()
         self.window.resize(*size)
         self.window.settings_panel.runs_dir.setText(str(self.scratch / "runs"))
@@ -204,6 +214,78 @@ def shoot_advanced(s: Session) -> None:
     w.data_panel.set_folders(str(root / "train"), str(root / "val"))
 
 
+def dark_palette():
+    from PySide6.QtGui import QColor, QPalette
+
+    dark = QPalette()
+    for role, colour in (("Window", "#2b2b2b"), ("WindowText", "#e8e8e8"), ("Base", "#1e1e1e"),
+                         ("AlternateBase", "#333333"), ("Text", "#e8e8e8"),
+                         ("Button", "#3a3a3a"), ("ButtonText", "#e8e8e8"),
+                         ("PlaceholderText", "#9a9a9a"), ("ToolTipBase", "#333333"),
+                         ("ToolTipText", "#e8e8e8"), ("Highlight", "#2f6fb0")):
+        dark.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
+    for role in ("ButtonText", "WindowText", "Text"):
+        dark.setColor(QPalette.ColorGroup.Disabled, getattr(QPalette.ColorRole, role),
+                      QColor("#777777"))
+    return dark
+
+
+def shoot_beginner(s: Session) -> None:
+    """First start, the result card, every tab after a run, 1024x700; then a dark window."""
+    w = s.window
+    tabs = [("data", w.dataset_view), ("training", w.training_view),
+            ("results", w.results_view), ("gallery", w.gallery),
+            ("try-images", w.try_images)]
+
+    def first_start() -> None:
+        s.save("beginner-first-start.png")
+        s.train_demo(epochs=3, image_size=64, batch_size=32)
+
+    def finished(result) -> None:
+        if result is None:
+            s.fail("the run ended without a result")
+            return
+        s.later(2500, card)  # the evaluation and the gallery's thumbnails arrive meanwhile
+
+    def card() -> None:
+        w.tabs.setCurrentWidget(w.training_view)
+        s.save("beginner-result-card.png")
+        for i, (name, tab) in enumerate(tabs):
+            s.later(700 * i + 400, lambda n=name, t=tab: (w.tabs.setCurrentWidget(t),
+                                                           s.later(300, lambda: s.save(
+                                                               f"beginner-tab-{n}.png"))))
+        s.later(700 * len(tabs) + 600, small)
+
+    def small() -> None:
+        w.tabs.setCurrentWidget(w.results_view)
+        w.resize(1024, 700)
+        s.later(600, lambda: (s.save("beginner-1024x700.png"), w.close()))
+
+    w.controller.finished.connect(finished)
+    s.later(500, first_start)
+
+
+def shoot_scaled(s: Session) -> None:
+    """The first start at 150 % (QT_SCALE_FACTOR=1.5)."""
+    from tlstudio.gui.window_parts import keep_on_screen
+
+    keep_on_screen(s.window)  # as a restored window is
+    s.later(800, lambda: (s.save("beginner-scale150.png"), s.window.close()))
+
+
+def shoot_dark(s: Session) -> None:
+    """A dark palette (set before the window, as a desktop theme is) after a short run, with
+    an error message showing."""
+    w = s.window
+
+    def finished(_result) -> None:
+        w.show_error("An example error on a dark palette: the message stays readable.")
+        s.later(2500, lambda: (s.save("beginner-dark.png"), w.close()))
+
+    w.controller.finished.connect(finished)
+    s.train_demo(epochs=2, image_size=64, batch_size=32)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shot", nargs="?", default="all", choices=(*SHOTS, "all"))
@@ -215,10 +297,19 @@ def main() -> int:
         codes = [subprocess.call([sys.executable, __file__, shot, "--out", str(out)])
                  for shot in SHOTS]
         return max(codes)
+    variant = os.environ.get("TLSTUDIO_SHOT_VARIANT", "")
+    if args.shot == "beginner" and not variant:  # 150 % and dark: each in its own process
+        for name, extra in (("scaled", {"QT_SCALE_FACTOR": "1.5"}), ("dark", {})):
+            code = subprocess.call([sys.executable, __file__, "beginner", "--out", str(out)],
+                                   env={**os.environ, **extra, "TLSTUDIO_SHOT_VARIANT": name})
+            if code:
+                return code
     size = {"gallery": (1400, 860), "advanced": (1280, 900)}.get(args.shot, (1280, 800))
-    session = Session(out, size)
+    scaled = args.shot == "beginner" and variant == "scaled"
+    session = Session(out, (1100, 700) if scaled else size, dark=variant == "dark")
+    beginner = {"scaled": shoot_scaled, "dark": shoot_dark}.get(variant, shoot_beginner)
     {"window": shoot_window, "results": shoot_results, "gallery": shoot_gallery,
-     "advanced": shoot_advanced}[args.shot](session)
+     "advanced": shoot_advanced, "beginner": beginner}[args.shot](session)
     return session.run()
 
 

@@ -72,6 +72,7 @@ def test_defaults_equal_recipe_defaults(qtbot) -> None:
 
 def test_section_closed_by_default_and_opens(qtbot, window: MainWindow) -> None:
     window.show()
+    child(window, QCheckBox, "showAllSettings").click()  # simple first (issue 12)
     section = child(window, type(window.advanced_section), "advancedSection")
     preset = child(window, QComboBox, "augment")
     assert not preset.isVisible()

@@ -415,12 +415,15 @@ def test_fixing_a_cell_image_after_image_needs_no_click_between(
     gallery.move_selected(wrong[-1].predicted)
     assert gallery.detail.record == wrong[-2]
     assert [r.path for r in gallery.selected_records()] == [wrong[-2].path]
-    # Each Move click fixes the shown image (to its predicted class) and shows the next one.
+    # Each class key fixes the shown image (here: to its predicted class) and shows the next
+    # one; nothing is preset from the previous move (issue 12: that mislabelled images).
+    classes = list(gallery.evaluation.classes)
     fixed = 1
     while gallery.shown_records():
         shown = gallery.detail.record
         assert shown is not None and shown.path == gallery.selected_records()[0].path
-        gallery.detail.move_button.click()
+        assert not gallery.detail.move_button.isEnabled()
+        qtbot.keyClick(gallery.view, str(classes.index(shown.predicted) + 1))
         assert not Path(shown.path).exists()
         fixed += 1
     assert fixed == len(wrong)

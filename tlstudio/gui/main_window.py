@@ -8,6 +8,7 @@ life through the TrainingController); this module assembles them and wires their
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -22,15 +23,19 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.errors import TlstudioError
+from tlstudio.evaluation import epoch_evaluation
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
+from tlstudio.gui.help.help_menu import HelpMenu
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.shared.accessibility import name_widgets
 from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
-from tlstudio.gui.shared.banner import Banner
+from tlstudio.gui.shared.banner import Banner, announce
+from tlstudio.gui.shared.current_run import CurrentRun
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
 from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
 from tlstudio.gui.sidebar.data_panel import DataPanel, ScannedData
@@ -38,10 +43,13 @@ from tlstudio.gui.sidebar.freeze_panel import FreezePanel
 from tlstudio.gui.sidebar.lr_finder_view import LRFinderView
 from tlstudio.gui.sidebar.recipe_form import RecipeForm
 from tlstudio.gui.sidebar.settings_panel import SettingsPanel
+from tlstudio.gui.training.close_guard import ask_stop_and_quit
+from tlstudio.gui.training.result_card import summarize
 from tlstudio.gui.training.run_buttons import RunButtons
 from tlstudio.gui.training.training_view import TrainingView
 from tlstudio.gui.training.worker import TrainingController
 from tlstudio.gui.try_images.try_images import TryImagesView, dropped_paths, window_drop
+from tlstudio.gui.window_parts import fill_runs_menu, keep_on_screen, tab_order_follows_steps
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
 from tlstudio.runs.folder import RECIPE
@@ -70,8 +78,10 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings or app_settings()
         self.last_run_dir: str | None = None
+        self._run_started_at = time.monotonic()
         self.controller = TrainingController(self)
         self.exporter = Exporter(self)
+        self.current = CurrentRun(self)  # the run every tab names
 
         self.data_panel = DataPanel()
         self.backbone_panel = BackbonePanel()
@@ -97,6 +107,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(objectName="mainTabs")
 
         self._build_layout()
+        tab_order_follows_steps(self.steps, [self.start_button, self.pause_button,
+                                             self.stop_button, self.tabs])
         self._build_actions()
         self._connect()
         self.freeze_panel.set_backbone(self.backbone_panel.backbone())
@@ -104,6 +116,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")  # created now so the layout does not jump later
         if restore:
             self.restore_settings()
+        keep_on_screen(self)
+        name_widgets(self)  # after every panel is built: screen readers get names
 
     # ---- assembly -----------------------------------------------------------------------
 
@@ -121,6 +135,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
+        for tab in (self.training_view, self.results_view, self.gallery, self.try_images):
+            self.current.add_label(tab)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -143,19 +159,40 @@ class MainWindow(QMainWindow):
             act.triggered.connect(slot)
             return act
 
-        self.open_action = action("Open recipe…", self.open_recipe_dialog, QKeySequence.Open)
-        self.save_action = action("Save recipe as…", self.save_recipe_dialog, QKeySequence.SaveAs)
+        self.open_folder_action = action("Open folder…", self.data_panel.train_folder.browse,
+                                         QKeySequence("Ctrl+O"))
+        self.open_action = action("Open recipe…", self.open_recipe_dialog,
+                                  QKeySequence("Ctrl+Shift+O"))
+        self.save_action = action("Save recipe…", self.save_recipe_dialog, QKeySequence.Save)
         self.resume_action = action("Resume run…", self.resume_run_dialog)
         self.export_action = action("Export model…", self.export_dialog)
         self.export_action.setEnabled(False)
         self.open_run_action = action("Open run…", self.results_view.ask_open_run)
         quit_action = action("Quit", self.close, QKeySequence.Quit)
         menu = self.menuBar().addMenu("&File")
-        for act in (self.open_action, self.save_action, self.open_run_action,
-                    self.resume_action, self.export_action):
+        for act in (self.open_folder_action, self.open_action, self.save_action,
+                    self.open_run_action, self.resume_action, self.export_action):
             menu.addAction(act)
+        self.runs_menu = menu.addMenu("Runs")
+        self.runs_menu.setObjectName("runsMenu")
+        self.runs_menu.setToolTipsVisible(True)
+        self.runs_menu.aboutToShow.connect(lambda: fill_runs_menu(self))
         menu.addSeparator()
         menu.addAction(quit_action)
+        # Train and Stop act through their buttons, so a disabled button disables its key too.
+        self.train_action = action("Train", self._click(self.start_button))
+        self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.stop_action = action("Stop", self._click(self.stop_button), QKeySequence("Esc"))
+        self.addActions([self.train_action, self.stop_action])
+        self.help_menu = HelpMenu(self)
+        self.menuBar().addMenu(self.help_menu)
+
+    @staticmethod
+    def _click(button):
+        def click() -> None:
+            if button.isEnabled():
+                button.click()
+        return click
 
     def _connect(self) -> None:
         self.data_panel.scanStarted.connect(self.banner.dismiss)
@@ -183,6 +220,11 @@ class MainWindow(QMainWindow):
         runs.finished.connect(self._on_run_finished)
         runs.failed.connect(self.show_error)
         self.training_view.export_button.clicked.connect(self.export_dialog)
+        card = self.training_view.result_card
+        card.mistakesRequested.connect(self.show_mistakes)
+        card.tryRequested.connect(lambda: self.tabs.setCurrentWidget(self.try_images))
+        card.exportRequested.connect(self.export_dialog)
+        self.controller.finished.connect(self._show_result)
         self.exporter.started.connect(self._on_export_started)
         self.exporter.exported.connect(self._on_exported)
         self.exporter.failed.connect(self.show_error)
@@ -207,7 +249,7 @@ class MainWindow(QMainWindow):
         self.evaluations.follow(c)
         c.fitStarted.connect(self.gallery.on_training_started)
         c.finished.connect(self.gallery.on_training_finished)
-        self.evaluations.evaluated.connect(self.gallery.set_evaluation)
+        self.evaluations.evaluated.connect(self._show_evaluation)
         self.evaluations.failed.connect(self.show_error)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
@@ -216,6 +258,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.banner.show_message(message, "error")
+        announce(self.banner.label)
         self.statusBar().showMessage("Error: see the message above the tabs", 8000)
 
     def show_info(self, message: str) -> None:
@@ -334,7 +377,15 @@ class MainWindow(QMainWindow):
         for act in (self.open_action, self.open_run_action, self.resume_action):
             act.setEnabled(not running)
 
+    def current_run(self) -> str | None:
+        """The run folder every tab shows (None before the first run)."""
+        return self.current.path
+
     def _on_run_started(self, recipe: Recipe) -> None:
+        self.current.set(recipe.out_dir)
+        self._run_started_at = time.monotonic()
+        self.gallery.show_pending(recipe.out_dir)
+        self._use_run_model(None)  # Export waits for this run's model
         self.tabs.setCurrentWidget(self.training_view)
         self.training_view.plots.set_head_rate(recipe.lr_decay != 1.0)
 
@@ -342,11 +393,25 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Run saved in {run_dir}", 10000)
         self.trainingFinished.emit(run_dir)
 
-    def _use_run_model(self, run_dir: str) -> None:
-        """Export and Try images use this run's model from now on."""
+    def _show_result(self, result: object) -> None:
+        """A run that ends normally ends with its result card; stopped or failed ones do not."""
+        if result is not None and not result.stopped:
+            took = time.monotonic() - self._run_started_at  # scans and caches included
+            self.training_view.result_card.show_summary(summarize(result, took))
+            self.training_view.progress.hide()  # the card says it, with what comes next
+
+    def show_mistakes(self) -> None:
+        self.tabs.setCurrentWidget(self.gallery)
+        self.gallery.show_misclassified()
+
+    def _use_run_model(self, run_dir: str | None) -> None:
+        """Export uses this run's model from now on (None: the current run has none yet)."""
         self.last_run_dir = run_dir
-        self.export_action.setEnabled(True)
-        self.training_view.export_button.setEnabled(True)
+        self.export_action.setEnabled(run_dir is not None)
+        self.training_view.export_button.setEnabled(run_dir is not None)
+        self.training_view.export_button.setToolTip(
+            "Export the current run's model as ONNX, TorchScript or safetensors" if run_dir
+            else "Export is possible once the current run has a model (its first epoch ended)")
 
     # ---- export -------------------------------------------------------------------------
 
@@ -368,11 +433,26 @@ class MainWindow(QMainWindow):
     # ---- results --------------------------------------------------------------------------
 
     def show_gallery_cell(self, true: str, predicted: str) -> None:
-        """A confusion-matrix cell was clicked: show its images in the Gallery tab."""
+        """A confusion-matrix cell was clicked: show its images in the Gallery tab, at the
+        epoch the matrix shows (the Gallery held the saved epoch's: a cell of 2 said 0)."""
+        run, epoch = self.results_view.run_dir, self.results_view.shown_epoch
+        if run and epoch and self.results_view.state.shown_folder is None:
+            try:  # one stored epoch read from disk: fast, as the matrix's own load is
+                self.gallery.set_evaluation(run, epoch_evaluation(run, epoch))
+            except TlstudioError as e:
+                self.show_error(describe_failure(e, FrontEnd.WINDOW))
+                return
         self.tabs.setCurrentWidget(self.gallery)
-        self.gallery.show_cell(true, predicted)
+        self.gallery.show_cell(true, predicted, epoch)
+
+    def _show_evaluation(self, run_dir: str, evaluation: object) -> None:
+        """The Gallery shows the current run only (a late evaluation of another is dropped)."""
+        if self.current.path is None or Path(run_dir) == Path(self.current.path):
+            self.gallery.set_evaluation(run_dir, evaluation)
 
     def _on_run_opened(self, run_dir: str) -> None:
+        self.current.set(run_dir)
+        self._use_run_model(None)
         self.tabs.setCurrentWidget(self.results_view)
         self.evaluations.load(run_dir)  # the gallery shows the opened run's last epoch
         if RunFolder.at(run_dir).has_model():
@@ -416,6 +496,9 @@ class MainWindow(QMainWindow):
         self.data_panel.restore_settings(self.settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.controller.is_running() and not ask_stop_and_quit(self):
+            event.ignore()
+            return
         self.save_settings()
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from tlstudio.data import DatasetScan, load_rgb
 from tlstudio.filenames import printable
 from tlstudio.gui.shared.background import BackgroundJob, TaskState
+from tlstudio.gui.shared.palette_colours import base_colour
 from tlstudio.gui.sidebar.data_panel import ScannedData
 
 THUMBS_PER_CLASS = 8
@@ -97,7 +98,7 @@ class ClassCountChart(pg.PlotWidget):
     """Horizontal bars of images per class, training and validation side by side."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent, background=base_colour())
         self.setObjectName("classCountChart")
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -159,7 +160,8 @@ class ThumbnailStrips(QScrollArea):
             tile.setPixmap(QPixmap.fromImage(image).scaled(
                 THUMB_PX, THUMB_PX, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
-            tile.setStyleSheet("background: #f4f4f4; border: 1px solid #ddd;")
+            tile.setStyleSheet("background: palette(alternate-base); "
+                               "border: 1px solid palette(mid);")
             self._grid.addWidget(tile, row, column)
             self.thumbnail_count += 1
 

@@ -51,6 +51,17 @@ def describe_result(result: ExportResult) -> str:
     return f"Exported {name} to {result.path}: {check}."
 
 
+def default_export_path(run_dir: str) -> str:
+    """The run's own export file; its folder is made now, so that the dialog opens there
+    instead of in the last folder browsed (one Enter wrote a model into a dataset)."""
+    default = RunFolder.at(run_dir).export_file("onnx", FORMATS["onnx"].suffix)
+    try:
+        default.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return str(Path(run_dir) / default.name)  # a read-only run: still its folder
+    return str(default)
+
+
 class Exporter(QObject):
     """Runs one export at a time; `exported(ExportResult)` or `failed(message)`."""
 
@@ -94,8 +105,8 @@ class Exporter(QObject):
         if run_dir is None:
             self.failed.emit(NO_RUN)
             return
-        default = str(RunFolder.at(run_dir).export_file("onnx", FORMATS["onnx"].suffix))
-        path, chosen = QFileDialog.getSaveFileName(parent, "Export model", default,
+        path, chosen = QFileDialog.getSaveFileName(parent, "Export model",
+                                                   default_export_path(run_dir),
                                                    ";;".join(FILTERS))
         if not path:
             return

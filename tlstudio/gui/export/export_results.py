@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -42,6 +43,14 @@ class ExportResultsDialog(QDialog):
         self.copy_button = QPushButton("Copy example", objectName="copyExample")
         self.copy_button.clicked.connect(self.copy_example)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        path = str(result.path)
+        show = buttons.addButton("Show in folder", QDialogButtonBox.ButtonRole.ActionRole)
+        show.setObjectName("showInFolderButton")
+        show.clicked.connect(lambda: QDesktopServices.openUrl(
+            QUrl.fromLocalFile(str(Path(path).parent))))
+        copy = buttons.addButton("Copy path", QDialogButtonBox.ButtonRole.ActionRole)
+        copy.setObjectName("copyPathButton")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(path))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)

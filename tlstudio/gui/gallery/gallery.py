@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,13 +34,12 @@ from tlstudio.gui.gallery.gallery_model import (
     GalleryModel,
 )
 from tlstudio.gui.gallery.image_detail import ImageDetail
+from tlstudio.gui.shared.palette_colours import message_colours
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.runs import RunFolder
 
 TRAINING_LOCK = ("Images can be moved once training ends: the run is still reading these "
                  "files.")
-ERROR_STYLE = "color:#8c1d18; background:#fdecea; border:1px solid #f5c2c0; padding:4px;"
-INFO_STYLE = "color:#1e5b2a; background:#e8f3ea; border:1px solid #b7dcbf; padding:4px;"
 
 
 def gallery_list(model: GalleryModel, object_name: str) -> QListView:
@@ -130,6 +129,17 @@ class PredictionGallery(QWidget):
         self.detail.quarantineRequested.connect(self.quarantine_selected)
         self.detail.undoRequested.connect(self.undo_last_move)
         self.undo_action.triggered.connect(self.undo_last_move)
+        # One key per class (1-9, named on screen by the detail); the tiles would otherwise
+        # take a digit as a keyboard search.
+        self.view.installEventFilter(self)
+        self.detail.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if (event.type() == QEvent.Type.KeyPress and Qt.Key.Key_1 <= event.key() <= Qt.Key.Key_9
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            self.move_by_key(event.key() - Qt.Key.Key_0)
+            return True
+        return super().eventFilter(watched, event)
 
     # ---- the public API ------------------------------------------------------------------
 
@@ -155,6 +165,19 @@ class PredictionGallery(QWidget):
         self._update_count()
         self._update_undo()
 
+    def show_pending(self, run_dir: str) -> None:
+        """A new current run without predictions yet: show none rather than another run's."""
+        if self.run_dir == str(run_dir):
+            return
+        self.run_dir, self.evaluation = str(run_dir), None
+        self.model.set_records([])
+        self.detail.show_record(None)
+        self.detail.set_model_source(None, "Saliency needs the run's saved model")
+        self._update_filters()
+        self._update_count()
+        self.count_label.setText("0 of 0 images · the run's predictions appear when its "
+                                 "first epoch ends")
+
     def on_training_started(self, _event: object = None) -> None:
         self.training = True
         self._update_undo()
@@ -163,9 +186,14 @@ class PredictionGallery(QWidget):
         self.training = False
         self._update_undo()
 
-    def show_cell(self, true: str, predicted: str) -> None:
-        """Show exactly the images of class `true` predicted as `predicted`."""
+    def show_cell(self, true: str, predicted: str, epoch: int | None = None) -> None:
+        """Show exactly the images of class `true` predicted as `predicted`; an empty cell
+        says so."""
         self.set_filter(GalleryFilter("cell", true, predicted))
+        if not self.model.rowCount():
+            when = f" after epoch {epoch}" if epoch else ""
+            self._say(f"No '{true}' image was predicted as '{predicted}'{when}: this cell of "
+                      "the confusion matrix is empty.")
 
     def show_class(self, name: str) -> None:
         self.set_filter(GalleryFilter("class", name))
@@ -213,6 +241,11 @@ class PredictionGallery(QWidget):
         """Move the selected images into the folder of `new_class` (wrong labels)."""
         return self._apply(lambda r: self.relabel_history.relabel(r, new_class),
                            f"moved to '{new_class}'")
+
+    def move_by_key(self, number: int) -> list[RelabelMove]:
+        """Number key `number`: move the shown image into that class (never into its own)."""
+        name = self.detail.key_class(number)
+        return self.move_selected(name) if name else []
 
     def quarantine_selected(self) -> list[RelabelMove]:
         """Move the selected images out of the dataset into its quarantine folder."""
@@ -343,7 +376,7 @@ class PredictionGallery(QWidget):
         self.detail.set_relabel_enabled(not self.training, TRAINING_LOCK)
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet(ERROR_STYLE if error else INFO_STYLE)
+        self.message.setStyleSheet(message_colours("error" if error else "info").style(4))
         self.message.setText(text)
         self.message.show()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -47,8 +48,9 @@ def run_model(run_dir: str):
     return _model_cache[key]
 
 
-def saliency_job(state: TaskState, run_dir: str, path: str, class_name: str) -> QImage:
-    """The picture with the Grad-CAM of `class_name` on top, as a QImage."""
+def saliency_job(state: TaskState, run_dir: str, path: str,
+                 class_name: str) -> tuple[QImage, QImage]:
+    """The picture as the model saw it, and with the Grad-CAM of `class_name` on top."""
     try:
         image = load_rgb(path)
     except UnreadableImage as e:
@@ -57,9 +59,19 @@ def saliency_job(state: TaskState, run_dir: str, path: str, class_name: str) -> 
         model, info = run_model(run_dir)
         if class_name not in info.classes:
             raise SaliencyError(f"The run's model has no class '{class_name}'")
-        _, heat = saliency_views(model, info.image_size, image, info.classes.index(class_name),
-                                 PICTURE_PX)
-    return to_qimage(heat)
+        view, heat = saliency_views(model, info.image_size, image,
+                                    info.classes.index(class_name), PICTURE_PX)
+    return to_qimage(view), to_qimage(heat)
+
+
+def blend(view: QPixmap, heat: QPixmap, opacity: float) -> QPixmap:
+    """`heat` over `view` at `opacity` (0: the picture only, 1: the full Grad-CAM overlay)."""
+    out = QPixmap(view)
+    painter = QPainter(out)
+    painter.setOpacity(max(0.0, min(1.0, opacity)))
+    painter.drawPixmap(0, 0, heat)
+    painter.end()
+    return out
 
 
 def picture_job(state: TaskState, path: str) -> QImage | None:
@@ -97,7 +109,7 @@ class ProbabilityBars(QWidget):
             painter.setPen(self.palette().text().color())
             painter.drawText(QRectF(0, y, label_w - 6, 18),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
-            painter.fillRect(QRectF(label_w, y + 2, bar_w, 14), QColor("#eeeeee"))
+            painter.fillRect(QRectF(label_w, y + 2, bar_w, 14), self.palette().alternateBase())
             colour = TRUE_COLOUR if name == self.true else BAR_COLOUR
             painter.fillRect(QRectF(label_w, y + 2, bar_w * max(0.0, min(1.0, p)), 14), colour)
             painter.drawText(QRectF(label_w + bar_w + 4, y, value_w, 18),
@@ -124,25 +136,40 @@ class ImageDetail(QWidget):
         self.run_dir: str | None = None
         self.saliency_note = "Saliency needs the run folder of the model"
         self._picture: QPixmap | None = None
-        self._overlay: QPixmap | None = None
+        self._overlay: QPixmap | None = None  # the Grad-CAM over `_seen`
+        self._seen = QPixmap()  # the picture as the model saw it (its crop)
         self._relabel_allowed = True
 
         self.picture = QLabel(objectName="detailPicture", alignment=Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(240, 240)
         # Ignored: the scaled pixmap follows the label's size, never the other way round.
         self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.picture.setStyleSheet("background:#f4f4f4; border:1px solid #ddd;")
+        self.picture.setStyleSheet("background: palette(alternate-base); "
+                                   "border: 1px solid palette(mid);")
         self.caption = QLabel(objectName="detailCaption", wordWrap=True)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.bars = ProbabilityBars()
         self.saliency_toggle = QCheckBox("Show saliency (Grad-CAM)", objectName="saliencyToggle")
         self.saliency_toggle.setToolTip("Colour the regions that drove the predicted class "
                                         "(red: strongest), from the last convolutional layer")
+        self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="saliencyOpacity")
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(100)
+        self.opacity.setToolTip("How strongly the Grad-CAM colours cover the picture "
+                                "(default 100 %)")
+        self.opacity.setAccessibleName("Saliency opacity")
+        self.opacity.setEnabled(False)
         self.saliency_status = QLabel(objectName="saliencyStatus", wordWrap=True)
         self.saliency_status.setStyleSheet("color: palette(placeholder-text);")
         # A wrapped QLabel is not given the height of its second line by every layout.
         self.saliency_status.setMinimumHeight(2 * self.saliency_status.fontMetrics().height())
         self.move_target = QComboBox(objectName="moveTarget")
+        # Nothing is preset: a class left over from the previous image would mislabel this one.
+        self.move_target.setPlaceholderText("Choose the right class…")
+        self.move_target.setToolTip("The class this image really belongs to (no default)")
+        self.move_keys = QLabel(objectName="moveKeys", wordWrap=True)
+        self.move_keys.setToolTip("With the gallery focused, a number key moves the selected "
+                                  "image into that class")
         self.move_button = QPushButton("Move to class", objectName="moveButton")
         self.move_button.setToolTip("A wrong label: move the file into this class folder")
         self.quarantine_button = QPushButton("Quarantine", objectName="quarantineButton")
@@ -156,8 +183,9 @@ class ImageDetail(QWidget):
         relabel_layout.addWidget(QLabel("<b>Fix the data</b>"), 0, 0, 1, 3)
         relabel_layout.addWidget(self.move_target, 1, 0, 1, 2)
         relabel_layout.addWidget(self.move_button, 1, 2)
-        relabel_layout.addWidget(self.quarantine_button, 2, 0)
-        relabel_layout.addWidget(self.undo_button, 2, 2)
+        relabel_layout.addWidget(self.move_keys, 2, 0, 1, 3)
+        relabel_layout.addWidget(self.quarantine_button, 3, 0)
+        relabel_layout.addWidget(self.undo_button, 3, 2)
         self.relabel_box.setVisible(relabel)
 
         layout = QVBoxLayout(self)
@@ -167,13 +195,16 @@ class ImageDetail(QWidget):
         layout.addWidget(self.bars)
         toggle_row = QHBoxLayout()
         toggle_row.addWidget(self.saliency_toggle)
-        toggle_row.addStretch(1)
+        toggle_row.addWidget(QLabel("Opacity"))
+        toggle_row.addWidget(self.opacity, 1)
         layout.addLayout(toggle_row)
         layout.addWidget(self.saliency_status)
         layout.addWidget(self.relabel_box)
 
         self.saliency_toggle.toggled.connect(self._on_toggle)
+        self.opacity.valueChanged.connect(self._refresh)
         self.move_button.clicked.connect(self._on_move_clicked)
+        self.move_target.currentIndexChanged.connect(self._update_move_buttons)
         self.quarantine_button.clicked.connect(self.quarantineRequested)
         self.undo_button.clicked.connect(self.undoRequested)
         self.show_record(None)
@@ -194,8 +225,17 @@ class ImageDetail(QWidget):
         current = self.move_target.currentText()
         self.move_target.clear()
         self.move_target.addItems(list(classes))
-        if current in classes:
-            self.move_target.setCurrentText(current)
+        self.move_target.setCurrentIndex(self.move_target.findText(current))  # -1: none
+        keys = [f"{i} → {name}" for i, name in enumerate(classes[:9], start=1)]
+        self.move_keys.setText("Keys: " + " · ".join(keys) if keys else "")
+
+    def key_class(self, number: int) -> str | None:
+        """The class number key `number` (1-9) moves to, if it may move the shown image."""
+        classes = self._classes()
+        if not 1 <= number <= min(9, len(classes)) or not self._movable():
+            return None
+        name = classes[number - 1]
+        return None if self.record is None or name == self.record.true else name
 
     def set_undo_enabled(self, enabled: bool) -> None:
         self.undo_button.setEnabled(enabled)
@@ -207,15 +247,27 @@ class ImageDetail(QWidget):
         self._relabel_allowed = enabled
         self._update_move_buttons()
 
+    def _movable(self) -> bool:
+        return self._relabel_allowed and self.record is not None and is_labelled(self.record)
+
     def _update_move_buttons(self) -> None:
-        movable = self._relabel_allowed and self.record is not None and is_labelled(self.record)
-        self.move_button.setEnabled(movable)
+        movable = self._movable()
+        target = self.move_target.currentText()
+        chosen = movable and bool(target) and target != self.record.true
+        self.move_button.setEnabled(chosen)
+        self.move_button.setToolTip(
+            "A wrong label: move the file into the chosen class folder" if chosen
+            else "Choose the right class first" if movable
+            else "Click a labelled image first" if self._relabel_allowed
+            else self.relabel_box.toolTip())
         self.quarantine_button.setEnabled(movable)
 
     def show_record(self, record: ImageRecord | None) -> None:
         same_image = (record is not None and self.record is not None
                       and record.path == self.record.path
                       and record.predicted == self.record.predicted)
+        if record is None or self.record is None or record.path != self.record.path:
+            self.move_target.setCurrentIndex(-1)
         self.record = record
         if not same_image:
             self._picture = self._overlay = None
@@ -229,12 +281,6 @@ class ImageDetail(QWidget):
         else:
             self.caption.setText(describe(record).replace("\n", "<br>"))
             self.bars.set_values(list(record.top5), record.true if is_labelled(record) else "")
-            # Offer the likeliest fix: the predicted class for a mistake, else any other class.
-            others = [c for c in self._classes() if c != record.true]
-            if record.predicted in others:
-                self.move_target.setCurrentText(record.predicted)
-            elif others and self.move_target.currentText() == record.true:
-                self.move_target.setCurrentText(others[0])
             if self._picture is None:
                 self._load_picture()
         self._update_move_buttons()
@@ -262,6 +308,7 @@ class ImageDetail(QWidget):
             self._start_saliency()
 
     def _on_toggle(self, checked: bool) -> None:
+        self.opacity.setEnabled(checked)
         if checked:
             self._start_saliency()
         self._refresh()
@@ -287,8 +334,9 @@ class ImageDetail(QWidget):
         self._saliency_job.start(saliency_job, self.run_dir, self.record.path,
                                  self.record.predicted)
 
-    def _on_saliency(self, image: QImage) -> None:
-        self._overlay = QPixmap.fromImage(image)
+    def _on_saliency(self, images: tuple[QImage, QImage]) -> None:
+        self._seen = QPixmap.fromImage(images[0])
+        self._overlay = QPixmap.fromImage(images[1])
         self.saliency_status.setText(
             f"Grad-CAM of '{self.record.predicted}': red marks the strongest evidence")
         self._refresh()
@@ -305,7 +353,8 @@ class ImageDetail(QWidget):
     def _refresh(self) -> None:
         if self.record is None:
             return
-        shown = self._overlay if self.overlay_shown() else self._picture
+        shown = (blend(self._seen, self._overlay, self.opacity.value() / 100)
+                 if self.overlay_shown() else self._picture)
         if shown is None:
             self.picture.setText("Loading…")
         elif shown.isNull():

@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
+from tlstudio.gui.shared.palette_colours import summary_background
 
 COLUMNS = ("Class", "Precision", "Recall", "F1", "Support")
 HELP = (
@@ -19,7 +20,6 @@ HELP = (
     "Harmonic mean of precision and recall",
     "Number of images of this class",
 )
-SUMMARY_BACKGROUND = QColor("#f1f3f6")
 WEAK = QColor("#b3261e")  # a class whose F1 is below WEAK_F1 is written in red
 WEAK_F1 = 0.5
 UNDEFINED = "\u2014"  # a number that a class without images does not have
@@ -104,5 +104,5 @@ class MetricsTable(QTableWidget):
             font = QFont(item.font())
             font.setBold(True)
             item.setFont(font)
-            item.setBackground(QBrush(SUMMARY_BACKGROUND))
+            item.setBackground(QBrush(summary_background()))
         self.setItem(row, column, item)

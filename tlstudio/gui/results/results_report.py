@@ -3,9 +3,11 @@ where it went, with a link and an Open button."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from tlstudio.evaluation import RunEvaluation
 from tlstudio.gui.results.results_jobs import report_job
@@ -21,6 +23,9 @@ class ReportBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel(objectName="reportLabel", openExternalLinks=True)
+        # A long path must not set the window's minimum width (it could not shrink below
+        # ~1,100 px after Report…): the label gives way, the full path is in its tooltip.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.open_button = QPushButton("Open", objectName="openReportButton")
         self.open_button.setToolTip("Open the report in the web browser")
         self.open_button.clicked.connect(self.open_report)
@@ -42,7 +47,8 @@ class ReportBar(QWidget):
         """Start writing the report of `run_dir` (on `data_dir`, if given) to `path`."""
         if self._job.is_running():
             return False
-        self.label.setText(f"Writing the report to {path}…")
+        self.label.setText(f"Writing the report {Path(path).name}…")
+        self.label.setToolTip(path)
         self.open_button.hide()
         self._job.start(report_job, run_dir, path, data_dir, evaluation)
         return True
@@ -51,7 +57,8 @@ class ReportBar(QWidget):
     def _on_written(self, path: str) -> None:
         self.path = path
         url = QUrl.fromLocalFile(path).toString()
-        self.label.setText(f'Report written to <a href="{url}">{path}</a>')
+        self.label.setText(f'Report written: <a href="{url}">{Path(path).name}</a>')
+        self.label.setToolTip(path)
         self.open_button.show()
         self.written.emit(path)
 

@@ -41,6 +41,7 @@ from tlstudio.gui.results.results_jobs import (
 )
 from tlstudio.gui.results.results_report import ReportBar
 from tlstudio.gui.shared.background import BackgroundJob, error_message
+from tlstudio.gui.shared.palette_colours import message_colours, muted_text
 from tlstudio.runs import RunFolder
 from tlstudio.training.events import EpochEnded, FitStarted
 
@@ -48,7 +49,6 @@ VALIDATION = "Validation images of the run"
 CHOOSE_FOLDER = "Another labelled folder…"
 MATRIX_FIRST = 480  # px of width the matrix gets before the metrics table; beyond, it scrolls
 TABLE_MIN_WIDTH = 160  # the metrics table shrinks to this and scrolls sideways
-MESSAGE_STYLES = {"error": "color:#8c1d18;", "info": "color:#555;"}
 
 
 class ResultsView(QWidget):
@@ -390,7 +390,8 @@ class ResultsView(QWidget):
     # ---- state --------------------------------------------------------------------------
 
     def show_message(self, text: str, kind: str = "error") -> None:
-        self.message.setStyleSheet(MESSAGE_STYLES[kind])
+        self.message.setStyleSheet(f"color:{message_colours('error').text};" if kind == "error"
+                                   else f"color:{muted_text()};")
         self.message.setText(text)
         self.message.show()
 

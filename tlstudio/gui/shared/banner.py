@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from tlstudio.filenames import escape_undecodable
-
-BANNER_STYLES = {
-    "error": "background:#fdecea; border:1px solid #f5c2c0; color:#8c1d18;",
-    "info": "background:#e8f3ea; border:1px solid #b7dcbf; color:#1e5b2a;",
-}
+from tlstudio.gui.shared.palette_colours import message_colours
 
 
 class Banner(QFrame):
@@ -32,7 +29,7 @@ class Banner(QFrame):
 
     def show_message(self, text: str, kind: str = "error") -> None:
         self.kind = kind
-        self.setStyleSheet(f"#messageBanner {{{BANNER_STYLES[kind]} border-radius:4px;}}"
+        self.setStyleSheet(f"#messageBanner {{{message_colours(kind).style()} border-radius:4px;}}"
                            "#messageBanner QLabel { border: none; background: transparent; }")
         self.label.setText(escape_undecodable(text))  # Qt would drop a name's non-UTF-8 bytes
         self.show()
@@ -41,3 +38,10 @@ class Banner(QFrame):
         self.kind = ""
         self.label.clear()
         self.hide()
+
+
+def announce(label: QLabel) -> None:
+    """Tell a screen reader that `label` has a new message (errors are read out)."""
+    label.setAccessibleName(label.text())
+    if QAccessible.isActive():
+        QAccessible.updateAccessibility(QAccessibleEvent(label, QAccessible.Event.Alert))

@@ -40,6 +40,21 @@ PRESET_TIPS = {
 
 
 @cache
+def stage_meaning(index: int, count: int, name: str) -> str:
+    """A plain description of the `index`-th of `count` backbone stages, for its tooltip."""
+    if name == HEAD_STAGE:
+        return ("The new classifier: it maps the backbone's features to your classes and "
+                "always trains")
+    place = index / max(1, count - 1)
+    if place < 0.34:
+        what = "early layers: edges, colours and textures, useful for almost any images"
+    elif place < 0.67:
+        what = "middle layers: patterns and simple shapes"
+    else:
+        what = "late layers: object parts, the most specific to the original ImageNet classes"
+    return f"{name}: {what}. Train it when your images differ from everyday photos."
+
+
 def stage_sizes(backbone: str, num_classes: int) -> tuple[StageInfo, ...]:
     return tuple(preview_stages(backbone, num_classes))
 
@@ -98,8 +113,11 @@ class FreezePanel(QWidget):
         self._backbone, self._num_classes = backbone, num_classes
         self.tree.blockSignals(True)
         self.tree.clear()
-        for info in stage_sizes(backbone, num_classes):
+        infos = stage_sizes(backbone, num_classes)
+        backbone_stages = sum(info.name != HEAD_STAGE for info in infos)
+        for index, info in enumerate(infos):
             item = QTreeWidgetItem([info.name, f"{info.total_params:,}"])
+            item.setToolTip(0, stage_meaning(index, backbone_stages, info.name))
             item.setData(0, Qt.ItemDataRole.UserRole, info.total_params)
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if info.name == HEAD_STAGE:
@@ -183,7 +201,6 @@ class FreezePanel(QWidget):
         for item in self._items():
             lr = last.lrs.get(self._name(item))
             item.setText(2, f"{lr:.2g}" if lr is not None else "frozen")
-            item.setToolTip(0, item.text(0))  # the narrower stage column may elide it
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.phase_label.setText("\n".join(phase.describe() for phase in phases))
 

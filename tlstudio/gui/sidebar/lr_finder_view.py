@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, 
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
+from tlstudio.gui.shared.palette_colours import base_colour
 from tlstudio.gui.training.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
 from tlstudio.training import PhaseProgress, RunControl
@@ -52,14 +53,14 @@ class LRFinderView(QWidget):
         self._job.finished.connect(self._done)
         self._control: RunControl | None = None
         self.result = None
-        self.find_button = QPushButton("Find learning rate", objectName="findLrButton")
+        self.find_button = QPushButton("Find learning rate", objectName="lrFinderButton")
         self.find_button.setToolTip("Train briefly with a rising lr (nothing is saved) and "
                                     "suggest the lr where the loss falls fastest")
         self.stop_button = QPushButton("Stop", objectName="stopLrButton", enabled=False)
         self.use_button = QPushButton("Use suggested", objectName="useSuggestedLrButton",
                                       enabled=False)
         self.status = QLabel("", objectName="lrFinderStatus", wordWrap=True)
-        self.plot = pg.PlotWidget(objectName="lrFinderPlot", background="w")
+        self.plot = pg.PlotWidget(objectName="lrFinderPlot", background=base_colour())
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "loss")
@@ -80,9 +81,13 @@ class LRFinderView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.plot)
-        self.find_button.clicked.connect(self.start)
+        # clicked(bool) would arrive as `steps`: the click goes through a slot of its own
+        self.find_button.clicked.connect(self._find_clicked)
         self.stop_button.clicked.connect(self.stop)
         self.use_button.clicked.connect(self.use_suggested)
+
+    def _find_clicked(self) -> None:
+        self.start()
 
     def is_running(self) -> bool:
         return self._job.is_running()

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QFrame, QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel
 from tlstudio.gui.sidebar.backbone_panel import BackbonePanel
@@ -36,6 +36,13 @@ class RecipeForm:
                  settings: SettingsPanel, advanced: AdvancedPanel) -> None:
         self.data, self.backbone, self.freeze = data, backbone, freeze
         self.settings, self.advanced = settings, advanced
+        # Simple first: data, backbone and Train; the rest behind this box (remembered).
+        self.show_all = QCheckBox("Show all settings", objectName="showAllSettings")
+        self.show_all.setToolTip("Also show the layers to train, the training settings and "
+                                 "the advanced options (default: off; the defaults are a "
+                                 "good start)")
+        self.expert_parts: list[QWidget] = []
+        self.show_all.toggled.connect(self._show_expert_parts)
 
     def build_steps(self, extra: QWidget) -> tuple[QWidget, QScrollArea]:
         """The numbered step boxes and `extra` below them (`steps`), in a vertical scroll."""
@@ -45,17 +52,30 @@ class RecipeForm:
                              ("3  Layers to train", self.freeze),
                              ("4  Training settings", self.settings)):
             box = QGroupBox(title)
+            box.setAccessibleName(title.split(maxsplit=1)[1])
             box_layout = QVBoxLayout(box)
             box_layout.setContentsMargins(2, 2, 2, 2)
             box_layout.addWidget(panel)
+            if panel in (self.freeze, self.settings):
+                self.expert_parts.append(box)
+            else:
+                steps_layout.addWidget(box)
+        steps_layout.addWidget(self.show_all)
+        for box in self.expert_parts:
             steps_layout.addWidget(box)
         steps_layout.addWidget(extra)
+        self.expert_parts.append(extra)
+        self._show_expert_parts(self.show_all.isChecked())
         steps_layout.addStretch(1)
         scroll = QScrollArea(objectName="stepsScroll", widgetResizable=True)
         scroll.setWidget(steps)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         return steps, scroll
+
+    def _show_expert_parts(self, shown: bool) -> None:
+        for part in self.expert_parts:
+            part.setVisible(shown)
 
     def not_ready(self) -> str | None:
         """Why a run cannot start from these steps yet, in the user's words; None if it can."""
@@ -102,12 +122,15 @@ class RecipeForm:
         for panel in (self.data, self.backbone, self.settings, self.advanced):
             panel.save_settings(settings)
         settings.setValue("freeze/stages", list(self.freeze.train_stages()))
+        settings.setValue("sidebar/show_all_settings", self.show_all.isChecked())
 
     def restore_settings(self, settings: QSettings) -> None:
         """Everything but the data folders: the window restores (and scans) those last."""
         self.backbone.restore_settings(settings)
         self.settings.restore_settings(settings)
         self.advanced.restore_settings(settings)
+        shown = settings.value("sidebar/show_all_settings", False)
+        self.show_all.setChecked(shown in (True, "true", "1"))
         stages = settings.value("freeze/stages")
         if stages:
             self.freeze.set_train_stages([stages] if isinstance(stages, str) else stages)

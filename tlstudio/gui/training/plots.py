@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QTimer, Slot
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from tlstudio.gui.shared.palette_colours import base_colour, muted_text, text_colour
 from tlstudio.training.events import EpochEnded
 
 REDRAW_MS = 50  # at most 20 redraws a second, however fast batches come
@@ -44,7 +45,7 @@ class Series:
 
 def _plot(name: str, left: str, parent: QWidget,
           legend_offset: tuple[int, int] = (-8, 8)) -> pg.PlotWidget:
-    plot = pg.PlotWidget(parent, background="w")
+    plot = pg.PlotWidget(parent, background=base_colour())
     plot.setObjectName(name)
     item = plot.getPlotItem()
     item.setClipToView(True)
@@ -53,8 +54,8 @@ def _plot(name: str, left: str, parent: QWidget,
     item.setMenuEnabled(False)
     for side in ("left", "bottom"):
         axis = item.getAxis(side)
-        axis.setPen(pg.mkPen("#666"))
-        axis.setTextPen(pg.mkPen("#333"))
+        axis.setPen(pg.mkPen(muted_text()))
+        axis.setTextPen(pg.mkPen(text_colour()))
         # Else a loss of 0.7 reads "loss (x0.001)" with ticks at 700: users read the ticks.
         axis.enableAutoSIPrefix(False)
     item.getAxis("left").setWidth(64)  # equal widths keep x-linked plots aligned by pixel

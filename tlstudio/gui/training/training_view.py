@@ -16,14 +16,19 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from tlstudio.gui.training.plots import TrainingPlots
+from tlstudio.gui.training.result_card import ResultCard
 from tlstudio.training.events import per_class_line
 
+FAILED_STYLE = ("QProgressBar { border: 1px solid #b3261e; border-radius: 3px; "
+                "text-align: center; color: palette(text); } "
+                "QProgressBar::chunk { background: #b3261e; }")
 LOG_COLOURS = {"warning": "#9a5b00", "error": "#b3261e"}
 
 
@@ -54,8 +59,10 @@ class TrainingView(QWidget):
         self.memory_label.setToolTip("GPU memory PyTorch holds for this run")
         self.export_button = QPushButton("Export model…", objectName="exportButton")
         self.export_button.setEnabled(False)
+        self.export_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.export_button.setToolTip("Export the last finished run as ONNX, TorchScript or "
                                       "safetensors")
+        self.result_card = ResultCard()
         self.log_pane = QPlainTextEdit(objectName="logPane", readOnly=True)
         self.log_pane.setMaximumBlockCount(5000)
         self.log_pane.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -72,6 +79,7 @@ class TrainingView(QWidget):
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addLayout(row)
+        middle_layout.addWidget(self.result_card)
         log_title = QLabel("Log")
         bold = QFont(log_title.font())
         bold.setBold(True)
@@ -90,6 +98,9 @@ class TrainingView(QWidget):
     # ---- controller slots ---------------------------------------------------------------
 
     def on_starting(self) -> None:
+        self.result_card.show_summary(None)
+        self.progress.show()
+        self.progress.setStyleSheet("")
         self.progress.setRange(0, 0)  # busy until the first phase or batch reports
         self.progress.setFormat("Starting…")
         self.rate_label.clear()
@@ -151,6 +162,8 @@ class TrainingView(QWidget):
         self.progress.setRange(0, 1000)
         if text == "Finished":
             self.progress.setValue(1000)
+        # A failure must not read like success: a red bar, not a full blue one.
+        self.progress.setStyleSheet(FAILED_STYLE if text == "Failed" else "")
         self.progress.setFormat(text)
         self.rate_label.clear()
 

@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.evaluation import ImageRecord
-from tlstudio.gui.gallery.gallery import ERROR_STYLE, gallery_list, tiles_and_detail
+from tlstudio.gui.gallery.gallery import gallery_list, tiles_and_detail
 from tlstudio.gui.gallery.gallery_model import GalleryModel
 from tlstudio.gui.gallery.image_detail import ImageDetail
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
+from tlstudio.gui.shared.palette_colours import message_colours
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
 from tlstudio.runs import RunFolder
@@ -221,7 +222,7 @@ class TryImagesView(QWidget):
             self._start()
 
     def _say(self, text: str) -> None:
-        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setStyleSheet(message_colours("error").style(4))
         self.status.setText(text)
 
     def _show_source(self) -> None:

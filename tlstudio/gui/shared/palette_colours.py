@@ -1,0 +1,66 @@
+"""Colours derived from the window's palette, so that a dark palette keeps text readable
+(hard-coded light backgrounds gave white text on white)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+@dataclass(frozen=True)
+class MessageColours:
+    """A message box's colours for one kind ("error" or "info") on one palette."""
+
+    text: str
+    background: str
+    border: str
+
+    def style(self, padding: int = 0) -> str:
+        pad = f" padding:{padding}px;" if padding else ""
+        return (f"color:{self.text}; background:{self.background}; "
+                f"border:1px solid {self.border};{pad}")
+
+
+LIGHT = {"error": MessageColours("#8c1d18", "#fdecea", "#f5c2c0"),
+         "info": MessageColours("#1e5b2a", "#e8f3ea", "#b7dcbf")}
+DARK = {"error": MessageColours("#ffdad6", "#5c1d19", "#8c3a33"),
+        "info": MessageColours("#cdebd3", "#1d3b24", "#3d6b48")}
+
+
+def palette() -> QPalette:
+    app = QApplication.instance()
+    return app.palette() if app is not None else QPalette()
+
+
+def is_dark(pal: QPalette | None = None) -> bool:
+    """True when the window's background is dark (its text is light)."""
+    return (pal or palette()).color(QPalette.ColorRole.Window).lightnessF() < 0.5
+
+
+def message_colours(kind: str, pal: QPalette | None = None) -> MessageColours:
+    return (DARK if is_dark(pal) else LIGHT)[kind]
+
+
+def text_colour(pal: QPalette | None = None) -> QColor:
+    return (pal or palette()).color(QPalette.ColorRole.Text)
+
+
+def base_colour(pal: QPalette | None = None) -> QColor:
+    """The background of plots and tables: the palette's base (white on a light palette)."""
+    return (pal or palette()).color(QPalette.ColorRole.Base)
+
+
+def summary_background(pal: QPalette | None = None) -> QColor:
+    """A summary row's background: the base shifted a little towards the text colour."""
+    base, text = base_colour(pal), text_colour(pal)
+    mix = 0.08
+    return QColor.fromRgbF(base.redF() + (text.redF() - base.redF()) * mix,
+                           base.greenF() + (text.greenF() - base.greenF()) * mix,
+                           base.blueF() + (text.blueF() - base.blueF()) * mix)
+
+
+def muted_text(pal: QPalette | None = None) -> str:
+    """Secondary text (notes, axes): the placeholder colour of the palette."""
+    return (pal or palette()).color(QPalette.ColorRole.PlaceholderText).name()
