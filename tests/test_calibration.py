@@ -11,7 +11,7 @@ import onnxruntime
 import pytest
 import torch
 from safetensors import safe_open
-from test_export import CLASSES, image_batch, make_run
+from tiny_runs import CLASSES, image_batch, make_run
 
 from tlstudio.cli import main
 from tlstudio.errors import CalibrationError

@@ -12,32 +12,12 @@ import onnxruntime
 import pytest
 import torch
 from safetensors import safe_open
+from tiny_runs import CLASSES, image_batch, make_run
 
-from tlstudio.data.images import load_rgb
-from tlstudio.data.transforms import eval_transform
 from tlstudio.errors import ExportError, ModelFileError, OutputError
 from tlstudio.export import ExportResult, export_run
 from tlstudio.export.check import PARITY_TOLERANCE
 from tlstudio.inference import TORCHSCRIPT_INFO, load_predictor
-from tlstudio.models.classifier import build_classifier
-from tlstudio.runs import ModelInfo, save_model
-
-CLASSES = ("red", "green", "blue")
-
-
-def make_run(run_dir: Path, data_dir: Path, backbone: str = "tiny_cnn",
-             classes: tuple[str, ...] = CLASSES) -> Path:
-    """A run folder whose model gives clearly non-uniform probabilities."""
-    torch.manual_seed(0)
-    built = build_classifier(backbone, len(classes), pretrained=False)
-    with torch.no_grad():
-        built.model.head.weight.normal_(0.0, 3.0)
-        built.model.head.bias.normal_(0.0, 1.0)
-    spec = built.spec
-    recipe = {"data_dir": str(data_dir), "backbone": backbone}
-    info = ModelInfo(backbone, classes, spec.input_size, spec.mean, spec.std, recipe)
-    save_model(run_dir, built.model.eval(), info)
-    return run_dir
 
 
 @pytest.fixture
@@ -45,9 +25,6 @@ def run_dir(tmp_path: Path, colour_data: Path) -> Path:
     return make_run(tmp_path / "run", colour_data)
 
 
-def image_batch(paths: list[Path], size: int) -> np.ndarray:
-    transform = eval_transform(size)
-    return torch.stack([transform(load_rgb(p)) for p in paths]).numpy()
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from test_export import make_run
+from tiny_runs import make_run
 
 from tlstudio.cli import EXPORT_FORMATS, main
 from tlstudio.errors import ExportError

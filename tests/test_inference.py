@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_export import CLASSES, make_run
+from tiny_runs import CLASSES, make_run
 
 from tlstudio.errors import ModelFileError
 from tlstudio.export import export_run

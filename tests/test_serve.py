@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_export import make_run
+from tiny_runs import make_run
 
 from tlstudio.cli import main
 from tlstudio.inference import Predictor, load_predictor

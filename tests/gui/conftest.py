@@ -69,3 +69,31 @@ def _dangling_jobs(qtbot):
     except qtbot.TimeoutError:
         pytest.fail(f"{jobs_in_flight()} background job(s) still running "
                     f"{JOB_GRACE_MS / 1000:g} s after the test")
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """The window's QSettings in the test's own folder: nothing of the user's is read or kept."""
+    folder = tmp_path / "settings"
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def digits(tmp_path):
+    """Ten classes of small digit images, in train/ and val/."""
+    from tlstudio.data import write_digits_demo
+
+    return write_digits_demo(tmp_path / "digits", per_class=8, size=16)
+
+
+@pytest.fixture
+def window(qtbot, settings_dir, tmp_path):
+    """The real window on the tiny_cnn backbone, runs in the test's folder (a test file may
+    define its own)."""
+    from window_helpers import make_window
+
+    window = make_window(qtbot, tmp_path / "runs")
+    window.backbone_panel.set_backbone("tiny_cnn")
+    yield window
+    window.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox, QToolButton
+from window_helpers import child, make_tiny_window, scan
 
 from tests.imagefolders import write_class_folders
 from tlstudio.gui import MainWindow
@@ -21,11 +22,6 @@ from tlstudio.training import EpochEnded, RunControl, fit
 TIMEOUT = 60_000
 
 
-@pytest.fixture
-def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "settings"
-    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
@@ -35,25 +31,13 @@ def data(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, settings_dir: Path, tmp_path: Path) -> MainWindow:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.settings_panel.runs_dir.setText(str(tmp_path / "runs"))
-    window.backbone_panel.set_backbone("tiny_cnn")
-    window.settings_panel.image_size.setValue(16)
-    window.settings_panel.batch_size.setValue(8)
+    window = make_tiny_window(qtbot, tmp_path / "runs")
     yield window
     window.close()
 
 
-def scan(qtbot, window: MainWindow, folder: Path) -> None:
-    with qtbot.waitSignal(window.data_panel.scanned, timeout=TIMEOUT):
-        window.open_folder(str(folder))
 
 
-def child(window: MainWindow, kind: type, name: str):
-    widget = window.findChild(kind, name)
-    assert widget is not None, name
-    return widget
 
 
 def test_defaults_equal_recipe_defaults(qtbot) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QTabBar,
     QWidget,
 )
+from window_helpers import child, make_tiny_window, scan
 
 import tlstudio
 from tests.imagefolders import train_tiny_run, write_class_folders
@@ -35,11 +36,6 @@ from tlstudio.gui.shared.palette_colours import summary_background
 TIMEOUT = 60_000
 
 
-@pytest.fixture
-def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "settings"
-    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
@@ -49,25 +45,13 @@ def data(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, settings_dir: Path, tmp_path: Path) -> MainWindow:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.settings_panel.runs_dir.setText(str(tmp_path / "runs"))
-    window.backbone_panel.set_backbone("tiny_cnn")
-    window.settings_panel.image_size.setValue(16)
-    window.settings_panel.batch_size.setValue(8)
+    window = make_tiny_window(qtbot, tmp_path / "runs")
     yield window
     window.close()
 
 
-def scan(qtbot, window: MainWindow, folder: Path) -> None:
-    with qtbot.waitSignal(window.data_panel.scanned, timeout=TIMEOUT):
-        window.open_folder(str(folder))
 
 
-def child(window: MainWindow, kind: type, name: str):
-    widget = window.findChild(kind, name)
-    assert widget is not None, name
-    return widget
 
 
 def test_find_learning_rate_works_from_its_button(qtbot, window: MainWindow, data: Path) -> None:

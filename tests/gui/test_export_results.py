@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QPushButton, QTableWidget, QWidget
-from test_export import make_run
+from tiny_runs import make_run
 
 from tlstudio.export import export_run
 from tlstudio.gui.export.export_dialog import Exporter

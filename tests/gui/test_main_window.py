@@ -5,56 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
+from window_helpers import SCAN_TIMEOUT, choose_data, drop_on, make_window, type_folder
 
-from tlstudio.data import write_digits_demo
 from tlstudio.gui import MainWindow
 from tlstudio.models import HEAD_STAGE
 from tlstudio.recipe import Recipe
 
-SCAN_TIMEOUT = 30_000
 TRAIN_TIMEOUT = 120_000
 
 
-@pytest.fixture
-def digits(tmp_path: Path) -> Path:
-    """Ten classes of small digit images, in train/ and val/."""
-    return write_digits_demo(tmp_path / "digits", per_class=8, size=16)
 
 
-@pytest.fixture
-def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "settings"
-    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(folder))
-    return folder
 
 
-def make_window(qtbot, runs: Path) -> MainWindow:
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.settings_panel.runs_dir.setText(str(runs))
-    return window
 
 
-@pytest.fixture
-def window(qtbot, settings_dir: Path, tmp_path: Path) -> MainWindow:
-    window = make_window(qtbot, tmp_path / "runs")
-    window.backbone_panel.set_backbone("tiny_cnn")
-    yield window
-    window.close()
 
 
-def type_folder(qtbot, window: MainWindow, object_name: str, path: Path) -> None:
-    edit = window.findChild(type(window.data_panel.train_folder.edit), object_name)
-    edit.setFocus()
-    edit.clear()
-    qtbot.keyClicks(edit, str(path))
-    qtbot.keyClick(edit, Qt.Key.Key_Return)
 
 
-def choose_data(qtbot, window: MainWindow, digits: Path) -> None:
-    with qtbot.waitSignal(window.data_panel.scanned, timeout=SCAN_TIMEOUT):
-        type_folder(qtbot, window, "trainFolderEdit", digits / "train")
 
 
 def quick_settings(window: MainWindow, epochs: int = 1) -> None:
@@ -264,21 +234,6 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def drop_on(window: MainWindow, paths: list[Path]):
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
-                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    enter.ignore()
-    window.dragEnterEvent(enter)
-    assert enter.isAccepted()
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    window.dropEvent(event)
-    assert event.isAccepted()
 
 
 def test_image_files_dropped_anywhere_open_try_images(qtbot, window: MainWindow, tiny_run: Path,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from test_main_window import choose_data, digits, settings_dir, window  # noqa: F401 - fixtures
+from window_helpers import choose_data
 
 from tlstudio.gui import MainWindow
 
 
-def test_broken_links_are_listed_with_undecodable_bytes_escaped(qtbot, window: MainWindow,  # noqa: F811
-                                                                 digits: Path) -> None:  # noqa: F811
+def test_broken_links_are_listed_with_undecodable_bytes_escaped(qtbot, window: MainWindow,
+                                                                 digits: Path) -> None:
     os.symlink("nowhere.png", os.fsencode(digits / "train" / "3") + b"/gone\xff.png")
     choose_data(qtbot, window, digits)
     table = window.dataset_view.skipped

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from imagefolders import write_class_folders
-from test_main_window import SCAN_TIMEOUT, drop_on, make_window, type_folder
+from window_helpers import SCAN_TIMEOUT, drop_on, make_window, type_folder
 
 from tlstudio.data import write_digits_demo
 from tlstudio.gui import MainWindow
