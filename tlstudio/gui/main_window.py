@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.errors import TlstudioError
-from tlstudio.evaluation import epoch_evaluation
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
@@ -435,13 +434,11 @@ class MainWindow(QMainWindow):
     def show_gallery_cell(self, true: str, predicted: str) -> None:
         """A confusion-matrix cell was clicked: show its images in the Gallery tab, at the
         epoch the matrix shows (the Gallery held the saved epoch's: a cell of 2 said 0)."""
-        run, epoch = self.results_view.run_dir, self.results_view.shown_epoch
-        if run and epoch and self.results_view.state.shown_folder is None:
-            try:  # one stored epoch read from disk: fast, as the matrix's own load is
-                self.gallery.set_evaluation(run, epoch_evaluation(run, epoch))
-            except TlstudioError as e:
-                self.show_error(describe_failure(e, FrontEnd.WINDOW))
-                return
+        state = self.results_view.state
+        run, epoch = state.run_dir, state.shown_epoch
+        if run and epoch and state.shown_folder is None and state.shown is not None:
+            # The evaluation the matrix was drawn from: no second read, nothing on this thread.
+            self.gallery.set_evaluation(run, state.shown)
         self.tabs.setCurrentWidget(self.gallery)
         self.gallery.show_cell(true, predicted, epoch)
 
