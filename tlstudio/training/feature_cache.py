@@ -1,6 +1,6 @@
 """Frozen-backbone features computed once, so epochs after the first train only the head; a
 `FeatureStore` shares them between fits on the same backbone and images (a comparison's head
-strategies extract once per backbone and fold)."""
+strategies extract once per backbone and fold), and the frozen backbone itself (built once)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from tlstudio.errors import TrainingStopped
-from tlstudio.models.classifier import Classifier
+from tlstudio.models.classifier import BuiltBackbone, Classifier
 from tlstudio.training.events import RunControl
 from tlstudio.training.loops import forward_in_chunks
 from tlstudio.training.micro_batch import MicroBatch
@@ -90,10 +90,12 @@ Features = tuple[torch.Tensor, torch.Tensor]
 @dataclass
 class FeatureStore:
     """Features by what determines them (backbone, weights, image size, precision, the images),
-    kept in memory for the fits that share this store."""
+    kept in memory for the fits that share this store; and the backbones of fits that leave
+    theirs frozen, so those fits skip building (and reading the weights of) the same one."""
 
     saved: dict[Hashable, Features] = field(default_factory=dict)
     hits: int = 0  # extractions saved
+    backbones: dict[Hashable, tuple[BuiltBackbone, torch.Tensor]] = field(default_factory=dict)
 
     def get(self, key: Hashable, compute: Callable[[], Features]) -> Features:
         if key in self.saved:
@@ -101,3 +103,15 @@ class FeatureStore:
         else:
             self.saved[key] = compute()
         return self.saved[key]
+
+    def backbone(self, key: Hashable, build: Callable[[], BuiltBackbone]) -> BuiltBackbone:
+        """The backbone `build` gives, built once per key and random state: a fit that reuses
+        it leaves torch's random generator as building it would have (the new head then
+        starts from the same random weights, so a shared backbone changes no result)."""
+        key = (key, torch.get_rng_state().numpy().tobytes())
+        if key not in self.backbones:
+            built = build()
+            self.backbones[key] = (built, torch.get_rng_state())
+        built, after = self.backbones[key]
+        torch.set_rng_state(after)
+        return built
