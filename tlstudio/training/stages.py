@@ -26,6 +26,7 @@ from tlstudio.data import (
     ImageFolderDataset,
     ImageLoader,
     eval_transform,
+    loader_workers,
     resolve_data_folders,
     scan_folder,
     stratified_split,
@@ -250,6 +251,7 @@ def _rank_loader(state: FitState, dataset: Dataset, sampler: Any) -> DataLoader:
     batches = distributed.RankBatchSampler(sampler, state.recipe.batch_size, state.job)
     args = _loader_args(state)
     del args["batch_size"]
+    args["num_workers"] = loader_workers(args["num_workers"], dataset)
     return DataLoader(dataset, batch_sampler=batches, generator=state.generator, **args)
 
 
