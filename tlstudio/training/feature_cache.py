@@ -36,17 +36,26 @@ def extract_features(
         with precision.autocast_context():  # the features are stored as fp32 either way
             return model.features(part).float()
 
-    feats, labels = [], []
+    # Written into tensors of the final size as batches come: the pass holds one batch of
+    # images and the features, never a second copy of them (as concatenating at the end would).
+    feats = labels = None
     done, total = 0, len(loader.dataset)
     for x, y in loader:
         control.wait_if_paused()
         if control.stopped:
             raise TrainingStopped("Stopped while extracting features")
-        feats.append(forward_in_chunks(forward, precision.inputs(x.to(device)), micro_batch))
-        labels.append(y.to(device))
-        done += y.shape[0]
+        f = forward_in_chunks(forward, precision.inputs(x.to(device)), micro_batch)
+        if feats is None:
+            feats = f.new_empty((total, *f.shape[1:]))
+            labels = y.new_empty((total, *y.shape[1:]), device=device)
+        n = y.shape[0]
+        feats[done:done + n] = f
+        labels[done:done + n] = y
+        done += n
         progress(done, total)
-    return torch.cat(feats), torch.cat(labels)
+    if feats is None:
+        raise ValueError("no images to extract features from")
+    return feats[:done], labels[:done]
 
 
 class FeatureBatches(Iterable[tuple[torch.Tensor, torch.Tensor]]):
