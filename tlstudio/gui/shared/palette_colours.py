@@ -64,3 +64,17 @@ def summary_background(pal: QPalette | None = None) -> QColor:
 def muted_text(pal: QPalette | None = None) -> str:
     """Secondary text (notes, axes): the placeholder colour of the palette."""
     return (pal or palette()).color(QPalette.ColorRole.PlaceholderText).name()
+
+
+# One colour per compared run, each at least 3:1 against the plot's background (WCAG's rule for
+# graphics): tab10's hues, darkened where they were paler on white; lighter tints on dark ones.
+SERIES_LIGHT = ("#1f77b4", "#d95f02", "#228b22", "#d62728", "#9467bd", "#8c564b", "#c2409a",
+                "#707070", "#8a8a00", "#0e8a96")
+SERIES_DARK = ("#6fb1ea", "#ffae5c", "#6fd46f", "#ff7b7b", "#c3a3ea", "#d1a394", "#f5a8dc",
+               "#c4c4c4", "#e0e065", "#5fe0f0")
+
+
+def series_colour(index: int, pal: QPalette | None = None) -> str:
+    """The colour of the `index`-th curve of a comparison, readable on this palette."""
+    colours = SERIES_DARK if is_dark(pal) else SERIES_LIGHT
+    return colours[index % len(colours)]
