@@ -294,9 +294,9 @@ def train_compared_runs(runs: Path, demo: Path) -> None:
     from tlstudio.recipe import Recipe
     from tlstudio.training import fit
 
-    root = write_digits_demo(demo, per_class=16)  # small: full fine-tuning runs on a CPU
+    root = write_digits_demo(demo, per_class=12)  # small: full fine-tuning runs on a CPU
     common = dict(data_dir=str(root / "train"), val_dir=str(root / "val"), epochs=6,
-                  backbone="tf_efficientnet_lite0", image_size=48, batch_size=16)
+                  backbone="tf_efficientnet_lite0", image_size=32, batch_size=16)
     for name, changes in (("head-only", {}), ("full-fine-tune", dict(freeze="none", lr=3e-4)),
                           ("random-weights", dict(freeze="none", pretrained=False))):
         fit(Recipe(out_dir=str(runs / name), **common, **changes))
@@ -304,12 +304,12 @@ def train_compared_runs(runs: Path, demo: Path) -> None:
 
 
 def shoot_runs(s: Session, name: str = "runs-compare.png") -> None:
-    """The Runs tab with three runs selected and compared."""
+    """The Runs tab with three runs selected and compared (the runs trained once, before both
+    palettes' processes: TLSTUDIO_SHOT_RUNS)."""
     from PySide6.QtCore import QItemSelectionModel
 
     w, view = s.window, s.window.runs_view
-    runs = s.scratch / "runs"
-    train_compared_runs(runs, s.scratch / "demo")
+    w.settings_panel.runs_dir.setText(os.environ["TLSTUDIO_SHOT_RUNS"])
 
     def listed() -> None:
         view.listed.disconnect(listed)
@@ -346,6 +346,10 @@ def main() -> int:
             if code:
                 return code
     if args.shot == "runs" and not variant:  # the dark palette in its own process
+        if "TLSTUDIO_SHOT_RUNS" not in os.environ:
+            scratch = Path(tempfile.mkdtemp(prefix="tlstudio-screenshot-runs-"))
+            train_compared_runs(scratch / "runs", scratch / "demo")
+            os.environ["TLSTUDIO_SHOT_RUNS"] = str(scratch / "runs")
         code = subprocess.call([sys.executable, __file__, "runs", "--out", str(out)],
                                env={**os.environ, "TLSTUDIO_SHOT_VARIANT": "dark"})
         if code:

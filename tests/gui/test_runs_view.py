@@ -12,7 +12,7 @@ from imagefolders import write_class_folders
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QPushButton
-from window_helpers import contrast
+from window_helpers import choose_data, contrast
 
 from tlstudio.gui import MainWindow
 from tlstudio.gui.runs.comparison_view import RunsComparisonView
@@ -133,6 +133,19 @@ def test_the_runs_tab_lists_each_run_with_its_columns(qtbot, window, runs: Path)
         with qtbot.waitSignal(window.runs_view.listed, timeout=WAIT):
             qtbot.mouseClick(button(window, "refreshRunsButton"), Qt.MouseButton.LeftButton)
         assert rows(window)["live"][6] == "● running"
+
+
+def test_a_run_trained_in_the_window_joins_the_list_when_it_ends(qtbot, window, digits) -> None:
+    show_runs_tab(qtbot, window)
+    assert rows(window) == {}
+    window.settings_panel.image_size.setValue(16)
+    window.settings_panel.batch_size.setValue(8)
+    window.settings_panel.epochs.setValue(1)
+    choose_data(qtbot, window, digits)
+    with qtbot.waitSignal(window.trainingFinished, timeout=60_000) as finished:
+        qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    show_runs_tab(qtbot, window)  # the Training tab showed meanwhile; back to Runs
+    assert rows(window)[Path(finished.args[0]).name][6] == "finished"
 
 
 def test_double_click_opens_a_run_as_the_current_run(qtbot, window, runs: Path) -> None:
