@@ -294,9 +294,9 @@ def train_compared_runs(runs: Path, demo: Path) -> None:
     from tlstudio.recipe import Recipe
     from tlstudio.training import fit
 
-    root = write_digits_demo(demo, per_class=12)  # small: full fine-tuning runs on a CPU
+    root = write_digits_demo(demo, per_class=20)  # small: full fine-tuning runs on a CPU
     common = dict(data_dir=str(root / "train"), val_dir=str(root / "val"), epochs=6,
-                  backbone="tf_efficientnet_lite0", image_size=32, batch_size=16)
+                  backbone="tf_efficientnet_lite0", image_size=64, batch_size=16)
     for name, changes in (("head-only", {}), ("full-fine-tune", dict(freeze="none", lr=3e-4)),
                           ("random-weights", dict(freeze="none", pretrained=False))):
         fit(Recipe(out_dir=str(runs / name), **common, **changes))

@@ -4,6 +4,7 @@ and Ensemble… (a new run in the list, or the reason it refuses)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from window_helpers import choose_data, contrast
 from tlstudio.gui import MainWindow
 from tlstudio.gui.runs.comparison_view import RunsComparisonView
 from tlstudio.gui.shared.palette_colours import base_colour, series_colour
+from tlstudio.gui.training.plots import TrainingPlots
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder, claim_run_folder
 from tlstudio.training import EpochEnded, RunControl, fit
@@ -185,8 +187,10 @@ def test_compare_runs_overlays_both_curves_and_names_the_differing_settings(
         assert list(accuracy) == pytest.approx([100 * e["train_accuracy"] for e in epochs])
     colours = {c["val_loss"].opts["pen"].color().name() for c in view.curves}
     assert len(colours) == 2  # one colour per run
-    legend = [label.text for _, label in view.loss_plot.getPlotItem().legend.items]
-    assert set(shown) <= set(legend)
+    legend = view.legend.text()  # each run's name after its colour
+    for name, curves in zip(shown, view.curves, strict=True):
+        colour = curves["val_loss"].opts["pen"].color().name()
+        assert re.search(f"color:{colour}[^>]*>[^<]*</span>&nbsp;{name}", legend), legend
     table = view.differences
     settings = {
         table.item(r, 0).text(): [table.item(r, c).text() for c in range(1, table.columnCount())]
@@ -239,7 +243,7 @@ def test_ensemble_refuses_runs_of_other_classes_and_says_why(qtbot, window, runs
 @pytest.mark.parametrize(
     "window_colours", [("#efefef", "#ffffff", "#000000"), ("#2b2b2b", "#1e1e1e", "#eeeeee")]
 )
-def test_curves_and_legend_read_on_light_and_dark_palettes(qapp, window_colours) -> None:
+def test_run_colours_and_legends_read_on_light_and_dark_palettes(qapp, window_colours) -> None:
     before = qapp.palette()
     palette = QPalette()
     for role, colour in zip(("Window", "Base", "Text"), window_colours, strict=True):
@@ -251,7 +255,8 @@ def test_curves_and_legend_read_on_light_and_dark_palettes(qapp, window_colours)
         assert view.loss_plot.backgroundBrush().color() == background
         for i in range(10):  # every run's colour stands out from the plot (3:1, WCAG graphics)
             assert contrast(QColor(series_colour(i)), background) >= 3, series_colour(i)
-        legend = view.accuracy_plot.getPlotItem().legend
+        # The training plots' legends, styled by the same function, take the palette's colours.
+        legend = TrainingPlots().accuracy_plot.getPlotItem().legend
         text = QColor(legend.opts["labelTextColor"])
         assert contrast(text, legend.opts["brush"].color()) >= 4.5
     finally:

@@ -4,6 +4,8 @@ dashed training), the metrics table and the recipe settings that differ. It only
 
 from __future__ import annotations
 
+from html import escape
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPixmap
@@ -24,12 +26,37 @@ from tlstudio.gui.training.plots import styled_plot
 
 METRIC_COLUMNS = ("Run", "Best val accuracy", "Macro-F1", "Epochs", "Time", "Backbone", "Strategy")
 CURVES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
+MAX_METRIC_ROWS, MAX_SETTING_ROWS = 6, 8  # rows shown before a table scrolls
 
 
 def swatch(colour: str) -> QIcon:
     pixmap = QPixmap(12, 12)
     pixmap.fill(QColor(colour))
     return QIcon(pixmap)
+
+
+def legend_html(runs: tuple[ComparedRun, ...]) -> str:
+    """Each run's colour and name, then what the line styles mean (the text is the palette's)."""
+    entries = [
+        f'<span style="color:{series_colour(i)}; font-weight:bold">━━●━━</span>'
+        f"&nbsp;{escape(r.name)}"
+        for i, r in enumerate(runs)
+    ]
+    muted = muted_text()
+    entries.append(
+        f'<span style="color:{muted}">━━━</span>&nbsp;validation&nbsp;&nbsp;'
+        f'<span style="color:{muted}">- - -</span>&nbsp;training'
+    )
+    return "&nbsp;&nbsp;&nbsp; ".join(entries)
+
+
+def fit_height(table: QTableWidget, most_rows: int) -> None:
+    """As tall as its rows (up to `most_rows`, then it scrolls), so the plots get the rest."""
+    table.resizeRowsToContents()
+    rows = sum(table.rowHeight(r) for r in range(min(table.rowCount(), most_rows)))
+    header = table.horizontalHeader().sizeHint().height()
+    scroll = table.horizontalScrollBar().sizeHint().height()
+    table.setFixedHeight(header + rows + scroll + 2 * table.frameWidth())
 
 
 def _table(name: str) -> QTableWidget:
@@ -59,14 +86,15 @@ class RunsComparisonView(QWidget):
         super().__init__(parent, objectName="runsComparison")
         self.title = QLabel(objectName="comparisonTitle")
         self.title.setWordWrap(True)
+        # The legend is a line of text above the plots: inside them, it hid the curves.
+        self.legend = QLabel(objectName="comparisonLegend")
+        self.legend.setWordWrap(True)
         self.loss_plot = styled_plot("compareLossPlot", "loss", self)
-        # accuracy rises towards the top right: its legend sits bottom right, out of the way
-        self.accuracy_plot = styled_plot(
-            "compareAccuracyPlot", "accuracy (%)", self, legend_offset=(-8, -8)
-        )
+        self.accuracy_plot = styled_plot("compareAccuracyPlot", "accuracy (%)", self)
         self.accuracy_plot.setXLink(self.loss_plot)
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.getPlotItem().setClipToView(False)  # a few epochs each: every point is drawn
+            plot.getPlotItem().legend.hide()
         self.metrics = _table("compareMetricsTable")
         self.differences = _table("recipeDifferencesTable")
         self.differences_label = QLabel("Recipe settings that differ")
@@ -77,14 +105,13 @@ class RunsComparisonView(QWidget):
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title, 0, 0, 1, 2)
-        layout.addWidget(self.loss_plot, 1, 0)
-        layout.addWidget(self.accuracy_plot, 1, 1)
-        layout.addWidget(self.metrics, 2, 0, 1, 2)
-        layout.addWidget(self.differences_label, 3, 0, 1, 2)
-        layout.addWidget(self.differences, 4, 0, 1, 2)
-        layout.setRowStretch(1, 4)
-        layout.setRowStretch(2, 1)
-        layout.setRowStretch(4, 1)
+        layout.addWidget(self.legend, 1, 0, 1, 2)
+        layout.addWidget(self.loss_plot, 2, 0)
+        layout.addWidget(self.accuracy_plot, 2, 1)
+        layout.addWidget(self.metrics, 3, 0, 1, 2)
+        layout.addWidget(self.differences_label, 4, 0, 1, 2)
+        layout.addWidget(self.differences, 5, 0, 1, 2)
+        layout.setRowStretch(2, 1)  # the tables take the height of their rows, the plots the rest
         for column in (0, 1):
             layout.setColumnStretch(column, 1)
 
@@ -92,16 +119,19 @@ class RunsComparisonView(QWidget):
         runs = comparison.runs
         untrained = [r.name for r in runs if not r.curves.epochs]
         self.title.setText(
-            f"Comparing {len(runs)} runs. Solid lines: validation; dashed: training."
+            f"Comparing {len(runs)} runs."
             + (
                 f" No curves for {', '.join(untrained)}: no epoch trained there."
                 if untrained
                 else ""
             )
         )
+        self.legend.setText(legend_html(runs))
         self._draw_curves(runs)
         self._fill_metrics(runs)
         self._fill_differences(comparison)
+        for table, rows in ((self.metrics, MAX_METRIC_ROWS), (self.differences, MAX_SETTING_ROWS)):
+            fit_height(table, rows)
 
     def _draw_curves(self, runs: tuple[ComparedRun, ...]) -> None:
         for plot in (self.loss_plot, self.accuracy_plot):
@@ -125,19 +155,13 @@ class RunsComparisonView(QWidget):
                     ys,
                     pen=pen,
                     antialias=True,
-                    name=None if training else run.name,
                     symbol=None if training else "o",
                     symbolSize=6,
                     symbolBrush=colour,
                     symbolPen=None,
                 )
             self.curves.append(drawn)
-        for plot in (self.loss_plot, self.accuracy_plot):  # what the two line styles mean
-            for style, label in (
-                (Qt.PenStyle.SolidLine, "validation"),
-                (Qt.PenStyle.DashLine, "training"),
-            ):
-                plot.plot([], [], pen=pg.mkPen(muted_text(), width=2, style=style), name=label)
+        for plot in (self.loss_plot, self.accuracy_plot):
             plot.getPlotItem().enableAutoRange()
 
     def _fill_metrics(self, runs: tuple[ComparedRun, ...]) -> None:
