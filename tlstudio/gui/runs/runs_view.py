@@ -223,6 +223,8 @@ class RunsView(QWidget):
         if refusal:
             self.failed.emit(refusal)
             return
+        if self.ensemble_dialog is not None:
+            self.ensemble_dialog.deleteLater()  # the last one asked about other runs
         self.ensemble_dialog = dialog = EnsembleDialog(chosen, self.runs_dir, self)
         dialog.accepted.connect(lambda: self._start_ensemble(chosen, dialog))
         dialog.open()  # window-modal, without blocking the event loop
