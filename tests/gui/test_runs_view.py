@@ -130,6 +130,13 @@ def test_the_runs_tab_lists_each_run_with_its_columns(qtbot, window, runs: Path)
     assert listed["slow"][6] == "finished" and listed["slow"][5].endswith(" s")
     assert listed["fast"][3] == "full"
     assert listed["stopped"][6] == "stopped"
+    model = window.runs_view.model
+    stopped, finished = (model.index(model.row_of(str(runs / n)), 0) for n in ("stopped", "slow"))
+    assert stopped.data(Qt.ItemDataRole.FontRole).italic()
+    assert not finished.data(Qt.ItemDataRole.FontRole).italic()
+    assert stopped.data(Qt.ItemDataRole.ForegroundRole) != finished.data(
+        Qt.ItemDataRole.ForegroundRole
+    )
     # A run that is training now is listed as running once Refresh is clicked.
     with claim_run_folder(runs / "live"):
         with qtbot.waitSignal(window.runs_view.listed, timeout=WAIT):
@@ -199,6 +206,9 @@ def test_compare_runs_overlays_both_curves_and_names_the_differing_settings(
     by_name = dict(zip(shown, settings["Learning rate"], strict=True))
     assert by_name == {"slow": "0.001", "fast": "0.01"}
     assert "Training folder" not in settings  # the same in both: not listed
+    lr_row = list(settings).index("Learning rate")
+    bold = [table.item(lr_row, c).font().bold() for c in range(1, table.columnCount())]
+    assert bold == [False, True]  # the second differs from the first run's value
     metrics = view.metrics
     assert [metrics.item(r, 0).text() for r in range(metrics.rowCount())] == shown
     assert {metrics.item(r, 3).text() for r in range(2)} == {"2", "3"}  # epochs
@@ -221,6 +231,9 @@ def test_ensemble_combines_the_selected_runs_into_a_run_in_the_list(
     qtbot.waitUntil(lambda: "combined" in rows(window), timeout=WAIT)
     assert rows(window)["combined"][3] == "ensemble-weighted"
     assert [r.name for r in window.runs_view.selected()] == ["combined"]
+    click_rows(qtbot, window, ["combined", "slow"])
+    assert "itself an ensemble" in ensemble.toolTip()
+    click_rows(qtbot, window, ["combined"])
     with qtbot.waitSignal(window.results_view.evaluationShown, timeout=WAIT):
         qtbot.mouseClick(button(window, "openRunButton"), Qt.MouseButton.LeftButton)
     assert Path(window.current_run()) == out

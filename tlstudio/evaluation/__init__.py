@@ -16,6 +16,7 @@ from tlstudio.evaluation.metrics import ClassMetrics, Evaluation, evaluate_predi
 from tlstudio.evaluation.relabel import DatasetEditor, Move, RelabelError
 from tlstudio.evaluation.results_state import Load, ResultsState, ShownResults
 from tlstudio.evaluation.run_comparison import (
+    NO_RECIPE,
     ComparedRun,
     Curves,
     RecipeDifference,
@@ -26,6 +27,7 @@ from tlstudio.evaluation.run_eval import EvaluationError, ImageRecord, RunEvalua
 from tlstudio.evaluation.saliency import grad_cam, last_conv_layer, overlay, saliency_views
 
 __all__ = [
+    "NO_RECIPE",
     "Calibration",
     "ComparedRun",
     "Curves",

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.evaluation import ComparedRun, RunsComparison
+from tlstudio.evaluation import NO_RECIPE, ComparedRun, RunsComparison
 from tlstudio.gui.runs.runs_table import accuracy_text, seconds_text
 from tlstudio.gui.shared.palette_colours import muted_text, series_colour
 from tlstudio.gui.training.plots import styled_plot
@@ -204,10 +204,10 @@ class RunsComparisonView(QWidget):
         table.setRowCount(len(differences))
         for row, difference in enumerate(differences):
             table.setItem(row, 0, _cell(difference.label, tip=difference.field))
-            first = difference.values[0]
+            # Bold: not what the first run with a recipe has, so the eye finds what changed.
+            first = next(v for v in difference.values if v != NO_RECIPE)
             for column, text in enumerate(difference.values, start=1):
-                # Bold: not what the first run has, so the eye finds what changed.
-                table.setItem(row, column, _cell(text, bold=column > 1 and text != first))
+                table.setItem(row, column, _cell(text, bold=text not in (first, NO_RECIPE)))
         without = [r.name for r in runs if not r.has_recipe]
         self.differences_label.setText(self._differences_caption(comparison, without))
 
@@ -221,7 +221,7 @@ class RunsComparisonView(QWidget):
         else:
             text = (
                 f"Recipe settings that differ ({count}; {comparison.same_settings} "
-                "others are the same; bold: not the first run's value)"
+                "others are the same; bold: not the first recipe's value)"
             )
         if without:
             text += f". No recipe to compare: {', '.join(without)}"

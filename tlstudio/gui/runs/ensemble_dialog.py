@@ -41,6 +41,8 @@ def ensemble_refusal(runs: Sequence[RunSummary]) -> str | None:
             return f"{run.name} is still training: combine it once it has finished"
         if not run.classes:
             return f"{run.name} has no trained model to combine"
+        if run.strategy.startswith("ensemble"):  # as the core says, before a folder is made
+            return f"{run.name} is itself an ensemble: combine its members instead"
     return class_mismatch([(run.name, run.classes) for run in runs])
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont, QPalette
 
-from tlstudio.gui.shared.palette_colours import muted_text
+from tlstudio.gui.shared.palette_colours import palette
 from tlstudio.runs import RunSummary
 from tlstudio.runs.listing import RUNNING, STOPPED
 
@@ -106,14 +106,14 @@ class RunsTableModel(QAbstractTableModel):
             return cells(run)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
             return STATUS_TIPS.get(run.status, str(run.path)) if column == 6 else str(run.path)
-        if role == Qt.ItemDataRole.FontRole and (
-            column == 0 and str(run.path) == self.current or column == 6 and run.status == RUNNING
-        ):
+        if role == Qt.ItemDataRole.FontRole:
             font = QFont()
-            font.setBold(True)
+            current = column == 0 and str(run.path) == self.current
+            font.setBold(current or column == 6 and run.status == RUNNING)
+            font.setItalic(run.status == STOPPED)  # with the disabled text colour below
             return font
         if role == Qt.ItemDataRole.ForegroundRole and run.status == STOPPED:
-            return QColor(muted_text())  # recognisable at a glance, still readable
+            return palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (4, 5):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
