@@ -134,9 +134,9 @@ def test_the_runs_tab_lists_each_run_with_its_columns(qtbot, window, runs: Path)
     stopped, finished = (model.index(model.row_of(str(runs / n)), 0) for n in ("stopped", "slow"))
     assert stopped.data(Qt.ItemDataRole.FontRole).italic()
     assert not finished.data(Qt.ItemDataRole.FontRole).italic()
-    assert stopped.data(Qt.ItemDataRole.ForegroundRole) != finished.data(
-        Qt.ItemDataRole.ForegroundRole
-    )
+    dimmed = stopped.data(Qt.ItemDataRole.ForegroundRole)
+    text = window.runs_view.table.palette().color(QPalette.ColorRole.Text)
+    assert dimmed != text and contrast(dimmed, base_colour()) >= 4.5  # stands back, readable
     # A run that is training now is listed as running once Refresh is clicked.
     with claim_run_folder(runs / "live"):
         with qtbot.waitSignal(window.runs_view.listed, timeout=WAIT):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont
 
-from tlstudio.gui.shared.palette_colours import palette
+from tlstudio.gui.shared.palette_colours import dimmed_text
 from tlstudio.runs import RunSummary
 from tlstudio.runs.listing import RUNNING, STOPPED
 
@@ -110,10 +110,10 @@ class RunsTableModel(QAbstractTableModel):
             font = QFont()
             current = column == 0 and str(run.path) == self.current
             font.setBold(current or column == 6 and run.status == RUNNING)
-            font.setItalic(run.status == STOPPED)  # with the disabled text colour below
+            font.setItalic(run.status == STOPPED)  # and dimmed below
             return font
         if role == Qt.ItemDataRole.ForegroundRole and run.status == STOPPED:
-            return palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            return dimmed_text()
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (4, 5):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
