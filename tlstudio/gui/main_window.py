@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         runs = self.run_buttons
         runs.runningChanged.connect(self._set_running)
         runs.started.connect(self._on_run_started)
+        runs.started.connect(self.training_view.folds.on_run_started)
         runs.resumed.connect(self.apply_recipe)  # the sidebar shows what the resumed run trains
         runs.modelSaved.connect(self._use_run_model)
         runs.finished.connect(self._on_run_finished)
@@ -239,6 +240,8 @@ class MainWindow(QMainWindow):
         c.phaseProgress.connect(view.on_phase)
         c.batchProgress.connect(view.on_batch)
         c.epochEnded.connect(view.on_epoch)
+        c.foldEnded.connect(view.folds.on_fold)
+        c.finished.connect(view.folds.on_finished)
         c.log.connect(view.append_log)
         c.fitStarted.connect(self.results_view.on_fit_started)
         c.epochEnded.connect(self.results_view.on_epoch)
