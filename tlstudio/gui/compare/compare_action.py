@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QPushButton
 
 from tlstudio.gui.compare.compare_dialog import CompareDialog, CompareSource
+from tlstudio.gui.shared.accessibility import name_widgets
 from tlstudio.gui.sidebar.recipe_form import new_run_dir
 from tlstudio.recipe import Recipe
 
@@ -38,6 +39,7 @@ class CompareStrategies(QObject):
             dialog.openRequested.connect(self._open)
             dialog.exportRequested.connect(self._export)
             dialog.trainRequested.connect(self._train)
+            name_widgets(dialog)  # screen readers get names, as the window's controls do
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()

@@ -67,6 +67,7 @@ class StrategyTable(QTableWidget):
             self._fill(i, row, f"{len(row['folds'])} of {result.get('folds', self.folds)}")
             if best and (row["strategy"], row["backbone"]) == (best["strategy"], best["backbone"]):
                 self._mark_winner(i)
+        self.setCurrentItem(None)  # no focus frame on a cell: the winner's row stands out
 
     def _fill(self, row: int, values: dict[str, Any], folds: str) -> None:
         cells = (

@@ -39,7 +39,12 @@ class FoldProgress(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setAccessibleName("Cross-validation folds")
-        self.table.setMaximumHeight(150)
+        rows = self.table.verticalHeader()
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 6)  # compact: ~5 show
+        self.table.setMinimumHeight(
+            self.table.horizontalHeader().sizeHint().height() + 4 * rows.defaultSectionSize() + 4
+        )
+        self.table.setMaximumHeight(self.table.minimumHeight() + rows.defaultSectionSize())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
