@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QLabel, QPushButton, QSpinBox
 from window_helpers import child, make_tiny_window, scan
 
 from tests.imagefolders import write_class_folders
@@ -49,7 +49,9 @@ def open_dialog(qtbot, window, strategies=CHEAP, folds=2) -> CompareDialog:
     return dialog
 
 
-def test_run_fills_the_table_marks_the_winner_and_opens_it(qtbot, window, data) -> None:
+def test_run_fills_the_table_marks_the_winner_and_opens_it(
+    qtbot, window, data, tmp_path, monkeypatch
+) -> None:
     dialog = open_dialog(qtbot, window)
     run = child(dialog, QPushButton, "compareRunButton")
     click(qtbot, run)  # no data chosen yet: said, nothing starts
@@ -86,6 +88,15 @@ def test_run_fills_the_table_marks_the_winner_and_opens_it(qtbot, window, data) 
     assert current.parent.parent == Path(result.path) / "tiny_cnn" / best["strategy"]
     assert (current / "model.safetensors").is_file()
     assert window.tabs.currentWidget() is window.results_view
+    # Export…: the window's export dialog, for the winner's model.
+    target = tmp_path / "winner.onnx"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "ONNX model (*.onnx)")
+    )
+    with qtbot.waitSignal(window.exporter.exported, timeout=TIMEOUT) as exported:
+        click(qtbot, child(dialog, QPushButton, "exportWinnerButton"))
+    assert Path(exported.args[0].path) == target and target.is_file()
+    window.exporter.results_dialog.close()
 
 
 def test_train_final_model_trains_the_winner_in_the_window(qtbot, window, data) -> None:
@@ -123,3 +134,13 @@ def test_cancel_stops_the_comparison(qtbot, window, data) -> None:
         (Path(result.path) / "tiny_cnn" / "full" / "folds" / "1" / "metrics.json").read_text()
     )["epochs"]
     assert 1 <= len(epochs) < 500
+
+
+def test_closing_the_window_stops_a_comparison(qtbot, window, data) -> None:
+    scan(qtbot, window, data)
+    window.settings_panel.epochs.setValue(500)
+    dialog = open_dialog(qtbot, window, strategies=("full",))
+    click(qtbot, child(dialog, QPushButton, "compareRunButton"))
+    qtbot.waitSignal(dialog.controller.epochEnded, timeout=TIMEOUT).wait()
+    window.close()  # the dangling-thread check fails the test if the thread outlives this
+    assert not dialog.is_running()

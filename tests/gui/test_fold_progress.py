@@ -39,7 +39,8 @@ def test_a_folds_run_shows_each_fold_and_the_mean(qtbot, settings_dir, tmp_path:
     assert shown == [f"{f['accuracy']:.1%}" for f in metrics["folds"]]
     cv = metrics["cross_validation"]
     assert f"accuracy {cv['accuracy_mean']:.1%} ± {cv['accuracy_std']:.1%}" in label.text()
-    assert window.training_view.progress.format() == "Finished"
+    progress = window.training_view.progress
+    assert progress.isVisible() and progress.format() == "Finished"  # no result card for folds
     # An ordinary run afterwards hides the fold view again.
     folds.setValue(folds.minimum())
     with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT):

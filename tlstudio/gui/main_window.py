@@ -403,8 +403,9 @@ class MainWindow(QMainWindow):
         """A run that ends normally ends with its result card; stopped or failed ones do not."""
         if result is not None and not result.stopped:
             took = time.monotonic() - self._run_started_at  # scans and caches included
-            self.training_view.result_card.show_summary(summarize(result, took))
-            self.training_view.progress.hide()  # the card says it, with what comes next
+            summary = summarize(result, took)  # None for a cross-validation: no epochs of its own
+            self.training_view.result_card.show_summary(summary)
+            self.training_view.progress.setVisible(summary is None)  # a card says it otherwise
 
     def show_mistakes(self) -> None:
         self.tabs.setCurrentWidget(self.gallery)
