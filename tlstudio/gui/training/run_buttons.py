@@ -131,7 +131,9 @@ class RunButtons(QWidget):
             self.modelSaved.emit(result.run_dir)
         if result.stopped:
             self.view.on_finished("Stopped")
-            self.view.append_log(f"Stopped after {len(result.epochs)} epoch(s)", "warning")
+            # A cross-validation has no epochs of its own: its fold view says how far it got.
+            self.view.append_log(f"Stopped after {len(result.epochs)} epoch(s)" if result.epochs
+                                 else "Stopped", "warning")
             return
         self.view.on_finished("Finished")
         self.view.append_log(f"Finished: the {'model' if has_model else 'run'} is in "
