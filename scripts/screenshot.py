@@ -11,6 +11,8 @@
 - beginner: beginner-*.png: the first start with no settings, the end-of-training card, every
             tab after a run, 1024x700, a dark palette; beginner-scale150.png at 150 % scale
             (QT_SCALE_FACTOR=1.5, its own process)
+- compare:  compare-strategies.png (Compare strategies… on the demo digits: the bundled
+            backbone at 64 px, five strategies, 2 folds, the winner marked)
 - all:      each of the above, one process each
 
 Under a real X server too: `Xvfb :99 -screen 0 1600x1000x24 & openbox &` then
@@ -32,7 +34,7 @@ from pathlib import Path
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHOTS = ("window", "results", "gallery", "advanced", "beginner")
+SHOTS = ("window", "results", "gallery", "advanced", "beginner", "compare")
 
 
 class Session:
@@ -286,6 +288,44 @@ def shoot_dark(s: Session) -> None:
     s.train_demo(epochs=2, image_size=64, batch_size=32)
 
 
+def shoot_compare(s: Session) -> None:
+    """The strategy table after a real comparison, grabbed from its dialog."""
+    from PySide6.QtWidgets import QCheckBox
+
+    w = s.window
+    strategies = ("logreg", "knn", "head", "last-stage", "scratch")
+
+    def start(_data) -> None:
+        if w.compare.dialog is not None:  # a rescan: the comparison has begun already
+            return
+        w.settings_panel.epochs.setValue(2)
+        w.settings_panel.image_size.setValue(64)
+        w.settings_panel.batch_size.setValue(32)
+        dialog = w.compare.open_dialog()
+        for box in dialog.findChildren(QCheckBox):
+            if box.objectName().startswith("strategy-"):
+                box.setChecked(box.text() in strategies)
+        dialog.options.folds.setValue(2)
+        dialog.comparisonFinished.connect(lambda result: s.later(400, lambda: grab(result)))
+        if not dialog.run():
+            s.fail(dialog.message.text())
+
+    def grab(result) -> None:
+        if result is None:
+            s.fail(w.compare.dialog.message.text())
+            return
+        path = s.out / "compare-strategies.png"
+        w.compare.dialog.grab().save(str(path))
+        print(f"wrote {path}")
+        for line in result.lines:
+            print(f"  {line}")
+        s.code = 0
+        w.close()
+
+    w.data_panel.scanned.connect(start)
+    s.later(300, w.load_demo)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shot", nargs="?", default="all", choices=(*SHOTS, "all"))
@@ -309,7 +349,8 @@ def main() -> int:
     session = Session(out, (1100, 700) if scaled else size, dark=variant == "dark")
     beginner = {"scaled": shoot_scaled, "dark": shoot_dark}.get(variant, shoot_beginner)
     {"window": shoot_window, "results": shoot_results, "gallery": shoot_gallery,
-     "advanced": shoot_advanced, "beginner": beginner}[args.shot](session)
+     "advanced": shoot_advanced, "beginner": beginner, "compare": shoot_compare}[args.shot](
+        session)
     return session.run()
 
 

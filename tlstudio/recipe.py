@@ -129,8 +129,7 @@ class Recipe:
     folds: int | None = setting(
         None, label="Cross-validation folds", help="stratified K-fold: train K times, each "
         "fold held out once; reports mean and spread, scores every image out of fold",
-        group="data", kind="int", low=2, high=100, none_means="off", metavar="K",
-        window=False)
+        group="training", kind="int", low=2, high=100, none_means="off", metavar="K")
     target_dir: str | None = setting(
         None, label="Target images (unlabelled)", help="images from where the model will be "
         "used (another camera, microscope or season), to adapt to; no labels needed",

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tlstudio.gui.training.fold_progress import FoldProgress
 from tlstudio.gui.training.plots import TrainingPlots
 from tlstudio.gui.training.result_card import ResultCard
 from tlstudio.training.events import per_class_line
@@ -63,6 +64,7 @@ class TrainingView(QWidget):
         self.export_button.setToolTip("Export the last finished run as ONNX, TorchScript or "
                                       "safetensors")
         self.result_card = ResultCard()
+        self.folds = FoldProgress()  # shown while a run cross-validates
         self.log_pane = QPlainTextEdit(objectName="logPane", readOnly=True)
         self.log_pane.setMaximumBlockCount(5000)
         self.log_pane.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -80,6 +82,7 @@ class TrainingView(QWidget):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addLayout(row)
         middle_layout.addWidget(self.result_card)
+        middle_layout.addWidget(self.folds)
         log_title = QLabel("Log")
         bold = QFont(log_title.font())
         bold.setBold(True)
