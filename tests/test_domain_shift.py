@@ -7,9 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from imagefolders import write_class_folders
+from imagefolders import strongly_shifted, write_class_folders
 from PIL import Image
 
 from tlstudio.cli import main
@@ -31,15 +30,6 @@ def run_and_data(tmp_path_factory) -> tuple[Path, Path]:
     fit(Recipe(data_dir=str(train), out_dir=str(run), backbone="tiny_cnn", epochs=2,
                image_size=16, batch_size=16, val_split=0.25))
     return run, held
-
-
-def strongly_shifted(source: Path, target: Path) -> Path:
-    for path in sorted(source.rglob("*.png")):
-        pixels = np.asarray(Image.open(path), dtype=np.float32)
-        inverted = (255 - pixels) * 0.6  # darker negatives: a strong change of exposure/colour
-        target.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(inverted.astype(np.uint8)).save(target / f"{path.parent.name}-{path.name}")
-    return target
 
 
 def shift_json(run: Path, target: Path, capsys, *extra: str) -> dict:
