@@ -61,7 +61,7 @@ class TargetPanel(QWidget):
         form = QFormLayout(self.content)
         form.setContentsMargins(12, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # paths get the width
         for name, widget in (*self.folders.items(), ("adapt", self.adapt)):
             getattr(widget, "edit", widget).setToolTip(_tooltip(name))
             form.addRow(QLabel(SETTINGS[name].label, toolTip=_tooltip(name)), widget)
