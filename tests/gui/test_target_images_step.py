@@ -68,6 +68,8 @@ def test_target_images_train_and_their_accuracy_is_plotted(
     assert TARGET_ACCURACY in legend_names(plots.accuracy_plot)
     log = window.training_view.log_pane.toPlainText()
     assert f"target accuracy {epochs[-1]['target_accuracy']:.1%}" in log
+    # The Domain shift tab offers the run's target images to measure.
+    assert child(window, QLineEdit, "shiftTargetEdit").text() == str(night)
     window.close()
 
 

@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
         self.current.changed.connect(self.shift_view.set_run)
+        self.trainingFinished.connect(self.shift_view.set_run)  # its target folder, if any
         self.shift_view.failed.connect(self.show_error)
 
     # ---- messages -----------------------------------------------------------------------

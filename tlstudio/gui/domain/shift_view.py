@@ -138,14 +138,14 @@ class ShiftView(QWidget):
     # ---- what the window sets -----------------------------------------------------------
 
     def set_run(self, run_dir: str) -> None:
-        """The window's current run ('' for none): a measurement of another run is cleared,
-        and the run's own target folder, if it trained with one, is offered."""
+        """The window's current run ('' for none), again when it has finished: a measurement
+        of another run is cleared, and the run's own target folder, if it trained with one, is
+        offered (its recipe is written once training has started)."""
         run_dir = run_dir or None
-        if run_dir == self.run_dir:
-            return
-        self._job.cancel()
-        self.run_dir = run_dir
-        self.show_empty()
+        if run_dir != self.run_dir:
+            self._job.cancel()
+            self.run_dir = run_dir
+            self.show_empty()
         target = _recipe_target(run_dir)
         if target and not self.target.path():
             self.target.set_path(target)
