@@ -86,3 +86,29 @@ def test_a_run_without_target_images_has_no_target_curve(
     assert plots.val_accuracy.n == 1 and plots.target_accuracy.n == 0
     assert TARGET_ACCURACY not in legend_names(plots.accuracy_plot)
     window.close()
+
+
+def test_target_folders_come_back_with_the_window_and_with_a_recipe(qtbot, settings_dir,
+                                                                    tmp_path: Path) -> None:
+    night, labelled = tmp_path / "night", tmp_path / "night_val"
+    window = make_tiny_window(qtbot, tmp_path / "runs")
+    window.show()
+    qtbot.mouseClick(child(window, QToolButton, "targetToggle"), Qt.MouseButton.LeftButton)
+    type_folder(qtbot, window, "targetFolderEdit", night)
+    type_folder(qtbot, window, "targetValFolderEdit", labelled)
+    adapt = child(window, QComboBox, "adapt")
+    adapt.setCurrentIndex(adapt.findData("auto"))
+    window.close()  # saves the settings
+
+    again = make_tiny_window(qtbot, tmp_path / "runs")
+    assert child(again, QToolButton, "targetToggle").isChecked()  # what is set is in view
+    assert child(again, QLineEdit, "targetFolderEdit").text() == str(night)
+    assert child(again, QLineEdit, "targetValFolderEdit").text() == str(labelled)
+    assert child(again, QComboBox, "adapt").currentData() == "auto"
+    recipe = tmp_path / "recipe.json"
+    again.recipe(str(tmp_path / "run")).replace(target_dir=str(tmp_path / "other"),
+                                                adapt="coral").save(recipe)
+    assert again.open_recipe(str(recipe))
+    assert child(again, QLineEdit, "targetFolderEdit").text() == str(tmp_path / "other")
+    assert child(again, QComboBox, "adapt").currentData() == "coral"
+    again.close()
