@@ -56,6 +56,11 @@ def test_a_strongly_shifted_copy_is_separable_and_drawn_on_the_map(run_and_data,
     assert sum(result["target_distribution"].values()) == pytest.approx(1.0)
     targets = [p for p in result["map"] if p["domain"] == "target"]
     assert len(targets) == 60 and all(Path(p["path"]).parent == target for p in targets)
+    classes = {"red", "green", "blue"}
+    assert all(p["predicted"] in classes and 0 < p["confidence"] <= 1 for p in result["map"])
+    sources = [p for p in result["map"] if p["domain"] == "source"]
+    assert all(p["true"] == Path(p["path"]).parent.name for p in sources)  # its class folder
+    assert all(p["true"] == "" for p in targets)
     with Image.open(tmp_path / "map.png") as image:
         colours = {c for _, c in image.getcolors(1 << 16)}
     assert (31, 119, 180) in colours and (255, 127, 14) in colours  # both domains drawn
