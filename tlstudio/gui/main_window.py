@@ -26,6 +26,7 @@ from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.compare.compare_action import CompareStrategies
 from tlstudio.gui.dataset.dataset_view import DatasetView
+from tlstudio.gui.domain.shift_view import ShiftView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.help.help_menu import HelpMenu
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsView()
         self.gallery = PredictionGallery()
         self.try_images = TryImagesView()
+        self.shift_view = ShiftView()  # the Domain shift tab
         self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
         self.banner = Banner()
         self.run_buttons = RunButtons(self.controller, self.training_view)
@@ -137,7 +139,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
-        for tab in (self.training_view, self.results_view, self.gallery, self.try_images):
+        self.tabs.addTab(self.shift_view, "Domain shift")
+        for tab in (self.training_view, self.results_view, self.gallery, self.try_images,
+                    self.shift_view):
             self.current.add_label(tab)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -259,6 +263,9 @@ class MainWindow(QMainWindow):
         self.evaluations.failed.connect(self.show_error)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
+        self.current.changed.connect(self.shift_view.set_run)
+        self.trainingFinished.connect(self.shift_view.set_run)  # its target folder, if any
+        self.shift_view.failed.connect(self.show_error)
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -508,7 +515,7 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
                      self.results_view, self.evaluations, self.gallery, self.try_images,
-                     self.advanced_panel, self.lr_finder, self.compare):
+                     self.advanced_panel, self.lr_finder, self.compare, self.shift_view):
             part.cancel()
         wait_for_background_tasks()
         super().closeEvent(event)

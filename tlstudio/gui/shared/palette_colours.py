@@ -64,3 +64,14 @@ def summary_background(pal: QPalette | None = None) -> QColor:
 def muted_text(pal: QPalette | None = None) -> str:
     """Secondary text (notes, axes): the placeholder colour of the palette."""
     return (pal or palette()).color(QPalette.ColorRole.PlaceholderText).name()
+
+
+# Two series told apart on either palette (training vs new images): the usual blue and orange
+# on light backgrounds, lighter tints of them on dark ones, where the saturated ones sink.
+SERIES_LIGHT = {"source": "#1f77b4", "target": "#e8710a"}
+SERIES_DARK = {"source": "#74b9f0", "target": "#ffae57"}
+
+
+def domain_colours(pal: QPalette | None = None) -> dict[str, str]:
+    """The colours of the training ("source") and the new ("target") images in charts."""
+    return dict(SERIES_DARK if is_dark(pal) else SERIES_LIGHT)

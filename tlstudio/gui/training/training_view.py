@@ -155,7 +155,8 @@ class TrainingView(QWidget):
         self.append_log(
             f"Epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
             f"accuracy {event.train_accuracy:.1%}; validation loss {event.val_loss:.4f}, "
-            f"accuracy {event.val_accuracy:.1%} ({format_duration(event.seconds)})")
+            f"accuracy {event.val_accuracy:.1%}{event.target_text()} "
+            f"({format_duration(event.seconds)})")
         per_class = getattr(event, "per_class_accuracy", ())
         if per_class and self._classes:
             line = per_class_line(self._classes, per_class)
