@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
 
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
+from tlstudio.gui.compare.compare_action import CompareStrategies
 from tlstudio.gui.dataset.dataset_view import DatasetView
+from tlstudio.gui.domain.shift_view import ShiftView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.help.help_menu import HelpMenu
@@ -98,6 +100,7 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsView()
         self.gallery = PredictionGallery()
         self.try_images = TryImagesView()
+        self.shift_view = ShiftView()  # the Domain shift tab
         self.runs_view = RunsView()  # the runs folder's runs: open, compare, combine
         self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
         self.banner = Banner()
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
         self.start_button = self.run_buttons.start_button
         self.pause_button = self.run_buttons.pause_button
         self.stop_button = self.run_buttons.stop_button
+        self.compare = CompareStrategies(self)  # Compare strategies…: its dialog and winner
         self.tabs = QTabWidget(objectName="mainTabs")
 
         self._build_layout()
@@ -129,6 +133,7 @@ class MainWindow(QMainWindow):
         sidebar_layout.setContentsMargins(0, 0, 0, 0)
         sidebar_layout.addWidget(scroll, 1)
         sidebar_layout.addWidget(self.run_buttons)
+        sidebar_layout.addWidget(self.compare.button)
         sidebar.setMinimumWidth(400)
 
         self.tabs.addTab(self.dataset_view, "Data")
@@ -136,9 +141,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
+        self.tabs.addTab(self.shift_view, "Domain shift")
         self.tabs.addTab(self.runs_view, "Runs")
         for tab in (self.training_view, self.results_view, self.gallery, self.try_images,
-                    self.runs_view):
+                    self.shift_view, self.runs_view):
             self.current.add_label(tab)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -174,7 +180,8 @@ class MainWindow(QMainWindow):
         quit_action = action("Quit", self.close, QKeySequence.Quit)
         menu = self.menuBar().addMenu("&File")
         for act in (self.open_folder_action, self.open_action, self.save_action,
-                    self.open_run_action, self.resume_action, self.export_action):
+                    self.open_run_action, self.resume_action, self.export_action,
+                    self.compare.action):
             menu.addAction(act)
         self.runs_menu = menu.addMenu("Runs")
         self.runs_menu.setObjectName("runsMenu")
@@ -218,6 +225,7 @@ class MainWindow(QMainWindow):
         runs = self.run_buttons
         runs.runningChanged.connect(self._set_running)
         runs.started.connect(self._on_run_started)
+        runs.started.connect(self.training_view.folds.on_run_started)
         runs.resumed.connect(self.apply_recipe)  # the sidebar shows what the resumed run trains
         runs.modelSaved.connect(self._use_run_model)
         runs.finished.connect(self._on_run_finished)
@@ -243,6 +251,8 @@ class MainWindow(QMainWindow):
         c.phaseProgress.connect(view.on_phase)
         c.batchProgress.connect(view.on_batch)
         c.epochEnded.connect(view.on_epoch)
+        c.foldEnded.connect(view.folds.on_fold)
+        c.finished.connect(view.folds.on_finished)
         c.log.connect(view.append_log)
         c.fitStarted.connect(self.results_view.on_fit_started)
         c.epochEnded.connect(self.results_view.on_epoch)
@@ -257,6 +267,9 @@ class MainWindow(QMainWindow):
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
         self._connect_runs_view()
+        self.current.changed.connect(self.shift_view.set_run)
+        self.trainingFinished.connect(self.shift_view.set_run)  # its target folder, if any
+        self.shift_view.failed.connect(self.show_error)
 
     def _connect_runs_view(self) -> None:
         view = self.runs_view
@@ -413,8 +426,9 @@ class MainWindow(QMainWindow):
         """A run that ends normally ends with its result card; stopped or failed ones do not."""
         if result is not None and not result.stopped:
             took = time.monotonic() - self._run_started_at  # scans and caches included
-            self.training_view.result_card.show_summary(summarize(result, took))
-            self.training_view.progress.hide()  # the card says it, with what comes next
+            summary = summarize(result, took)  # None for a cross-validation: no epochs of its own
+            self.training_view.result_card.show_summary(summary)
+            self.training_view.progress.setVisible(summary is None)  # a card says it otherwise
 
     def show_mistakes(self) -> None:
         self.tabs.setCurrentWidget(self.gallery)
@@ -517,7 +531,8 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
                      self.results_view, self.evaluations, self.gallery, self.try_images,
-                     self.advanced_panel, self.lr_finder, self.runs_view):
+                     self.advanced_panel, self.lr_finder, self.compare, self.shift_view,
+                     self.runs_view):
             part.cancel()
         wait_for_background_tasks()
         super().closeEvent(event)

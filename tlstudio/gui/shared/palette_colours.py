@@ -75,15 +75,26 @@ def muted_text(pal: QPalette | None = None) -> str:
     return (pal or palette()).color(QPalette.ColorRole.PlaceholderText).name()
 
 
+# Two series told apart on either palette (training vs new images): the usual blue and orange
+# on light backgrounds, lighter tints of them on dark ones, where the saturated ones sink.
+SERIES_LIGHT = {"source": "#1f77b4", "target": "#e8710a"}
+SERIES_DARK = {"source": "#74b9f0", "target": "#ffae57"}
+
+
+def domain_colours(pal: QPalette | None = None) -> dict[str, str]:
+    """The colours of the training ("source") and the new ("target") images in charts."""
+    return dict(SERIES_DARK if is_dark(pal) else SERIES_LIGHT)
+
+
 # One colour per compared run, each at least 3:1 against the plot's background (WCAG's rule for
 # graphics): tab10's hues, darkened where they were paler on white; lighter tints on dark ones.
-SERIES_LIGHT = ("#1f77b4", "#d95f02", "#228b22", "#d62728", "#9467bd", "#8c564b", "#c2409a",
-                "#707070", "#8a8a00", "#0e8a96")
-SERIES_DARK = ("#6fb1ea", "#ffae5c", "#6fd46f", "#ff7b7b", "#c3a3ea", "#d1a394", "#f5a8dc",
-               "#c4c4c4", "#e0e065", "#5fe0f0")
+RUN_COLOURS_LIGHT = ("#1f77b4", "#d95f02", "#228b22", "#d62728", "#9467bd", "#8c564b",
+                     "#c2409a", "#707070", "#8a8a00", "#0e8a96")
+RUN_COLOURS_DARK = ("#6fb1ea", "#ffae5c", "#6fd46f", "#ff7b7b", "#c3a3ea", "#d1a394",
+                    "#f5a8dc", "#c4c4c4", "#e0e065", "#5fe0f0")
 
 
 def series_colour(index: int, pal: QPalette | None = None) -> str:
     """The colour of the `index`-th curve of a comparison, readable on this palette."""
-    colours = SERIES_DARK if is_dark(pal) else SERIES_LIGHT
+    colours = RUN_COLOURS_DARK if is_dark(pal) else RUN_COLOURS_LIGHT
     return colours[index % len(colours)]

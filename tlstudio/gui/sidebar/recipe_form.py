@@ -95,6 +95,7 @@ class RecipeForm:
             out_dir=out_dir or new_run_dir(self.settings.runs_dir.text(), backbone),
             backbone=backbone,
             train_stages=self.freeze.train_stages(),
+            **self.data.target.values(),
             **self.settings.values(),
             **self.advanced.values(),
         )
@@ -109,6 +110,7 @@ class RecipeForm:
         self.settings.set_from_recipe(recipe)
         self.advanced.set_from_recipe(recipe)
         self.settings.runs_dir.setText(str(Path(recipe.out_dir).parent))
+        self.data.target.set_from_recipe(recipe)
         self.data.set_folders(recipe.data_dir, recipe.val_dir, recipe.val_split)
         return problem
 
