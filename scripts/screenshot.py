@@ -16,6 +16,8 @@
 - shift:    domain-shift.png (the Domain shift tab: the demo run against a darker, blue-cast,
             blurred copy of its validation digits, one target dot clicked);
             TLSTUDIO_SHOT_VARIANT=dark gives domain-shift-dark.png on a dark palette
+- runs:     runs-compare.png (the Runs tab comparing head-only, full fine-tuning and random
+            weights on the demo digits) and runs-compare-dark.png (a dark palette)
 - all:      each of the above, one process each
 
 Under a real X server too: `Xvfb :99 -screen 0 1600x1000x24 & openbox &` then
@@ -37,7 +39,7 @@ from pathlib import Path
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHOTS = ("window", "results", "gallery", "advanced", "beginner", "compare", "shift")
+SHOTS = ("window", "results", "gallery", "advanced", "beginner", "compare", "shift", "runs")
 
 
 class Session:
@@ -375,6 +377,45 @@ def shoot_shift(s: Session) -> None:
     s.train_demo(epochs=3, image_size=96, batch_size=32)
 
 
+def train_compared_runs(runs: Path, demo: Path) -> None:
+    """Three runs a user compares: the new head alone, every layer, and random weights."""
+    from tlstudio.data import write_digits_demo
+    from tlstudio.recipe import Recipe
+    from tlstudio.training import fit
+
+    root = write_digits_demo(demo, per_class=20)  # small: full fine-tuning runs on a CPU
+    common = dict(data_dir=str(root / "train"), val_dir=str(root / "val"), epochs=6,
+                  backbone="tf_efficientnet_lite0", image_size=64, batch_size=16)
+    for name, changes in (("head-only", {}), ("full-fine-tune", dict(freeze="none", lr=3e-4)),
+                          ("random-weights", dict(freeze="none", pretrained=False))):
+        fit(Recipe(out_dir=str(runs / name), **common, **changes))
+        print(f"trained {name}")
+
+
+def shoot_runs(s: Session, name: str = "runs-compare.png") -> None:
+    """The Runs tab with three runs selected and compared (the runs trained once, before both
+    palettes' processes: TLSTUDIO_SHOT_RUNS)."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    w, view = s.window, s.window.runs_view
+    w.settings_panel.runs_dir.setText(os.environ["TLSTUDIO_SHOT_RUNS"])
+
+    def listed() -> None:
+        view.listed.disconnect(listed)
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in range(view.model.rowCount()):
+            view.table.selectionModel().select(view.model.index(row, 0), flags)
+        view.compared.connect(lambda _c: s.later(500, grab))
+        view.compare_button.click()
+
+    def grab() -> None:
+        s.save(name)
+        w.close()
+
+    view.listed.connect(listed)
+    s.later(300, lambda: w.tabs.setCurrentWidget(view))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shot", nargs="?", default="all", choices=(*SHOTS, "all"))
@@ -393,14 +434,24 @@ def main() -> int:
                                    env={**os.environ, **extra, "TLSTUDIO_SHOT_VARIANT": name})
             if code:
                 return code
-    size = {"gallery": (1400, 860), "advanced": (1280, 900)}.get(args.shot, (1280, 800))
+    if args.shot == "runs" and not variant:  # the dark palette in its own process
+        if "TLSTUDIO_SHOT_RUNS" not in os.environ:
+            scratch = Path(tempfile.mkdtemp(prefix="tlstudio-screenshot-runs-"))
+            train_compared_runs(scratch / "runs", scratch / "demo")
+            os.environ["TLSTUDIO_SHOT_RUNS"] = str(scratch / "runs")
+        code = subprocess.call([sys.executable, __file__, "runs", "--out", str(out)],
+                               env={**os.environ, "TLSTUDIO_SHOT_VARIANT": "dark"})
+        if code:
+            return code
+    size = {"gallery": (1400, 860), "advanced": (1280, 900),
+            "runs": (1400, 900)}.get(args.shot, (1280, 800))
     scaled = args.shot == "beginner" and variant == "scaled"
     session = Session(out, (1100, 700) if scaled else size, dark=variant == "dark")
     beginner = {"scaled": shoot_scaled, "dark": shoot_dark}.get(variant, shoot_beginner)
+    runs = (lambda s: shoot_runs(s, "runs-compare-dark.png")) if variant == "dark" else shoot_runs
     {"window": shoot_window, "results": shoot_results, "gallery": shoot_gallery,
      "advanced": shoot_advanced, "beginner": beginner, "compare": shoot_compare,
-     "shift": shoot_shift}[args.shot](
-        session)
+     "shift": shoot_shift, "runs": runs}[args.shot](session)
     return session.run()
 
 

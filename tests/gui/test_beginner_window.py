@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QTabBar,
     QWidget,
 )
-from window_helpers import child, make_tiny_window, scan
+from window_helpers import child, contrast, make_tiny_window, scan
 
 import tlstudio
 from tests.imagefolders import train_tiny_run, write_class_folders
@@ -242,17 +242,6 @@ def test_a_failed_run_looks_like_a_failure(qtbot, window: MainWindow, data: Path
     assert "b3261e" in bar.styleSheet()  # red, not the blue of a finished run
     assert window.training_view.result_card.isHidden()
     assert not window.banner.isHidden() and window.banner.kind == "error"
-
-
-def contrast(a: QColor, b: QColor) -> float:
-    """WCAG contrast ratio of two colours."""
-    def luminance(c: QColor) -> float:
-        def channel(v: float) -> float:
-            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-        return (0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF())
-                + 0.0722 * channel(c.blueF()))
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 @pytest.fixture
@@ -491,7 +480,8 @@ def test_the_runs_list_makes_a_run_current(qtbot, window: MainWindow, tmp_path: 
     (runs / "not a run").mkdir()
     window.show()
     menu = child(window, QMenu, "runsMenu")
-    menu.aboutToShow.emit()  # what opening File > Runs does
+    with qtbot.waitSignal(window.runs_view.listed, timeout=TIMEOUT):  # listed off the GUI thread
+        menu.aboutToShow.emit()  # what opening File > Runs does
     texts = [a.text() for a in menu.actions()]
     assert [t.split(" · ")[0] for t in texts] == ["newer", "older"]
     assert "2 epochs" in texts[1] and "%" in texts[1]

@@ -1,5 +1,5 @@
 """The studio window: assembles the step panels, the tabs (Data, Training, Results, Gallery,
-Try images) and the File actions.
+Try images, Runs) and the File actions.
 
 Behaviour lives in the panels, RecipeForm (the steps as one Recipe) and RunButtons (a run's
 life through the TrainingController); this module assembles them and wires their signals.
@@ -32,6 +32,7 @@ from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.help.help_menu import HelpMenu
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.runs.runs_view import RunsView
 from tlstudio.gui.shared.accessibility import name_widgets
 from tlstudio.gui.shared.app_icon import app_icon
 from tlstudio.gui.shared.background import wait_for_background_tasks
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.gallery = PredictionGallery()
         self.try_images = TryImagesView()
         self.shift_view = ShiftView()  # the Domain shift tab
+        self.runs_view = RunsView()  # the runs folder's runs: open, compare, combine
         self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
         self.banner = Banner()
         self.run_buttons = RunButtons(self.controller, self.training_view)
@@ -140,8 +142,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
         self.tabs.addTab(self.shift_view, "Domain shift")
+        self.tabs.addTab(self.runs_view, "Runs")
         for tab in (self.training_view, self.results_view, self.gallery, self.try_images,
-                    self.shift_view):
+                    self.shift_view, self.runs_view):
             self.current.add_label(tab)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -183,7 +186,7 @@ class MainWindow(QMainWindow):
         self.runs_menu = menu.addMenu("Runs")
         self.runs_menu.setObjectName("runsMenu")
         self.runs_menu.setToolTipsVisible(True)
-        self.runs_menu.aboutToShow.connect(lambda: fill_runs_menu(self))
+        self.runs_menu.aboutToShow.connect(self.runs_view.refresh)  # refills when listed
         menu.addSeparator()
         menu.addAction(quit_action)
         # Train and Stop act through their buttons, so a disabled button disables its key too.
@@ -263,9 +266,22 @@ class MainWindow(QMainWindow):
         self.evaluations.failed.connect(self.show_error)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.trainingFinished.connect(self.try_images.set_run)
+        self._connect_runs_view()
         self.current.changed.connect(self.shift_view.set_run)
         self.trainingFinished.connect(self.shift_view.set_run)  # its target folder, if any
         self.shift_view.failed.connect(self.show_error)
+
+    def _connect_runs_view(self) -> None:
+        view = self.runs_view
+        view.openRequested.connect(self.results_view.open_run)
+        view.failed.connect(self.show_error)
+        view.info.connect(self.show_info)
+        view.listed.connect(lambda: fill_runs_menu(self))
+        self.current.changed.connect(view.set_current)
+        self.settings_panel.runs_dir.textChanged.connect(view.set_runs_dir)
+        view.set_runs_dir(self.settings_panel.runs_dir.text())
+        self.run_buttons.runningChanged.connect(view.set_training)
+        self.controller.fitStarted.connect(view.refresh_when_seen)  # its folder exists now
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -515,7 +531,8 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
                      self.results_view, self.evaluations, self.gallery, self.try_images,
-                     self.advanced_panel, self.lr_finder, self.compare, self.shift_view):
+                     self.advanced_panel, self.lr_finder, self.compare, self.shift_view,
+                     self.runs_view):
             part.cancel()
         wait_for_background_tasks()
         super().closeEvent(event)

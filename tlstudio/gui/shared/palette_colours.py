@@ -52,13 +52,22 @@ def base_colour(pal: QPalette | None = None) -> QColor:
     return (pal or palette()).color(QPalette.ColorRole.Base)
 
 
+def _mix(start: QColor, end: QColor, share: float) -> QColor:
+    """`start` moved `share` of the way towards `end`."""
+    return QColor.fromRgbF(start.redF() + (end.redF() - start.redF()) * share,
+                           start.greenF() + (end.greenF() - start.greenF()) * share,
+                           start.blueF() + (end.blueF() - start.blueF()) * share)
+
+
 def summary_background(pal: QPalette | None = None) -> QColor:
     """A summary row's background: the base shifted a little towards the text colour."""
-    base, text = base_colour(pal), text_colour(pal)
-    mix = 0.08
-    return QColor.fromRgbF(base.redF() + (text.redF() - base.redF()) * mix,
-                           base.greenF() + (text.greenF() - base.greenF()) * mix,
-                           base.blueF() + (text.blueF() - base.blueF()) * mix)
+    return _mix(base_colour(pal), text_colour(pal), 0.08)
+
+
+def dimmed_text(pal: QPalette | None = None) -> QColor:
+    """Text that steps back (a stopped run) yet stays readable (about 7:1 on white): the text
+    colour a third of the way towards the base. Disabled text was too faint to read."""
+    return _mix(text_colour(pal), base_colour(pal), 0.35)
 
 
 def muted_text(pal: QPalette | None = None) -> str:
@@ -75,3 +84,17 @@ SERIES_DARK = {"source": "#74b9f0", "target": "#ffae57"}
 def domain_colours(pal: QPalette | None = None) -> dict[str, str]:
     """The colours of the training ("source") and the new ("target") images in charts."""
     return dict(SERIES_DARK if is_dark(pal) else SERIES_LIGHT)
+
+
+# One colour per compared run, each at least 3:1 against the plot's background (WCAG's rule for
+# graphics): tab10's hues, darkened where they were paler on white; lighter tints on dark ones.
+RUN_COLOURS_LIGHT = ("#1f77b4", "#d95f02", "#228b22", "#d62728", "#9467bd", "#8c564b",
+                     "#c2409a", "#707070", "#8a8a00", "#0e8a96")
+RUN_COLOURS_DARK = ("#6fb1ea", "#ffae5c", "#6fd46f", "#ff7b7b", "#c3a3ea", "#d1a394",
+                    "#f5a8dc", "#c4c4c4", "#e0e065", "#5fe0f0")
+
+
+def series_colour(index: int, pal: QPalette | None = None) -> str:
+    """The colour of the `index`-th curve of a comparison, readable on this palette."""
+    colours = RUN_COLOURS_DARK if is_dark(pal) else RUN_COLOURS_LIGHT
+    return colours[index % len(colours)]

@@ -44,8 +44,8 @@ class Series:
         self.curve.setData(self.x[: self.n].copy(), self.y[: self.n].copy())
 
 
-def _plot(name: str, left: str, parent: QWidget,
-          legend_offset: tuple[int, int] = (-8, 8)) -> pg.PlotWidget:
+def styled_plot(name: str, left: str, parent: QWidget,
+                legend_offset: tuple[int, int] = (-8, 8)) -> pg.PlotWidget:
     plot = pg.PlotWidget(parent, background=base_colour())
     plot.setObjectName(name)
     item = plot.getPlotItem()
@@ -62,8 +62,10 @@ def _plot(name: str, left: str, parent: QWidget,
     item.getAxis("left").setWidth(64)  # equal widths keep x-linked plots aligned by pixel
     item.setLabel("left", left)
     item.setLabel("bottom", "epoch")
-    legend = item.addLegend(offset=legend_offset, labelTextColor="#333")
-    legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+    legend = item.addLegend(offset=legend_offset, labelTextColor=text_colour())
+    legend_background = base_colour()
+    legend_background.setAlpha(200)  # the palette's own: readable on light and dark ones
+    legend.setBrush(pg.mkBrush(legend_background))
     return plot
 
 
@@ -132,10 +134,11 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("lossPlot", "loss", self)
+        self.loss_plot = styled_plot("lossPlot", "loss", self)
         # accuracy rises towards the top right: its legend sits bottom right, out of the way
-        self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)", self, legend_offset=(-8, -8))
-        self.lr_plot = _plot("learningRatePlot", "learning rate", self)
+        self.accuracy_plot = styled_plot("accuracyPlot", "accuracy (%)", self,
+                                         legend_offset=(-8, -8))
+        self.lr_plot = styled_plot("learningRatePlot", "learning rate", self)
         self.lr_plot.getPlotItem().legend.hide()
         self.lr_plot.getPlotItem().enableAutoRange(y=False)  # from 0, see redraw()
         self.lr_plot.setMaximumHeight(150)
