@@ -109,7 +109,7 @@ class Recipe:
     weights: str | None = setting(
         None, label="Weights file", help="a local weights file (safetensors or a state dict) "
         "instead of the backbone's own", group="backbone", kind="path",
-        none_means="the backbone's own weights", window=False)
+        none_means="the backbone's own weights", beginner=True)
     pretrained: bool = setting(
         True, label="Pretrained weights", help="start from the backbone's pretrained weights "
         "(--random-weights: the same architecture from random weights, to check that the "

@@ -208,8 +208,8 @@ class MainWindow(QMainWindow):
         self.dataset_view.empty.chooseFolder.connect(self.data_panel.train_folder.browse)
         self.dataset_view.empty.tryDemo.connect(self.load_demo)
         self.backbone_panel.backboneChanged.connect(self._on_backbone_changed)
-        self.backbone_panel.backboneChanged.connect(self.advanced_panel.backbone_changed)
         self.backbone_panel.downloadFailed.connect(self.show_error)
+        self.backbone_panel.weightsChanged.connect(self._update_start_button)
         self.start_button.clicked.connect(self.start_training)
         runs = self.run_buttons
         runs.runningChanged.connect(self._set_running)
@@ -369,7 +369,8 @@ class MainWindow(QMainWindow):
         self.run_buttons.ask_and_resume(self.settings_panel.runs_dir.text())
 
     def _update_start_button(self) -> None:
-        self.run_buttons.set_data_ready(self.data_panel.data is not None)
+        self.run_buttons.set_data_ready(self.data_panel.data is not None,
+                                        self.form.weights_problem())
 
     def _set_running(self, running: bool) -> None:
         self.steps.setEnabled(not running)

@@ -170,10 +170,6 @@ class AdvancedPanel(QWidget):
     def cancel(self) -> None:
         self.preview.cancel()
 
-    def backbone_changed(self) -> None:
-        """An opened recipe's weights file belongs to its backbone, not to a new one."""
-        self._uncontrolled.pop("weights", None)
-
     def _augment_widgets(self) -> list[QWidget]:
         return [self.augment, *self.augment_controls.values()]
 
