@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
             self.advanced_panel.preview.set_image_size)
         self.data_panel.scanFailed.connect(self._on_scan_failed)
         self.data_panel.splitFound.connect(self.show_info)
+        self.data_panel.splitChanged.connect(self.dataset_view.set_val_split)
+        self.settings_panel.image_size.valueChanged.connect(self.dataset_view.set_image_size)
         self.data_panel.cleared.connect(self.dataset_view.show_empty)
         for signal in (self.data_panel.scanStarted, self.data_panel.scanFailed,
                        self.data_panel.cleared):
@@ -290,7 +292,8 @@ class MainWindow(QMainWindow):
 
     def _on_scanned(self, data: ScannedData) -> None:
         self._update_start_button()
-        self.dataset_view.show_data(data)
+        self.dataset_view.show_data(data, self.data_panel.val_split(),
+                                    self.settings_panel.image_size.value())
         self.freeze_panel.set_num_classes(len(data.train.classes))
         self.statusBar().showMessage(f"{len(data.train):,} images in "
                                      f"{len(data.train.classes)} classes", 5000)

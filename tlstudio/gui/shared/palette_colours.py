@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 @dataclass(frozen=True)
 class MessageColours:
-    """A message box's colours for one kind ("error" or "info") on one palette."""
+    """A message box's colours for one kind ("error", "warning" or "info") on one palette."""
 
     text: str
     background: str
@@ -24,8 +24,10 @@ class MessageColours:
 
 
 LIGHT = {"error": MessageColours("#8c1d18", "#fdecea", "#f5c2c0"),
+         "warning": MessageColours("#6b4500", "#fff4e0", "#f0d09a"),
          "info": MessageColours("#1e5b2a", "#e8f3ea", "#b7dcbf")}
 DARK = {"error": MessageColours("#ffdad6", "#5c1d19", "#8c3a33"),
+        "warning": MessageColours("#ffe2b8", "#4a3410", "#7a5a20"),
         "info": MessageColours("#cdebd3", "#1d3b24", "#3d6b48")}
 
 

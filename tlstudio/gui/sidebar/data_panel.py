@@ -26,7 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.data import DataFolders, DatasetScan, resolve_data_folders, scan_folder
+from tlstudio.data import (
+    DataFolders,
+    DatasetScan,
+    resolve_data_folders,
+    scan_folder,
+    short_sides,
+)
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent
 
@@ -38,6 +44,7 @@ class ScannedData:
     train: DatasetScan
     val: DatasetScan | None
     layout: DataFolders | None = None  # the chosen folder held train/ (and val/): scanned those
+    sides: tuple[int, ...] = ()  # the shorter side of a sample of the training images, px
 
 
 def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedData:
@@ -54,7 +61,7 @@ def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedDa
     if val_dir:
         val = scan_folder(val_dir, classes=train.classes, progress=state.progress,
                           cancel=state.cancelled)
-    return ScannedData(train, val, layout)
+    return ScannedData(train, val, layout, short_sides(train))
 
 
 class FolderEdit(QWidget):
@@ -104,6 +111,7 @@ class DataPanel(QWidget):
     scanned = Signal(object)  # ScannedData
     scanFailed = Signal(str)  # a message for the user
     splitFound = Signal(str)  # the chosen folder held train/ and val/: what is used instead
+    splitChanged = Signal(float)  # the fraction of each class held out for validation
     cleared = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -136,6 +144,7 @@ class DataPanel(QWidget):
         self.train_folder.chosen.connect(self.rescan)
         self.val_folder.chosen.connect(self._val_chosen)
         self.folder_radio.toggled.connect(self._val_mode_changed)
+        self.split_spin.valueChanged.connect(self._split_changed)
         self._update_enabled()
 
     def _build_layout(self) -> None:
@@ -227,6 +236,9 @@ class DataPanel(QWidget):
         self.scan_progress.hide()
         self.summary.setText("This folder cannot be used: see the message on the right.")
         self.scanFailed.emit(error_message(error))
+
+    def _split_changed(self) -> None:
+        self.splitChanged.emit(self.val_split())
 
     def _val_chosen(self, _path: str) -> None:
         if self.folder_radio.isChecked():
