@@ -45,7 +45,7 @@ from tlstudio.gui.sidebar.settings_panel import SettingsPanel
 from tlstudio.gui.training.close_guard import ask_stop_and_quit
 from tlstudio.gui.training.result_card import summarize
 from tlstudio.gui.training.run_buttons import RunButtons
-from tlstudio.gui.training.training_view import TrainingView
+from tlstudio.gui.training.training_view import EXPORT_WAITS, TrainingView
 from tlstudio.gui.training.worker import TrainingController
 from tlstudio.gui.try_images.try_images import TryImagesView, dropped_paths, window_drop
 from tlstudio.gui.window_parts import fill_runs_menu, keep_on_screen, tab_order_follows_steps
@@ -414,7 +414,7 @@ class MainWindow(QMainWindow):
         self.training_view.export_button.setEnabled(run_dir is not None)
         self.training_view.export_button.setToolTip(
             "Export the current run's model as ONNX, TorchScript or safetensors" if run_dir
-            else "Export is possible once the current run has a model (its first epoch ended)")
+            else EXPORT_WAITS)
 
     # ---- export -------------------------------------------------------------------------
 

@@ -76,9 +76,12 @@ class EmptyState(QWidget):
         hint.setStyleSheet("color: palette(placeholder-text);")
         choose = QPushButton("Choose training folder…", objectName="chooseFolderButton")
         choose.setMinimumSize(260, 44)
+        choose.setToolTip("Choose the folder with one subfolder of images per class (Ctrl+O)")
         choose.setStyleSheet("QPushButton { background:#2f6fb0; color:white; font-weight:bold;"
                              " font-size:11pt; border-radius:6px; padding:0 18px; }")
         demo = QPushButton("Try the demo digits", objectName="demoButton", flat=True)
+        demo.setToolTip("Use ten classes of small handwritten digits, written to your "
+                        "computer, to see a whole run in a minute")
         for label in (title, hint):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)

@@ -49,6 +49,7 @@ VALIDATION = "Validation images of the run"
 CHOOSE_FOLDER = "Another labelled folder…"
 MATRIX_FIRST = 480  # px of width the matrix gets before the metrics table; beyond, it scrolls
 TABLE_MIN_WIDTH = 160  # the metrics table shrinks to this and scrolls sideways
+EPOCH_TIP = "The matrix and the table as they were after this epoch (default: the last)"
 
 
 class ResultsView(QWidget):
@@ -106,7 +107,8 @@ class ResultsView(QWidget):
         self.source = QComboBox(objectName="resultsSource")
         self.source.addItem(VALIDATION, None)
         self.source.addItem(CHOOSE_FOLDER, CHOOSE_FOLDER)
-        self.source.setToolTip("Which labelled images the matrix and the table describe")
+        self.source.setToolTip("Which labelled images the matrix and the table describe "
+                               "(default: the run's validation images)")
         self.source.activated.connect(self._on_source_activated)
         self.report_button = QPushButton("Report…", objectName="reportButton")
         self.report_button.setToolTip("Write a self-contained HTML report of this run")
@@ -124,7 +126,7 @@ class ResultsView(QWidget):
         self.epoch_slider.setRange(1, 1)
         self.epoch_slider.setPageStep(1)
         self.epoch_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.epoch_slider.setToolTip("The matrix and the table as they were after this epoch")
+        self.epoch_slider.setToolTip(EPOCH_TIP)
         self.epoch_slider.valueChanged.connect(self._on_slider)
         epochs = QHBoxLayout()
         epochs.addWidget(self.epoch_label)
@@ -333,7 +335,7 @@ class ResultsView(QWidget):
         slider.blockSignals(False)
         slider.setEnabled(state.epochs > 0)
         self.epoch_label.setText(state.epoch_caption())
-        slider.setToolTip("The matrix and the table as they were after this epoch" + (
+        slider.setToolTip(EPOCH_TIP + (
             f". The saved model is epoch {state.model_epoch}'s" if state.model_epoch else ""))
         self._render_source()
         self._update_summary()

@@ -68,7 +68,8 @@ def _augment_control(key: str) -> QWidget:
         widget = QDoubleSpinBox(objectName=name, minimum=s.low, maximum=s.high,
                                 singleStep=s.step, decimals=s.decimals, suffix=s.unit)
         widget.setSpecialValueText(s.zero_means)  # shown at 0 where 0 means off
-    widget.setToolTip(s.help[:1].upper() + s.help[1:])
+    widget.setToolTip(f"{s.help[:1].upper()}{s.help[1:]} (default: the augmentation "
+                      "preset's value)")
     return widget
 
 

@@ -74,13 +74,17 @@ class BackbonePanel(QWidget):
         self.combo = QComboBox(objectName="backboneCombo")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(18)
+        self.combo.setToolTip(f"The pretrained network to start from: parameters, input size "
+                              f"and where its weights come from (default: {DEFAULT_BACKBONE}, "
+                              "bundled: works offline)")
         for name, row in self.rows.items():
             self.combo.addItem(name, name)
             self._describe_item(self.combo.count() - 1, row)
         self.timm_search = QLineEdit(objectName="timmSearch", clearButtonEnabled=True)
         self.timm_search.setPlaceholderText("Any timm model: type to search, Enter to add")
         self.timm_search.setToolTip("Every timm model with pretrained weights on the Hugging "
-                                    "Face hub, e.g. timm:convnext_small.fb_in22k")
+                                    "Face hub, e.g. timm:convnext_small.fb_in22k; Enter adds "
+                                    "it to the list (default: empty)")
         self._names = QStringListModel(self)
         completer = QCompleter(self._names, self.timm_search)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)

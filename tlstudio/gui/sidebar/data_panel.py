@@ -34,7 +34,7 @@ from tlstudio.data import (
     short_sides,
 )
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
-from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent
+from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent, setting_tooltip
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,14 @@ class DataPanel(QWidget):
                                        "Choose the training folder")
         self.val_folder = FolderEdit("valFolderEdit", "Same class subfolders",
                                      "Choose the validation folder")
-        self.split_radio = QRadioButton("Hold out")
-        self.folder_radio = QRadioButton("Folder")
+        self.train_folder.edit.setToolTip(setting_tooltip("data_dir"))
+        self.val_folder.edit.setToolTip(setting_tooltip("val_dir"))
+        self.split_radio = QRadioButton("Hold out", objectName="holdOutRadio")
+        self.split_radio.setToolTip("Validate on a share of each class's images, set beside "
+                                    "it (default)")
+        self.folder_radio = QRadioButton("Folder", objectName="valFolderRadio")
+        self.folder_radio.setToolTip("Validate on a separate folder with the same class "
+                                     "subfolders (default: off, hold out instead)")
         self.split_spin = percent_spin("val_split", " % of each class")
         group = QButtonGroup(self)
         group.addButton(self.split_radio)

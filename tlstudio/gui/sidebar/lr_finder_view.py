@@ -57,8 +57,11 @@ class LRFinderView(QWidget):
         self.find_button.setToolTip("Train briefly with a rising lr (nothing is saved) and "
                                     "suggest the lr where the loss falls fastest")
         self.stop_button = QPushButton("Stop", objectName="stopLrButton", enabled=False)
+        self.stop_button.setToolTip("Stop the learning-rate finder (possible while it runs)")
         self.use_button = QPushButton("Use suggested", objectName="useSuggestedLrButton",
                                       enabled=False)
+        self.use_button.setToolTip("Put the suggested learning rate into the Learning rate "
+                                   "field (possible once the finder has suggested one)")
         self.status = QLabel("", objectName="lrFinderStatus", wordWrap=True)
         self.plot = pg.PlotWidget(objectName="lrFinderPlot", background=base_colour())
         self.plot.setLogMode(x=True, y=False)

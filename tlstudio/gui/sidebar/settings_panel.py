@@ -58,7 +58,8 @@ class SettingsPanel(QWidget):
         self.device_in_use.setStyleSheet("color: #555;")
         self.device_in_use.hide()  # until a run says what it uses
         self.runs_dir = QLineEdit(str(default_runs_dir()), objectName="runsFolderEdit")
-        self.runs_dir.setToolTip("Each run gets its own folder inside this one")
+        self.runs_dir.setToolTip(f"Each run gets its own folder inside this one (default: "
+                                 f"{default_runs_dir()})")
         self._build_layout()
 
     def _build_layout(self) -> None:
@@ -79,7 +80,8 @@ class SettingsPanel(QWidget):
             grid.addWidget(self.controls[name], row, 1, 1, 3)
             row += 1
         grid.addWidget(self.device_in_use, row, 1, 1, 3)
-        browse = QToolButton(text="…")
+        browse = QToolButton(text="…", objectName="browseRunsFolder")
+        browse.setToolTip("Choose the folder that runs are saved in")
         browse.clicked.connect(self._browse_runs_dir)
         runs_row = QHBoxLayout()
         runs_row.addWidget(self.runs_dir, 1)

@@ -29,6 +29,7 @@ from tlstudio.training.events import per_class_line
 FAILED_STYLE = ("QProgressBar { border: 1px solid #b3261e; border-radius: 3px; "
                 "text-align: center; color: palette(text); } "
                 "QProgressBar::chunk { background: #b3261e; }")
+EXPORT_WAITS = "Export is possible once the current run has a model (its first epoch ended)"
 LOG_COLOURS = {"warning": "#9a5b00", "error": "#b3261e"}
 
 
@@ -60,8 +61,7 @@ class TrainingView(QWidget):
         self.export_button = QPushButton("Export model…", objectName="exportButton")
         self.export_button.setEnabled(False)
         self.export_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        self.export_button.setToolTip("Export the last finished run as ONNX, TorchScript or "
-                                      "safetensors")
+        self.export_button.setToolTip(EXPORT_WAITS)
         self.result_card = ResultCard()
         self.log_pane = QPlainTextEdit(objectName="logPane", readOnly=True)
         self.log_pane.setMaximumBlockCount(5000)

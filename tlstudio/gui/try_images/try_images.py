@@ -104,6 +104,11 @@ class TryImagesView(QWidget):
         self.add_files = QPushButton("Add images…", objectName="tryAddImages")
         self.add_folder = QPushButton("Add folder…", objectName="tryAddFolder")
         self.clear_button = QPushButton("Clear", objectName="tryClear")
+        self.choose_model.setToolTip("Predict with another run folder or exported model "
+                                     "instead of the current run's")
+        self.add_files.setToolTip("Add image files to predict (or drop them on the window)")
+        self.add_folder.setToolTip("Add every image in a folder to predict")
+        self.clear_button.setToolTip("Remove the images from this list (the files stay)")
         self._build_layout()
         self.choose_model.clicked.connect(self._choose_model)
         self.add_files.clicked.connect(self._pick_files)
