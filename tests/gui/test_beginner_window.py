@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QTabBar,
     QWidget,
 )
-from window_helpers import child, make_tiny_window, scan
+from window_helpers import child, contrast, make_tiny_window, scan
 
 import tlstudio
 from tests.imagefolders import train_tiny_run, write_class_folders
@@ -242,34 +242,6 @@ def test_a_failed_run_looks_like_a_failure(qtbot, window: MainWindow, data: Path
     assert "b3261e" in bar.styleSheet()  # red, not the blue of a finished run
     assert window.training_view.result_card.isHidden()
     assert not window.banner.isHidden() and window.banner.kind == "error"
-
-
-def contrast(a: QColor, b: QColor) -> float:
-    """WCAG contrast ratio of two colours."""
-    def luminance(c: QColor) -> float:
-        def channel(v: float) -> float:
-            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-        return (0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF())
-                + 0.0722 * channel(c.blueF()))
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-@pytest.fixture
-def dark_palette(qapp):
-    before = qapp.palette()
-    dark = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"),
-                         (QPalette.ColorRole.WindowText, "#eeeeee"),
-                         (QPalette.ColorRole.Base, "#1e1e1e"),
-                         (QPalette.ColorRole.AlternateBase, "#333333"),
-                         (QPalette.ColorRole.Text, "#eeeeee"),
-                         (QPalette.ColorRole.Button, "#3a3a3a"),
-                         (QPalette.ColorRole.ButtonText, "#eeeeee")):
-        dark.setColor(role, QColor(colour))
-    qapp.setPalette(dark)
-    yield dark
-    qapp.setPalette(before)
 
 
 def test_a_dark_palette_keeps_messages_tables_and_plots_readable(

@@ -29,6 +29,7 @@ from tlstudio.data import DatasetScan, load_rgb, small_images_warning, split_cou
 from tlstudio.filenames import printable
 from tlstudio.gui.shared.background import BackgroundJob, TaskState
 from tlstudio.gui.shared.palette_colours import base_colour, message_colours
+from tlstudio.gui.shared.plot_style import style_axes
 from tlstudio.gui.sidebar.data_panel import ScannedData
 
 THUMBS_PER_CLASS = 8
@@ -106,6 +107,7 @@ class ClassCountChart(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMenuEnabled(False)
+        style_axes(self.getPlotItem())
         self.getPlotItem().setLabel("bottom", "images")
         self.getPlotItem().showGrid(x=True, alpha=0.2)
         self.getPlotItem().invertY(True)

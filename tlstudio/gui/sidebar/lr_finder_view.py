@@ -15,6 +15,7 @@ from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.shared.palette_colours import base_colour
+from tlstudio.gui.shared.plot_style import style_axes
 from tlstudio.gui.training.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
 from tlstudio.training import PhaseProgress, RunControl
@@ -65,6 +66,7 @@ class LRFinderView(QWidget):
         self.status = QLabel("", objectName="lrFinderStatus", wordWrap=True)
         self.plot = pg.PlotWidget(objectName="lrFinderPlot", background=base_colour())
         self.plot.setLogMode(x=True, y=False)
+        style_axes(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "loss")
         self.plot.setFixedHeight(170)
