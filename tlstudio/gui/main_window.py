@@ -253,7 +253,8 @@ class MainWindow(QMainWindow):
         self.evaluations.evaluated.connect(self._show_evaluation)
         self.evaluations.failed.connect(self.show_error)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
-        self.trainingFinished.connect(self.try_images.set_run)
+        self.current.changed.connect(self.try_images.follow_run)  # its model, when it has one
+        runs.modelSaved.connect(self.try_images.set_run)
 
     # ---- messages -----------------------------------------------------------------------
 
