@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from window_helpers import make_tiny_window, scan
+from window_helpers import click_check_box, make_tiny_window, scan
 
 from tests.imagefolders import write_class_folders
 from tlstudio.gui import MainWindow
@@ -49,7 +49,8 @@ def test_images_much_smaller_than_the_image_size_are_warned_about(
 ) -> None:
     warning = window.dataset_view.size_warning
     assert warning.isHidden()  # 16 px images at 16 px
-    qtbot.mouseClick(window.form.show_all, Qt.MouseButton.LeftButton)  # step 4 holds the size
+    click_check_box(qtbot, window.form.show_all)  # step 4 holds the image size
+    assert window.settings_panel.image_size.isVisible()
     type_into(qtbot, window.settings_panel.image_size, "64")
     assert warning.isVisible()
     assert "16 px" in warning.text() and "64 px" in warning.text()

@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QSlider,
     QTabBar,
+    QToolButton,
     QWidget,
 )
-from window_helpers import make_tiny_window, scan
+from window_helpers import click_check_box, make_tiny_window, scan
 
 from tests.imagefolders import write_class_folders
 from tlstudio.gui import MainWindow
@@ -73,8 +74,10 @@ def window(qtbot, settings_dir: Path, tmp_path: Path) -> MainWindow:
 def test_every_control_says_what_it_does_and_its_default(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
-    qtbot.mouseClick(window.form.show_all, Qt.MouseButton.LeftButton)
-    window.advanced_section.set_open(True)
+    click_check_box(qtbot, window.form.show_all)
+    qtbot.mouseClick(window.findChild(QToolButton, "advancedToggle"), Qt.MouseButton.LeftButton)
+    assert window.settings_panel.image_size.isVisible()
+    assert window.advanced_panel.controls["optimizer"].isVisible()
     assert missing_tooltips(window) == []
 
     scan(qtbot, window, write_class_folders(tmp_path / "data", {"red": 6, "blue": 6}))

@@ -79,3 +79,10 @@ def contrast(a: QColor, b: QColor) -> float:
 
     high, low = sorted((luminance(a), luminance(b)), reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+def click_check_box(qtbot, box) -> None:
+    """Click a check box where a user does, on its box (a wide one ignores its empty right)."""
+    from PySide6.QtCore import QPoint
+
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
