@@ -168,9 +168,8 @@ class ThumbnailStrips(QScrollArea):
     def show_split(self, train: dict[str, int], val: dict[str, int]) -> None:
         """Each class's images as they train and validate."""
         for name, label in self.class_labels.items():
-            label.setText(f"<b>{name}</b><br><small>{train[name] + val.get(name, 0):,} "
-                          f"images:<br>{train[name]:,} train · {val.get(name, 0):,} "
-                          "validate</small>")
+            label.setText(f"<b>{name}</b><br><small>{train[name]:,} train<br>"
+                          f"{val.get(name, 0):,} validate</small>")
 
     def add_thumbnails(self, row: int, images: list[QImage]) -> None:
         for column, image in enumerate(images, start=1):

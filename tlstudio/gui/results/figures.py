@@ -36,7 +36,7 @@ class Figures(QSplitter):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setObjectName("resultsFigures")
         self.matrix = ConfusionMatrixView()
-        legend = QLabel(LEGEND, objectName="matrixLegend", wordWrap=True)
+        self.legend = legend = QLabel(LEGEND, objectName="matrixLegend", wordWrap=True)
         legend.setStyleSheet(f"color:{muted_text()};")
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -60,24 +60,29 @@ class Figures(QSplitter):
         self.matrix.set_matrix(classes, counts)
         needed = self.matrix.minimumSizeHint().width() + 2 * self.matrix_area.frameWidth()
         self.matrix_area.setMinimumWidth(min(MATRIX_FIRST, needed))
-        self.fit()
+        self.fit(share=True)
 
     def table_width(self) -> int:
         """The width the whole table needs (every column, no sideways scrolling)."""
         return self.table.minimumWidth() + 2 * self.table_area.frameWidth()
 
-    def fit(self) -> None:
+    def fit(self, share: bool = False) -> None:
         """Side by side when both fit, else the table below the matrix, at its full width; side
-        by side, the table gets its whole width before the matrix grows."""
+        by side, the table gets its whole width before the matrix grows; one above the other,
+        the matrix gets its whole height (`share`: share the room out again)."""
         table = self.table_width()
         wide = self.width() >= self.matrix_area.minimumWidth() + table + self.handleWidth()
         orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
         if orientation != self.orientation():
             self.setOrientation(orientation)
-            if not wide:
-                self.setSizes([self.height() // 2, self.height() // 2])
+            share = True
         if wide and self.table_area.width() < table:
             self.setSizes([self.width() - table - self.handleWidth(), table])
+        elif not wide and share:
+            legend = self.legend.heightForWidth(self.width())
+            top = self.matrix.minimumSizeHint().height() + max(legend, 0) + 8
+            top = min(top, self.height() * 2 // 3)  # a third at least for the table
+            self.setSizes([top, self.height() - top - self.handleWidth()])
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)
