@@ -32,7 +32,6 @@ from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
 from tlstudio.gui.shared.accessibility import name_widgets
 from tlstudio.gui.shared.app_icon import app_icon
-from tlstudio.gui.shared.background import wait_for_background_tasks
 from tlstudio.gui.shared.banner import Banner, announce
 from tlstudio.gui.shared.current_run import CurrentRun
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
@@ -42,12 +41,12 @@ from tlstudio.gui.sidebar.freeze_panel import FreezePanel
 from tlstudio.gui.sidebar.lr_finder_view import LRFinderView
 from tlstudio.gui.sidebar.recipe_form import RecipeForm
 from tlstudio.gui.sidebar.settings_panel import SettingsPanel
-from tlstudio.gui.training.close_guard import ask_stop_and_quit
 from tlstudio.gui.training.result_card import summarize
 from tlstudio.gui.training.run_buttons import RunButtons
 from tlstudio.gui.training.training_view import EXPORT_WAITS, TrainingView
 from tlstudio.gui.training.worker import TrainingController
-from tlstudio.gui.try_images.try_images import TryImagesView, dropped_paths, window_drop
+from tlstudio.gui.try_images.try_images import TryImagesView
+from tlstudio.gui.window_events import accept_drop, drop_target, may_close
 from tlstudio.gui.window_parts import fill_runs_menu, keep_on_screen, tab_order_follows_steps
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
@@ -463,25 +462,12 @@ class MainWindow(QMainWindow):
 
     # ---- drag and drop: image files to Try images, a folder is the training data ---------
 
-    def _drop_target(self, event: QDragEnterEvent | QDropEvent) -> tuple[str, list[str]] | None:
-        return window_drop(dropped_paths(event), self.tabs.currentWidget() is self.try_images,
-                           folder_is_data=not self.controller.is_running())
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._drop_target(event) is not None:
+        if drop_target(self, event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        target = self._drop_target(event)
-        if target is None:
-            return
-        kind, paths = target
-        if kind == "data":
-            self.open_folder(paths[0])
-        else:
-            self.tabs.setCurrentWidget(self.try_images)
-            self.try_images.add_paths(paths)
-        event.acceptProposedAction()
+        accept_drop(self, event)
 
     # ---- settings and closing -----------------------------------------------------------
 
@@ -498,15 +484,5 @@ class MainWindow(QMainWindow):
         self.data_panel.restore_settings(self.settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.controller.is_running() and not ask_stop_and_quit(self):
-            event.ignore()
-            return
-        self.save_settings()
-        self.controller.shutdown()
-        for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
-                     self.results_view, self.evaluations, self.gallery, self.try_images,
-                     self.advanced_panel, self.lr_finder):
-            part.cancel()
-        wait_for_background_tasks()
-        super().closeEvent(event)
-
+        if may_close(self, event):
+            super().closeEvent(event)
