@@ -7,14 +7,12 @@ life through the TrainingController); this module assembles them and wires their
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
     QSplitter,
     QTabWidget,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
+from tlstudio.gui import recipe_files
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
@@ -32,6 +31,7 @@ from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
 from tlstudio.gui.shared.accessibility import name_widgets
 from tlstudio.gui.shared.app_icon import app_icon
+from tlstudio.gui.shared.app_settings import app_settings
 from tlstudio.gui.shared.banner import Banner, announce
 from tlstudio.gui.shared.current_run import CurrentRun
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
@@ -50,17 +50,8 @@ from tlstudio.gui.window_events import accept_drop, drop_target, may_close
 from tlstudio.gui.window_parts import fill_runs_menu, keep_on_screen, tab_order_follows_steps
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
-from tlstudio.runs.folder import RECIPE
 
 DEMO_BACKBONE = "tf_efficientnet_lite0"
-
-
-def app_settings() -> QSettings:
-    """The user's settings, or an ini file under $TLSTUDIO_SETTINGS_DIR (tests, scripts)."""
-    folder = os.environ.get("TLSTUDIO_SETTINGS_DIR")
-    if folder:
-        return QSettings(str(Path(folder) / "tlstudio.ini"), QSettings.Format.IniFormat)
-    return QSettings("tlstudio", "tlstudio")
 
 
 class MainWindow(QMainWindow):
@@ -315,33 +306,16 @@ class MainWindow(QMainWindow):
             self.show_error(problem)
 
     def save_recipe(self, path: str) -> bool:
-        try:
-            self.recipe(out_dir=self.last_run_dir).save(path)
-        except TlstudioError as e:
-            self.show_error(describe_failure(e, FrontEnd.WINDOW))
-            return False
-        self.statusBar().showMessage(f"Recipe saved to {path}", 5000)
-        return True
+        return recipe_files.save_recipe(self, path)
 
     def open_recipe(self, path: str) -> bool:
-        try:
-            recipe = Recipe.load(path)
-        except TlstudioError as e:
-            self.show_error(describe_failure(e, FrontEnd.WINDOW))
-            return False
-        self.apply_recipe(recipe)
-        return True
+        return recipe_files.open_recipe(self, path)
 
     def save_recipe_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", RECIPE,
-                                              "Recipe (*.json)")
-        if path:
-            self.save_recipe(path)
+        recipe_files.ask_save_recipe(self)
 
     def open_recipe_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recipe", "", "Recipe (*.json)")
-        if path:
-            self.open_recipe(path)
+        recipe_files.ask_open_recipe(self)
 
     # ---- training: RunButtons runs it; the window checks the widgets and follows along -----
 
