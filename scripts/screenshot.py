@@ -208,6 +208,7 @@ def shoot_advanced(s: Session) -> None:
     w.backbone_panel.set_backbone("tf_efficientnet_lite0")  # the bundled weights
     w.settings_panel.image_size.setValue(96)
     w.settings_panel.batch_size.setValue(16)
+    w.form.show_all.setChecked(True)  # the Advanced section sits behind "Show all settings"
     w.advanced_section.set_open(True)
     panel.augment.setCurrentIndex(panel.augment.findData("strong"))
     panel.preview.previewReady.connect(previewed)
