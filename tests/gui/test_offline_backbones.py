@@ -67,6 +67,13 @@ def test_a_backbone_without_weights_is_marked_and_trains_only_from_a_file(
     assert window.recipe().weights == str(weights)
     assert "chosen file" in window.backbone_panel.weights_label.text()
 
+    edit = window.backbone_panel.weights_file.edit  # a typed path that is not there
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, str(tmp_path / "missing.safetensors"))
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert not train.isEnabled() and "does not exist" in train.toolTip()
+
     choose(window, "tiny_cnn")  # the file was for resnet18: another backbone drops it
     assert window.recipe().weights is None and train.isEnabled()
     choose(window, "resnet18")

@@ -6,6 +6,7 @@ local weights file; a backbone without either is marked in the list and cannot t
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from PySide6.QtCore import QSettings, QStringListModel, Qt, Signal
@@ -147,7 +148,10 @@ class BackbonePanel(QWidget):
 
     def missing_weights(self) -> str | None:
         """Why the chosen backbone cannot train with pretrained weights here; None if it can."""
-        if self.rows[self.backbone()]["weights"] != "download" or self.weights_path():
+        path = self.weights_path()
+        if path is not None and not os.path.isfile(os.path.expanduser(path)):
+            return f"The weights file '{path}' does not exist: choose it again (Weights file…)"
+        if self.rows[self.backbone()]["weights"] != "download" or path:
             return None
         return (f"The pretrained weights of {self.backbone()} are not on this computer: click "
                 "Download weights (internet needed) or choose a weights file in step 2")
