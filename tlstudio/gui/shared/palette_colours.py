@@ -56,13 +56,21 @@ def base_colour(pal: QPalette | None = None) -> QColor:
 
 def summary_background(pal: QPalette | None = None) -> QColor:
     """A summary row's background: the base shifted a little towards the text colour."""
-    base, text = base_colour(pal), text_colour(pal)
-    mix = 0.08
-    return QColor.fromRgbF(base.redF() + (text.redF() - base.redF()) * mix,
-                           base.greenF() + (text.greenF() - base.greenF()) * mix,
-                           base.blueF() + (text.blueF() - base.blueF()) * mix)
+    return _mix(base_colour(pal), text_colour(pal), 0.08)
+
+
+def note_style(kind: str, pal: QPalette | None = None) -> str:
+    """A line of text on the window in a kind's colour ("warning", "info", "error"),
+    readable on a dark palette as on a light one."""
+    return f"color:{message_colours(kind, pal).text};"
 
 
 def muted_text(pal: QPalette | None = None) -> str:
-    """Secondary text (notes, axes): the placeholder colour of the palette."""
-    return (pal or palette()).color(QPalette.ColorRole.PlaceholderText).name()
+    """Secondary text (notes, axes, time stamps): the text colour 40 % of the way to the base,
+    grey on either palette (a theme's placeholder colour may be left black on a dark one)."""
+    return _mix(base_colour(pal), text_colour(pal), 0.6).name()
+
+
+def _mix(a: QColor, b: QColor, share_of_b: float) -> QColor:
+    return QColor.fromRgbF(*(x + (y - x) * share_of_b for x, y in (
+        (a.redF(), b.redF()), (a.greenF(), b.greenF()), (a.blueF(), b.blueF()))))

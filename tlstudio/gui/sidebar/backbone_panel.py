@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from tlstudio.errors import TlstudioError
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
+from tlstudio.gui.shared.palette_colours import note_style
 from tlstudio.gui.sidebar.weights_file import WeightsFileEdit
 from tlstudio.models import TIMM_PREFIX, get_spec, is_timm_name, pretrained_models
 from tlstudio.models.catalog import backbone_row, backbone_rows
@@ -213,7 +214,7 @@ class BackbonePanel(QWidget):
         self.weights_label.setText("Weights from the chosen file (instead of the backbone's "
                                    "own)." if from_file else WEIGHTS_TEXT[row["weights"]])
         warn = row["weights"] in ("download", "none") and not from_file
-        self.weights_label.setStyleSheet("color: #9a5b00;" if warn else "color: #2e7d32;")
+        self.weights_label.setStyleSheet(note_style("warning" if warn else "info"))
         self._show_download_controls(downloading=self._download.is_running())
 
     def _show_download_controls(self, downloading: bool) -> None:

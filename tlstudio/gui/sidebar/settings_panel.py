@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from tlstudio.defaults import default_runs_dir
 from tlstudio.devices import available_devices
 from tlstudio.errors import TlstudioError
+from tlstudio.gui.shared.palette_colours import muted_text
 from tlstudio.gui.sidebar.setting_controls import (
     DEFAULTS,
     SETTINGS,
@@ -55,7 +56,7 @@ class SettingsPanel(QWidget):
         self.device, self.threads = self.controls["device"], self.controls["threads"]
         self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.device_in_use = QLabel("", objectName="deviceInUse", wordWrap=True)
-        self.device_in_use.setStyleSheet("color: #555;")
+        self.device_in_use.setStyleSheet(f"color:{muted_text()};")
         self.device_in_use.hide()  # until a run says what it uses
         self.runs_dir = QLineEdit(str(default_runs_dir()), objectName="runsFolderEdit")
         self.runs_dir.setToolTip(f"Each run gets its own folder inside this one (default: "
