@@ -11,6 +11,11 @@
 - beginner: beginner-*.png: the first start with no settings, the end-of-training card, every
             tab after a run, 1024x700, a dark palette; beginner-scale150.png and
             beginner-scale150-results.png at 150 % scale (QT_SCALE_FACTOR=1.5, its own process)
+- compare:  compare-strategies.png (Compare strategies… on the demo digits: the bundled
+            backbone at 64 px, five strategies, 2 folds, the winner marked)
+- shift:    domain-shift.png (the Domain shift tab: the demo run against a darker, blue-cast,
+            blurred copy of its validation digits, one target dot clicked);
+            TLSTUDIO_SHOT_VARIANT=dark gives domain-shift-dark.png on a dark palette
 - all:      each of the above, one process each
 
 Under a real X server too: `Xvfb :99 -screen 0 1600x1000x24 & openbox &` then
@@ -32,7 +37,7 @@ from pathlib import Path
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHOTS = ("window", "results", "gallery", "advanced", "beginner")
+SHOTS = ("window", "results", "gallery", "advanced", "beginner", "compare", "shift")
 
 
 class Session:
@@ -298,6 +303,90 @@ def shoot_dark(s: Session) -> None:
     s.train_demo(epochs=2, image_size=64, batch_size=32)
 
 
+def shoot_compare(s: Session) -> None:
+    """The strategy table after a real comparison, grabbed from its dialog."""
+    from PySide6.QtWidgets import QCheckBox
+
+    w = s.window
+    strategies = ("logreg", "knn", "head", "last-stage", "scratch")
+
+    def start(_data) -> None:
+        if w.compare.dialog is not None:  # a rescan: the comparison has begun already
+            return
+        w.settings_panel.epochs.setValue(2)
+        w.settings_panel.image_size.setValue(64)
+        w.settings_panel.batch_size.setValue(32)
+        dialog = w.compare.open_dialog()
+        for box in dialog.findChildren(QCheckBox):
+            if box.objectName().startswith("strategy-"):
+                box.setChecked(box.text() in strategies)
+        dialog.options.folds.setValue(2)
+        dialog.comparisonFinished.connect(lambda result: s.later(400, lambda: grab(result)))
+        if not dialog.run():
+            s.fail(dialog.message.text())
+
+    def grab(result) -> None:
+        if result is None:
+            s.fail(w.compare.dialog.message.text())
+            return
+        path = s.out / "compare-strategies.png"
+        w.compare.dialog.grab().save(str(path))
+        print(f"wrote {path}")
+        for line in result.lines:
+            print(f"  {line}")
+        s.code = 0
+        w.close()
+
+    w.data_panel.scanned.connect(start)
+    s.later(300, w.load_demo)
+
+
+def night_copy(source: Path, target: Path) -> Path:
+    """The images under `source`, darker, blue-cast and blurred: another camera at night."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(0)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.rglob("*.png")):
+        with Image.open(path) as image:
+            blurred = image.convert("RGB").filter(ImageFilter.GaussianBlur(1.2))
+        pixels = np.asarray(blurred, dtype=np.float32) * 0.45 * np.array([0.6, 0.8, 1.5])
+        pixels += rng.normal(0, 8, pixels.shape)
+        name = f"{path.parent.name}-{path.name}"
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(target / name)
+    return target
+
+
+def shoot_shift(s: Session) -> None:
+    """The Domain shift tab after a short demo run, measured on a night copy of its digits,
+    with a target dot clicked."""
+    import numpy as np
+
+    w = s.window
+    view = w.shift_view
+    name = "domain-shift-dark.png" if os.environ.get("TLSTUDIO_SHOT_VARIANT") == "dark" else (
+        "domain-shift.png")
+
+    def finished(_result) -> None:
+        night = night_copy(Path(w.data_panel.val_dir() or w.data_panel.train_dir()),
+                           s.scratch / "night")
+        w.tabs.setCurrentWidget(view)
+        view.target.set_path(str(night))
+        view.measure_button.click()
+
+    def measured(shift) -> None:
+        targets = [i for i, p in enumerate(shift.points) if p.domain == "target"]
+        xy = np.array([(shift.points[i].x, shift.points[i].y) for i in targets])
+        view.show_point(targets[int(np.argmax(xy[:, 0] * np.sign(xy[:, 0].mean())))])
+        s.later(1500, lambda: (s.save(name), w.close()))
+
+    w.controller.finished.connect(finished)
+    view.measured.connect(measured)
+    view.failed.connect(s.fail)
+    s.train_demo(epochs=3, image_size=96, batch_size=32)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("shot", nargs="?", default="all", choices=(*SHOTS, "all"))
@@ -321,7 +410,9 @@ def main() -> int:
     session = Session(out, (1100, 700) if scaled else size, dark=variant == "dark")
     beginner = {"scaled": shoot_scaled, "dark": shoot_dark}.get(variant, shoot_beginner)
     {"window": shoot_window, "results": shoot_results, "gallery": shoot_gallery,
-     "advanced": shoot_advanced, "beginner": beginner}[args.shot](session)
+     "advanced": shoot_advanced, "beginner": beginner, "compare": shoot_compare,
+     "shift": shoot_shift}[args.shot](
+        session)
     return session.run()
 
 

@@ -399,9 +399,10 @@ def test_stage_names_get_plain_descriptions(qtbot, window: MainWindow) -> None:
 # With "Show all settings" on, Tab also passes steps 3 and 4 and the Advanced toggle (its
 # section stays closed), in the sidebar's order; off, Train is a few presses away.
 TAB_STEPS = {
-    False: (["trainFolderEdit", "backboneCombo", "weightsFileButton", "showAllSettings",
-             "startButton"], 10),
-    True: (["trainFolderEdit", "backboneCombo", "weightsFileButton", "showAllSettings",
+    False: (["trainFolderEdit", "targetToggle", "backboneCombo", "weightsFileButton",
+             "showAllSettings", "startButton"], 11),
+    True: (["trainFolderEdit", "targetToggle", "backboneCombo", "weightsFileButton",
+            "showAllSettings",
             "presetHeadOnly", "freezeTree", "epochs", "runsFolderEdit", "advancedToggle",
             "startButton"], 30),
 }

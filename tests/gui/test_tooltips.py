@@ -75,7 +75,9 @@ def test_every_control_says_what_it_does_and_its_default(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
     click_check_box(qtbot, window.form.show_all)
-    qtbot.mouseClick(window.findChild(QToolButton, "advancedToggle"), Qt.MouseButton.LeftButton)
+    for toggle in ("advancedToggle", "targetToggle"):  # the sections that open on a click
+        qtbot.mouseClick(window.findChild(QToolButton, toggle), Qt.MouseButton.LeftButton)
+    assert window.findChild(QWidget, "targetFolderEdit").isVisible()
     assert window.settings_panel.image_size.isVisible()
     assert window.advanced_panel.controls["optimizer"].isVisible()
     assert missing_tooltips(window) == []

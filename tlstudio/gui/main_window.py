@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui import recipe_files
+from tlstudio.gui.compare.compare_action import CompareStrategies
 from tlstudio.gui.dataset.dataset_view import DatasetView
+from tlstudio.gui.domain.shift_view import ShiftView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.help.help_menu import HelpMenu
@@ -87,12 +89,14 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsView()
         self.gallery = PredictionGallery()
         self.try_images = TryImagesView()
+        self.shift_view = ShiftView()  # the Domain shift tab
         self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
         self.banner = Banner()
         self.run_buttons = RunButtons(self.controller, self.training_view)
         self.start_button = self.run_buttons.start_button
         self.pause_button = self.run_buttons.pause_button
         self.stop_button = self.run_buttons.stop_button
+        self.compare = CompareStrategies(self)  # Compare strategies…: its dialog and winner
         self.tabs = QTabWidget(objectName="mainTabs")
 
         self._build_layout()
@@ -117,6 +121,7 @@ class MainWindow(QMainWindow):
         sidebar_layout.setContentsMargins(0, 0, 0, 0)
         sidebar_layout.addWidget(scroll, 1)
         sidebar_layout.addWidget(self.run_buttons)
+        sidebar_layout.addWidget(self.compare.button)
         sidebar.setMinimumWidth(400)
 
         self.tabs.addTab(self.dataset_view, "Data")
@@ -124,7 +129,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
-        for tab in (self.training_view, self.results_view, self.gallery, self.try_images):
+        self.tabs.addTab(self.shift_view, "Domain shift")
+        for tab in (self.training_view, self.results_view, self.gallery, self.try_images,
+                    self.shift_view):
             self.current.add_label(tab)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -160,7 +167,8 @@ class MainWindow(QMainWindow):
         quit_action = action("Quit", self.close, QKeySequence.Quit)
         menu = self.menuBar().addMenu("&File")
         for act in (self.open_folder_action, self.open_action, self.save_action,
-                    self.open_run_action, self.resume_action, self.export_action):
+                    self.open_run_action, self.resume_action, self.export_action,
+                    self.compare.action):
             menu.addAction(act)
         self.runs_menu = menu.addMenu("Runs")
         self.runs_menu.setObjectName("runsMenu")
@@ -206,6 +214,7 @@ class MainWindow(QMainWindow):
         runs = self.run_buttons
         runs.runningChanged.connect(self._set_running)
         runs.started.connect(self._on_run_started)
+        runs.started.connect(self.training_view.folds.on_run_started)
         runs.resumed.connect(self.apply_recipe)  # the sidebar shows what the resumed run trains
         runs.modelSaved.connect(self._use_run_model)
         runs.finished.connect(self._on_run_finished)
@@ -231,6 +240,8 @@ class MainWindow(QMainWindow):
         c.phaseProgress.connect(view.on_phase)
         c.batchProgress.connect(view.on_batch)
         c.epochEnded.connect(view.on_epoch)
+        c.foldEnded.connect(view.folds.on_fold)
+        c.finished.connect(view.folds.on_finished)
         c.log.connect(view.append_log)
         c.fitStarted.connect(self.results_view.on_fit_started)
         c.epochEnded.connect(self.results_view.on_epoch)
@@ -245,6 +256,9 @@ class MainWindow(QMainWindow):
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
         self.current.changed.connect(self.try_images.follow_run)  # its model, when it has one
         runs.modelSaved.connect(self.try_images.set_run)
+        self.current.changed.connect(self.shift_view.set_run)
+        self.trainingFinished.connect(self.shift_view.set_run)  # its target folder, if any
+        self.shift_view.failed.connect(self.show_error)
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -374,8 +388,9 @@ class MainWindow(QMainWindow):
         """A run that ends normally ends with its result card; stopped or failed ones do not."""
         if result is not None and not result.stopped:
             took = time.monotonic() - self._run_started_at  # scans and caches included
-            self.training_view.result_card.show_summary(summarize(result, took))
-            self.training_view.progress.hide()  # the card says it, with what comes next
+            summary = summarize(result, took)  # None for a cross-validation: no epochs of its own
+            self.training_view.result_card.show_summary(summary)
+            self.training_view.progress.setVisible(summary is None)  # a card says it otherwise
 
     def show_mistakes(self) -> None:
         self.tabs.setCurrentWidget(self.gallery)

@@ -58,6 +58,8 @@ def may_close(window: MainWindow, event: QCloseEvent) -> bool:
         window.try_images,
         window.advanced_panel,
         window.lr_finder,
+        window.compare,
+        window.shift_view,
     ):
         part.cancel()
     wait_for_background_tasks()

@@ -74,3 +74,14 @@ def muted_text(pal: QPalette | None = None) -> str:
 def _mix(a: QColor, b: QColor, share_of_b: float) -> QColor:
     return QColor.fromRgbF(*(x + (y - x) * share_of_b for x, y in (
         (a.redF(), b.redF()), (a.greenF(), b.greenF()), (a.blueF(), b.blueF()))))
+
+
+# Two series told apart on either palette (training vs new images): the usual blue and orange
+# on light backgrounds, lighter tints of them on dark ones, where the saturated ones sink.
+SERIES_LIGHT = {"source": "#1f77b4", "target": "#e8710a"}
+SERIES_DARK = {"source": "#74b9f0", "target": "#ffae57"}
+
+
+def domain_colours(pal: QPalette | None = None) -> dict[str, str]:
+    """The colours of the training ("source") and the new ("target") images in charts."""
+    return dict(SERIES_DARK if is_dark(pal) else SERIES_LIGHT)

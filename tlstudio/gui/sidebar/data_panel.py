@@ -13,15 +13,11 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QRadioButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,7 +30,9 @@ from tlstudio.data import (
     short_sides,
 )
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
+from tlstudio.gui.sidebar.folder_edit import FolderEdit
 from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent, setting_tooltip
+from tlstudio.gui.sidebar.target_panel import TargetPanel
 
 
 @dataclass(frozen=True)
@@ -62,46 +60,6 @@ def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedDa
         val = scan_folder(val_dir, classes=train.classes, progress=state.progress,
                           cancel=state.cancelled)
     return ScannedData(train, val, layout, short_sides(train))
-
-
-class FolderEdit(QWidget):
-    """A typed path with a Browse button; `chosen` fires on Enter, focus-out or the dialog."""
-
-    chosen = Signal(str)
-
-    def __init__(self, object_name: str, placeholder: str, title: str,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._title = title
-        self.edit = QLineEdit(objectName=object_name, placeholderText=placeholder)
-        self.edit.setClearButtonEnabled(True)
-        browse = QToolButton(text="Browse…")
-        browse.setToolTip(title)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(browse)
-        self.edit.editingFinished.connect(self._typed)
-        browse.clicked.connect(self.browse)
-        self._last = ""
-
-    def browse(self) -> None:
-        start = self.edit.text() or os.path.expanduser("~")
-        path = QFileDialog.getExistingDirectory(self, self._title, start)
-        if path:
-            self.set_path(path)
-
-    def set_path(self, path: str) -> None:
-        self.edit.setText(path)
-        self._typed()
-
-    def path(self) -> str:
-        return self.edit.text().strip()
-
-    def _typed(self) -> None:
-        if self.path() != self._last:
-            self._last = self.path()
-            self.chosen.emit(self._last)
 
 
 class DataPanel(QWidget):
@@ -145,6 +103,7 @@ class DataPanel(QWidget):
         self.summary = QLabel(objectName="dataSummary", wordWrap=True)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setText("No folder chosen yet.")
+        self.target = TargetPanel()  # optional: images to adapt to (cross-domain transfer)
         self._build_layout()
 
         self.train_folder.chosen.connect(self.rescan)
@@ -169,6 +128,7 @@ class DataPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.scan_progress)
         layout.addWidget(self.summary)
+        layout.addWidget(self.target)
 
     # ---- state the window reads -------------------------------------------------------
 
@@ -267,12 +227,14 @@ class DataPanel(QWidget):
         settings.setValue("data/val", self.val_folder.path())
         settings.setValue("data/separate_val", self.folder_radio.isChecked())
         settings.setValue("data/split", self.split_spin.value())
+        self.target.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         train = str(settings.value("data/train", "") or "")
         val = str(settings.value("data/val", "") or "")
         separate = str(settings.value("data/separate_val", "false")).lower() == "true"
         split = float(settings.value("data/split", 20))
+        self.target.restore_settings(settings)
         self.val_folder.edit.setText(val)
         self.val_folder._last = val
         if train and os.path.isdir(train):

@@ -103,6 +103,7 @@ class RecipeForm:
             backbone=backbone,
             weights=self.backbone.weights_path(),
             train_stages=self.freeze.train_stages(),
+            **self.data.target.values(),
             **self.settings.values(),
             **self.advanced.values(),
         )
@@ -118,6 +119,7 @@ class RecipeForm:
         self.settings.set_from_recipe(recipe)
         self.advanced.set_from_recipe(recipe)
         self.settings.runs_dir.setText(str(Path(recipe.out_dir).parent))
+        self.data.target.set_from_recipe(recipe)
         self.data.set_folders(recipe.data_dir, recipe.val_dir, recipe.val_split)
         return problem
 

@@ -17,7 +17,8 @@ from tlstudio.training.events import EpochEnded
 
 REDRAW_MS = 50  # at most 20 redraws a second, however fast batches come
 HOVER_PIXELS = 24  # the nearest point is shown only within this distance of the mouse
-BLUE, ORANGE, GREEN, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#6a3d9a"
+BLUE, ORANGE, GREEN, PURPLE, RED = "#1f77b4", "#ff7f0e", "#2ca02c", "#6a3d9a", "#d62728"
+TARGET_ACCURACY = "target accuracy"  # labelled target images of domain adaptation
 
 
 class Series:
@@ -152,13 +153,16 @@ class TrainingPlots(QWidget):
                                      "train accuracy")
         self.val_accuracy = Series(_line(ap, "val accuracy", GREEN, 2, symbol="s"),
                                    "val accuracy")
+        # Named in the legend only once a run reports it (a labelled target folder).
+        self.target_accuracy = Series(_line(ap, None, RED, 2, symbol="t"), TARGET_ACCURACY)
         self.lr = Series(_line(self.lr_plot, None, muted_text(), 1.5), "learning rate")
         self.series = [self.batch_loss, self.smoothed_loss, self.train_loss, self.val_loss,
-                       self.train_accuracy, self.val_accuracy, self.lr]
+                       self.train_accuracy, self.val_accuracy, self.target_accuracy, self.lr]
         self.hovers = [
             HoverLabel(lp, [self.batch_loss, self.smoothed_loss, self.train_loss,
                             self.val_loss], "loss {:.4g}"),
-            HoverLabel(ap, [self.train_accuracy, self.val_accuracy], "accuracy {:.1f} %"),
+            HoverLabel(ap, [self.train_accuracy, self.val_accuracy, self.target_accuracy],
+                       "accuracy {:.1f} %"),
             HoverLabel(self.lr_plot, [self.lr], "learning rate {:.3g}"),
         ]
 
@@ -191,6 +195,7 @@ class TrainingPlots(QWidget):
         self.batches_per_epoch = max(1, int(batches_per_epoch))
         for s in self.series:
             s.clear()
+        self.accuracy_plot.getPlotItem().legend.removeItem(self.target_accuracy.curve)
         self._dirty = True
         self.redraw()
         self.loss_plot.enableAutoRange()
@@ -214,6 +219,11 @@ class TrainingPlots(QWidget):
         self.val_loss.append(event.epoch, event.val_loss)
         self.train_accuracy.append(event.epoch, 100 * event.train_accuracy)
         self.val_accuracy.append(event.epoch, 100 * event.val_accuracy)
+        if event.target_accuracy is not None:
+            if self.target_accuracy.n == 0:
+                self.accuracy_plot.getPlotItem().legend.addItem(self.target_accuracy.curve,
+                                                                TARGET_ACCURACY)
+            self.target_accuracy.append(event.epoch, 100 * event.target_accuracy)
         self._changed()
 
     def _changed(self) -> None:

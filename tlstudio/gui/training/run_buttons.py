@@ -139,12 +139,16 @@ class RunButtons(QWidget):
         self._show_running(False)
         if result is None:  # failed: _on_failed said why
             return
-        if RunFolder.at(result.run_dir).has_model():
+        has_model = RunFolder.at(result.run_dir).has_model()  # a cross-validation's: per fold
+        if has_model:
             self.modelSaved.emit(result.run_dir)
         if result.stopped:
             self.view.on_finished("Stopped")
-            self.view.append_log(f"Stopped after {len(result.epochs)} epoch(s)", "warning")
+            # A cross-validation has no epochs of its own: its fold view says how far it got.
+            self.view.append_log(f"Stopped after {len(result.epochs)} epoch(s)" if result.epochs
+                                 else "Stopped", "warning")
             return
         self.view.on_finished("Finished")
-        self.view.append_log(f"Finished: the model is in {result.run_dir}")
+        self.view.append_log(f"Finished: the {'model' if has_model else 'run'} is in "
+                             f"{result.run_dir}")
         self.finished.emit(result.run_dir)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.gui.shared.palette_colours import muted_text, note_style
+from tlstudio.gui.training.fold_progress import FoldProgress
 from tlstudio.gui.training.plots import TrainingPlots
 from tlstudio.gui.training.result_card import ResultCard
 from tlstudio.training.events import per_class_line
@@ -64,6 +65,7 @@ class TrainingView(QWidget):
         self.export_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.export_button.setToolTip(EXPORT_WAITS)
         self.result_card = ResultCard()
+        self.folds = FoldProgress()  # shown while a run cross-validates
         self.log_pane = QPlainTextEdit(objectName="logPane", readOnly=True)
         self.log_pane.setMaximumBlockCount(5000)
         self.log_pane.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -81,6 +83,7 @@ class TrainingView(QWidget):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addLayout(row)
         middle_layout.addWidget(self.result_card)
+        middle_layout.addWidget(self.folds)
         log_title = QLabel("Log")
         bold = QFont(log_title.font())
         bold.setBold(True)
@@ -153,7 +156,8 @@ class TrainingView(QWidget):
         self.append_log(
             f"Epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
             f"accuracy {event.train_accuracy:.1%}; validation loss {event.val_loss:.4f}, "
-            f"accuracy {event.val_accuracy:.1%} ({format_duration(event.seconds)})")
+            f"accuracy {event.val_accuracy:.1%}{event.target_text()} "
+            f"({format_duration(event.seconds)})")
         per_class = getattr(event, "per_class_accuracy", ())
         if per_class and self._classes:
             line = per_class_line(self._classes, per_class)
