@@ -9,8 +9,8 @@
 - advanced: advanced.png (the Advanced section with its augmentation preview) and
             advanced-lr-finder.png (the LR finder's plot)
 - beginner: beginner-*.png: the first start with no settings, the end-of-training card, every
-            tab after a run, 1024x700, a dark palette; beginner-scale150.png at 150 % scale
-            (QT_SCALE_FACTOR=1.5, its own process)
+            tab after a run, 1024x700, a dark palette; beginner-scale150.png and
+            beginner-scale150-results.png at 150 % scale (QT_SCALE_FACTOR=1.5, its own process)
 - compare:  compare-strategies.png (Compare strategies… on the demo digits: the bundled
             backbone at 64 px, five strategies, 2 folds, the winner marked)
 - shift:    domain-shift.png (the Domain shift tab: the demo run against a darker, blue-cast,
@@ -215,6 +215,7 @@ def shoot_advanced(s: Session) -> None:
     w.backbone_panel.set_backbone("tf_efficientnet_lite0")  # the bundled weights
     w.settings_panel.image_size.setValue(96)
     w.settings_panel.batch_size.setValue(16)
+    w.form.show_all.setChecked(True)  # the Advanced section sits behind "Show all settings"
     w.advanced_section.set_open(True)
     panel.augment.setCurrentIndex(panel.augment.findData("strong"))
     panel.preview.previewReady.connect(previewed)
@@ -273,11 +274,22 @@ def shoot_beginner(s: Session) -> None:
 
 
 def shoot_scaled(s: Session) -> None:
-    """The first start at 150 % (QT_SCALE_FACTOR=1.5)."""
+    """The first start at 150 % (QT_SCALE_FACTOR=1.5), then the Results tab after a run."""
     from tlstudio.gui.window_parts import keep_on_screen
 
-    keep_on_screen(s.window)  # as a restored window is
-    s.later(800, lambda: (s.save("beginner-scale150.png"), s.window.close()))
+    w = s.window
+    keep_on_screen(w)  # as a restored window is
+
+    def results(_result) -> None:
+        w.tabs.setCurrentWidget(w.results_view)
+        s.later(2500, lambda: (s.save("beginner-scale150-results.png"), w.close()))
+
+    def first_start() -> None:
+        s.save("beginner-scale150.png")
+        w.controller.finished.connect(results)
+        s.train_demo(epochs=1, image_size=64, batch_size=32)
+
+    s.later(800, first_start)
 
 
 def shoot_dark(s: Session) -> None:

@@ -109,7 +109,7 @@ class Recipe:
     weights: str | None = setting(
         None, label="Weights file", help="a local weights file (safetensors or a state dict) "
         "instead of the backbone's own", group="backbone", kind="path",
-        none_means="the backbone's own weights", window=False)
+        none_means="the backbone's own weights", beginner=True)
     pretrained: bool = setting(
         True, label="Pretrained weights", help="start from the backbone's pretrained weights "
         "(--random-weights: the same architecture from random weights, to check that the "
@@ -278,7 +278,8 @@ class Recipe:
         "auto", label="Precision", help="autocast dtype (auto: bf16/fp16 on CUDA, bf16 on CPUs "
         "where faster)", group="speed", kind="choice", choices=PRECISION_CHOICES)
     channels_last: bool | None = setting(
-        None, label="channels_last", help="NHWC memory layout", group="speed", kind="choice",
+        None, label="Channels-last memory", help="stores images and features channels-last "
+        "(NHWC), faster on GPUs and on CPUs with bf16", group="speed", kind="choice",
         choices=((None, "Auto (on where faster)"), (True, "On"), (False, "Off")),
         none_means="auto (CUDA, and CPU bf16)", cli="both")
     unknown_below: float = setting(

@@ -84,9 +84,11 @@ class ShiftView(QWidget):
         )
         self.target.edit.setToolTip(
             "A folder of images from where the model will be used; "
-            "subfolders are read too, labels are not needed"
+            "subfolders are read too, labels are not needed (default: the current run's "
+            "target folder, if it was trained with one)"
         )
         self.measure_button = QPushButton("Measure shift", objectName="measureShiftButton")
+        self.measure_button.setToolTip("Needs a current run and a folder of target images")
         self.progress = QProgressBar(objectName="shiftProgress", textVisible=False)
         self.progress.setMaximumHeight(6)
         self.progress.hide()

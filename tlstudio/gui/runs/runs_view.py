@@ -77,6 +77,8 @@ class RunsView(QWidget):
         self.table.setAccessibleDescription("The runs in the runs folder, newest first")
 
         self.refresh_button = QPushButton("Refresh", objectName="refreshRunsButton")
+        self.refresh_button.setToolTip("Read the runs folder again (runs made by another "
+                                       "window or by the command line appear)")
         self.open_button = QPushButton("Open", objectName="openRunButton")
         self.compare_button = QPushButton("Compare runs", objectName="compareRunsButton")
         self.ensemble_button = QPushButton("Ensemble…", objectName="ensembleButton")

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 @dataclass(frozen=True)
 class MessageColours:
-    """A message box's colours for one kind ("error" or "info") on one palette."""
+    """A message box's colours for one kind ("error", "warning" or "info") on one palette."""
 
     text: str
     background: str
@@ -24,8 +24,10 @@ class MessageColours:
 
 
 LIGHT = {"error": MessageColours("#8c1d18", "#fdecea", "#f5c2c0"),
+         "warning": MessageColours("#6b4500", "#fff4e0", "#f0d09a"),
          "info": MessageColours("#1e5b2a", "#e8f3ea", "#b7dcbf")}
 DARK = {"error": MessageColours("#ffdad6", "#5c1d19", "#8c3a33"),
+        "warning": MessageColours("#ffe2b8", "#4a3410", "#7a5a20"),
         "info": MessageColours("#cdebd3", "#1d3b24", "#3d6b48")}
 
 
@@ -70,9 +72,16 @@ def dimmed_text(pal: QPalette | None = None) -> QColor:
     return _mix(text_colour(pal), base_colour(pal), 0.35)
 
 
+def note_style(kind: str, pal: QPalette | None = None) -> str:
+    """A line of text on the window in a kind's colour ("warning", "info", "error"),
+    readable on a dark palette as on a light one."""
+    return f"color:{message_colours(kind, pal).text};"
+
+
 def muted_text(pal: QPalette | None = None) -> str:
-    """Secondary text (notes, axes): the placeholder colour of the palette."""
-    return (pal or palette()).color(QPalette.ColorRole.PlaceholderText).name()
+    """Secondary text (notes, axes, time stamps): the text colour 40 % of the way to the base,
+    grey on either palette (a theme's placeholder colour may be left black on a dark one)."""
+    return _mix(base_colour(pal), text_colour(pal), 0.6).name()
 
 
 # Two series told apart on either palette (training vs new images): the usual blue and orange

@@ -22,10 +22,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.data import DataFolders, DatasetScan, resolve_data_folders, scan_folder
+from tlstudio.data import (
+    DataFolders,
+    DatasetScan,
+    resolve_data_folders,
+    scan_folder,
+    short_sides,
+)
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.sidebar.folder_edit import FolderEdit
-from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent
+from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent, setting_tooltip
 from tlstudio.gui.sidebar.target_panel import TargetPanel
 
 
@@ -36,6 +42,7 @@ class ScannedData:
     train: DatasetScan
     val: DatasetScan | None
     layout: DataFolders | None = None  # the chosen folder held train/ (and val/): scanned those
+    sides: tuple[int, ...] = ()  # the shorter side of a sample of the training images, px
 
 
 def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedData:
@@ -52,7 +59,7 @@ def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedDa
     if val_dir:
         val = scan_folder(val_dir, classes=train.classes, progress=state.progress,
                           cancel=state.cancelled)
-    return ScannedData(train, val, layout)
+    return ScannedData(train, val, layout, short_sides(train))
 
 
 class DataPanel(QWidget):
@@ -62,6 +69,7 @@ class DataPanel(QWidget):
     scanned = Signal(object)  # ScannedData
     scanFailed = Signal(str)  # a message for the user
     splitFound = Signal(str)  # the chosen folder held train/ and val/: what is used instead
+    splitChanged = Signal(float)  # the fraction of each class held out for validation
     cleared = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -76,8 +84,14 @@ class DataPanel(QWidget):
                                        "Choose the training folder")
         self.val_folder = FolderEdit("valFolderEdit", "Same class subfolders",
                                      "Choose the validation folder")
-        self.split_radio = QRadioButton("Hold out")
-        self.folder_radio = QRadioButton("Folder")
+        self.train_folder.edit.setToolTip(setting_tooltip("data_dir"))
+        self.val_folder.edit.setToolTip(setting_tooltip("val_dir"))
+        self.split_radio = QRadioButton("Hold out", objectName="holdOutRadio")
+        self.split_radio.setToolTip("Validate on a share of each class's images, set beside "
+                                    "it (default)")
+        self.folder_radio = QRadioButton("Folder", objectName="valFolderRadio")
+        self.folder_radio.setToolTip("Validate on a separate folder with the same class "
+                                     "subfolders (default: off, hold out instead)")
         self.split_spin = percent_spin("val_split", " % of each class")
         group = QButtonGroup(self)
         group.addButton(self.split_radio)
@@ -95,6 +109,7 @@ class DataPanel(QWidget):
         self.train_folder.chosen.connect(self.rescan)
         self.val_folder.chosen.connect(self._val_chosen)
         self.folder_radio.toggled.connect(self._val_mode_changed)
+        self.split_spin.valueChanged.connect(self._split_changed)
         self._update_enabled()
 
     def _build_layout(self) -> None:
@@ -187,6 +202,9 @@ class DataPanel(QWidget):
         self.scan_progress.hide()
         self.summary.setText("This folder cannot be used: see the message on the right.")
         self.scanFailed.emit(error_message(error))
+
+    def _split_changed(self) -> None:
+        self.splitChanged.emit(self.val_split())
 
     def _val_chosen(self, _path: str) -> None:
         if self.folder_radio.isChecked():

@@ -15,6 +15,7 @@ from tlstudio.gui.sidebar.setting_controls import (
     changed_signal,
     make_control,
     read_control,
+    setting_tooltip,
     write_control,
 )
 from tlstudio.recipe import Recipe
@@ -27,8 +28,7 @@ PLACEHOLDERS = {
 
 
 def _tooltip(name: str) -> str:
-    help_ = SETTINGS[name].help
-    return help_[:1].upper() + help_[1:]
+    return setting_tooltip(name)  # what it does and its default, from the schema
 
 
 class TargetPanel(QWidget):

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QTimer, Slot
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from tlstudio.gui.shared.palette_colours import base_colour, muted_text, text_colour
+from tlstudio.gui.shared.plot_style import add_legend, hover_colours, style_axes
 from tlstudio.training.events import EpochEnded
 
 REDRAW_MS = 50  # at most 20 redraws a second, however fast batches come
@@ -53,19 +54,14 @@ def styled_plot(name: str, left: str, parent: QWidget,
     item.setDownsampling(auto=True, mode="peak")
     item.showGrid(x=True, y=True, alpha=0.15)
     item.setMenuEnabled(False)
+    style_axes(item)
     for side in ("left", "bottom"):
-        axis = item.getAxis(side)
-        axis.setPen(pg.mkPen(muted_text()))
-        axis.setTextPen(pg.mkPen(text_colour()))
         # Else a loss of 0.7 reads "loss (x0.001)" with ticks at 700: users read the ticks.
-        axis.enableAutoSIPrefix(False)
+        item.getAxis(side).enableAutoSIPrefix(False)
     item.getAxis("left").setWidth(64)  # equal widths keep x-linked plots aligned by pixel
     item.setLabel("left", left)
     item.setLabel("bottom", "epoch")
-    legend = item.addLegend(offset=legend_offset, labelTextColor=text_colour())
-    legend_background = base_colour()
-    legend_background.setAlpha(200)  # the palette's own: readable on light and dark ones
-    legend.setBrush(pg.mkBrush(legend_background))
+    add_legend(item, legend_offset)
     return plot
 
 
@@ -83,10 +79,9 @@ class HoverLabel:
 
     def __init__(self, plot: pg.PlotWidget, series: list[Series], value_format: str) -> None:
         self.plot, self.series, self.value_format = plot, series, value_format
-        self.marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#333", width=1.5),
+        self.marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen(text_colour(), width=1.5),
                                          brush=pg.mkBrush(255, 255, 255, 0))
-        self.text = pg.TextItem(color="#222", fill=pg.mkBrush(255, 255, 255, 220),
-                                border=pg.mkPen("#bbb"), anchor=(0, 1))
+        self.text = pg.TextItem(anchor=(0, 1), **hover_colours())
         for item in (self.marker, self.text):
             item.setZValue(100)
             item.hide()
@@ -161,7 +156,7 @@ class TrainingPlots(QWidget):
                                    "val accuracy")
         # Named in the legend only once a run reports it (a labelled target folder).
         self.target_accuracy = Series(_line(ap, None, RED, 2, symbol="t"), TARGET_ACCURACY)
-        self.lr = Series(_line(self.lr_plot, None, "#555", 1.5), "learning rate")
+        self.lr = Series(_line(self.lr_plot, None, muted_text(), 1.5), "learning rate")
         self.series = [self.batch_loss, self.smoothed_loss, self.train_loss, self.val_loss,
                        self.train_accuracy, self.val_accuracy, self.target_accuracy, self.lr]
         self.hovers = [
