@@ -9,8 +9,15 @@
 - advanced: advanced.png (the Advanced section with its augmentation preview) and
             advanced-lr-finder.png (the LR finder's plot)
 - beginner: beginner-*.png: the first start with no settings, the end-of-training card, every
-            tab after a run, 1024x700, a dark palette; beginner-scale150.png at 150 % scale
-            (QT_SCALE_FACTOR=1.5, its own process)
+            tab after a run, 1024x700, a dark palette; beginner-scale150.png and
+            beginner-scale150-results.png at 150 % scale (QT_SCALE_FACTOR=1.5, its own process)
+- compare:  compare-strategies.png (Compare strategies… on the demo digits: the bundled
+            backbone at 64 px, five strategies, 2 folds, the winner marked)
+- shift:    domain-shift.png (the Domain shift tab: the demo run against a darker, blue-cast,
+            blurred copy of its validation digits, one target dot clicked);
+            TLSTUDIO_SHOT_VARIANT=dark gives domain-shift-dark.png on a dark palette
+- runs:     runs-compare.png (the Runs tab comparing head-only, full fine-tuning and random
+            weights on the demo digits) and runs-compare-dark.png (a dark palette)
 - all:      each of the above, one process each
 
 Under a real X server too: `Xvfb :99 -screen 0 1600x1000x24 & openbox &` then
@@ -32,7 +39,7 @@ from pathlib import Path
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHOTS = ("window", "results", "gallery", "advanced", "beginner")
+SHOTS = ("window", "results", "gallery", "advanced", "beginner", "compare", "shift", "runs")
 
 
 class Session:
@@ -208,6 +215,7 @@ def shoot_advanced(s: Session) -> None:
     w.backbone_panel.set_backbone("tf_efficientnet_lite0")  # the bundled weights
     w.settings_panel.image_size.setValue(96)
     w.settings_panel.batch_size.setValue(16)
+    w.form.show_all.setChecked(True)  # the Advanced section sits behind "Show all settings"
     w.advanced_section.set_open(True)
     panel.augment.setCurrentIndex(panel.augment.findData("strong"))
     panel.preview.previewReady.connect(previewed)
@@ -266,11 +274,22 @@ def shoot_beginner(s: Session) -> None:
 
 
 def shoot_scaled(s: Session) -> None:
-    """The first start at 150 % (QT_SCALE_FACTOR=1.5)."""
+    """The first start at 150 % (QT_SCALE_FACTOR=1.5), then the Results tab after a run."""
     from tlstudio.gui.window_parts import keep_on_screen
 
-    keep_on_screen(s.window)  # as a restored window is
-    s.later(800, lambda: (s.save("beginner-scale150.png"), s.window.close()))
+    w = s.window
+    keep_on_screen(w)  # as a restored window is
+
+    def results(_result) -> None:
+        w.tabs.setCurrentWidget(w.results_view)
+        s.later(2500, lambda: (s.save("beginner-scale150-results.png"), w.close()))
+
+    def first_start() -> None:
+        s.save("beginner-scale150.png")
+        w.controller.finished.connect(results)
+        s.train_demo(epochs=1, image_size=64, batch_size=32)
+
+    s.later(800, first_start)
 
 
 def shoot_dark(s: Session) -> None:
@@ -284,6 +303,129 @@ def shoot_dark(s: Session) -> None:
 
     w.controller.finished.connect(finished)
     s.train_demo(epochs=2, image_size=64, batch_size=32)
+
+
+def shoot_compare(s: Session) -> None:
+    """The strategy table after a real comparison, grabbed from its dialog."""
+    from PySide6.QtWidgets import QCheckBox
+
+    w = s.window
+    strategies = ("logreg", "knn", "head", "last-stage", "scratch")
+
+    def start(_data) -> None:
+        if w.compare.dialog is not None:  # a rescan: the comparison has begun already
+            return
+        w.settings_panel.epochs.setValue(2)
+        w.settings_panel.image_size.setValue(64)
+        w.settings_panel.batch_size.setValue(32)
+        dialog = w.compare.open_dialog()
+        for box in dialog.findChildren(QCheckBox):
+            if box.objectName().startswith("strategy-"):
+                box.setChecked(box.text() in strategies)
+        dialog.options.folds.setValue(2)
+        dialog.comparisonFinished.connect(lambda result: s.later(400, lambda: grab(result)))
+        if not dialog.run():
+            s.fail(dialog.message.text())
+
+    def grab(result) -> None:
+        if result is None:
+            s.fail(w.compare.dialog.message.text())
+            return
+        path = s.out / "compare-strategies.png"
+        w.compare.dialog.grab().save(str(path))
+        print(f"wrote {path}")
+        for line in result.lines:
+            print(f"  {line}")
+        s.code = 0
+        w.close()
+
+    w.data_panel.scanned.connect(start)
+    s.later(300, w.load_demo)
+
+
+def night_copy(source: Path, target: Path) -> Path:
+    """The images under `source`, darker, blue-cast and blurred: another camera at night."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(0)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.rglob("*.png")):
+        with Image.open(path) as image:
+            blurred = image.convert("RGB").filter(ImageFilter.GaussianBlur(1.2))
+        pixels = np.asarray(blurred, dtype=np.float32) * 0.45 * np.array([0.6, 0.8, 1.5])
+        pixels += rng.normal(0, 8, pixels.shape)
+        name = f"{path.parent.name}-{path.name}"
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(target / name)
+    return target
+
+
+def shoot_shift(s: Session) -> None:
+    """The Domain shift tab after a short demo run, measured on a night copy of its digits,
+    with a target dot clicked."""
+    import numpy as np
+
+    w = s.window
+    view = w.shift_view
+    name = "domain-shift-dark.png" if os.environ.get("TLSTUDIO_SHOT_VARIANT") == "dark" else (
+        "domain-shift.png")
+
+    def finished(_result) -> None:
+        night = night_copy(Path(w.data_panel.val_dir() or w.data_panel.train_dir()),
+                           s.scratch / "night")
+        w.tabs.setCurrentWidget(view)
+        view.target.set_path(str(night))
+        view.measure_button.click()
+
+    def measured(shift) -> None:
+        targets = [i for i, p in enumerate(shift.points) if p.domain == "target"]
+        xy = np.array([(shift.points[i].x, shift.points[i].y) for i in targets])
+        view.show_point(targets[int(np.argmax(xy[:, 0] * np.sign(xy[:, 0].mean())))])
+        s.later(1500, lambda: (s.save(name), w.close()))
+
+    w.controller.finished.connect(finished)
+    view.measured.connect(measured)
+    view.failed.connect(s.fail)
+    s.train_demo(epochs=3, image_size=96, batch_size=32)
+
+
+def train_compared_runs(runs: Path, demo: Path) -> None:
+    """Three runs a user compares: the new head alone, every layer, and random weights."""
+    from tlstudio.data import write_digits_demo
+    from tlstudio.recipe import Recipe
+    from tlstudio.training import fit
+
+    root = write_digits_demo(demo, per_class=20)  # small: full fine-tuning runs on a CPU
+    common = dict(data_dir=str(root / "train"), val_dir=str(root / "val"), epochs=6,
+                  backbone="tf_efficientnet_lite0", image_size=64, batch_size=16)
+    for name, changes in (("head-only", {}), ("full-fine-tune", dict(freeze="none", lr=3e-4)),
+                          ("random-weights", dict(freeze="none", pretrained=False))):
+        fit(Recipe(out_dir=str(runs / name), **common, **changes))
+        print(f"trained {name}")
+
+
+def shoot_runs(s: Session, name: str = "runs-compare.png") -> None:
+    """The Runs tab with three runs selected and compared (the runs trained once, before both
+    palettes' processes: TLSTUDIO_SHOT_RUNS)."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    w, view = s.window, s.window.runs_view
+    w.settings_panel.runs_dir.setText(os.environ["TLSTUDIO_SHOT_RUNS"])
+
+    def listed() -> None:
+        view.listed.disconnect(listed)
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for row in range(view.model.rowCount()):
+            view.table.selectionModel().select(view.model.index(row, 0), flags)
+        view.compared.connect(lambda _c: s.later(500, grab))
+        view.compare_button.click()
+
+    def grab() -> None:
+        s.save(name)
+        w.close()
+
+    view.listed.connect(listed)
+    s.later(300, lambda: w.tabs.setCurrentWidget(view))
 
 
 def main() -> int:
@@ -304,12 +446,24 @@ def main() -> int:
                                    env={**os.environ, **extra, "TLSTUDIO_SHOT_VARIANT": name})
             if code:
                 return code
-    size = {"gallery": (1400, 860), "advanced": (1280, 900)}.get(args.shot, (1280, 800))
+    if args.shot == "runs" and not variant:  # the dark palette in its own process
+        if "TLSTUDIO_SHOT_RUNS" not in os.environ:
+            scratch = Path(tempfile.mkdtemp(prefix="tlstudio-screenshot-runs-"))
+            train_compared_runs(scratch / "runs", scratch / "demo")
+            os.environ["TLSTUDIO_SHOT_RUNS"] = str(scratch / "runs")
+        code = subprocess.call([sys.executable, __file__, "runs", "--out", str(out)],
+                               env={**os.environ, "TLSTUDIO_SHOT_VARIANT": "dark"})
+        if code:
+            return code
+    size = {"gallery": (1400, 860), "advanced": (1280, 900),
+            "runs": (1400, 900)}.get(args.shot, (1280, 800))
     scaled = args.shot == "beginner" and variant == "scaled"
     session = Session(out, (1100, 700) if scaled else size, dark=variant == "dark")
     beginner = {"scaled": shoot_scaled, "dark": shoot_dark}.get(variant, shoot_beginner)
+    runs = (lambda s: shoot_runs(s, "runs-compare-dark.png")) if variant == "dark" else shoot_runs
     {"window": shoot_window, "results": shoot_results, "gallery": shoot_gallery,
-     "advanced": shoot_advanced, "beginner": beginner}[args.shot](session)
+     "advanced": shoot_advanced, "beginner": beginner, "compare": shoot_compare,
+     "shift": shoot_shift, "runs": runs}[args.shot](session)
     return session.run()
 
 

@@ -54,3 +54,13 @@ def write_photo_crops(root: Path, per_class: int = 10, crop: int = 64, seed: int
                 patch = photo[y : y + crop, x : x + crop].astype(np.uint8)
                 Image.fromarray(patch).convert("RGB").save(folder / f"{i:03d}.png")
     return root
+
+
+def strongly_shifted(source: Path, target: Path) -> Path:
+    """A flat copy of the PNGs under `source`, as darker negatives: a shift any backbone sees."""
+    for path in sorted(source.rglob("*.png")):
+        pixels = np.asarray(Image.open(path), dtype=np.float32)
+        inverted = (255 - pixels) * 0.6  # darker negatives: a strong change of exposure/colour
+        target.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(inverted.astype(np.uint8)).save(target / f"{path.parent.name}-{path.name}")
+    return target

@@ -7,9 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-from imagefolders import write_class_folders
+from imagefolders import strongly_shifted, write_class_folders
 from PIL import Image
 
 from tlstudio.cli import main
@@ -31,15 +30,6 @@ def run_and_data(tmp_path_factory) -> tuple[Path, Path]:
     fit(Recipe(data_dir=str(train), out_dir=str(run), backbone="tiny_cnn", epochs=2,
                image_size=16, batch_size=16, val_split=0.25))
     return run, held
-
-
-def strongly_shifted(source: Path, target: Path) -> Path:
-    for path in sorted(source.rglob("*.png")):
-        pixels = np.asarray(Image.open(path), dtype=np.float32)
-        inverted = (255 - pixels) * 0.6  # darker negatives: a strong change of exposure/colour
-        target.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(inverted.astype(np.uint8)).save(target / f"{path.parent.name}-{path.name}")
-    return target
 
 
 def shift_json(run: Path, target: Path, capsys, *extra: str) -> dict:
@@ -66,6 +56,11 @@ def test_a_strongly_shifted_copy_is_separable_and_drawn_on_the_map(run_and_data,
     assert sum(result["target_distribution"].values()) == pytest.approx(1.0)
     targets = [p for p in result["map"] if p["domain"] == "target"]
     assert len(targets) == 60 and all(Path(p["path"]).parent == target for p in targets)
+    classes = {"red", "green", "blue"}
+    assert all(p["predicted"] in classes and 0 < p["confidence"] <= 1 for p in result["map"])
+    sources = [p for p in result["map"] if p["domain"] == "source"]
+    assert all(p["true"] == Path(p["path"]).parent.name for p in sources)  # its class folder
+    assert all(p["true"] == "" for p in targets)
     with Image.open(tmp_path / "map.png") as image:
         colours = {c for _, c in image.getcolors(1 << 16)}
     assert (31, 119, 180) in colours and (255, 127, 14) in colours  # both domains drawn

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import http.server
+import socket
 import threading
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from tlstudio.models import (
 )
 from tlstudio.models import weights as weights_mod
 from tlstudio.models.catalog import backbone_rows
+from tlstudio.models.download_failure import why_download_failed
 from tlstudio.models.freezing import preview_stages
 from tlstudio.models.registry import build_imagenet_model
 
@@ -131,7 +134,23 @@ def test_download_without_network_says_what_to_do(hub_dir: Path) -> None:
     with pytest.raises(WeightsError, match="Could not download") as refused:
         weights_mod.download_weights(spec)
     assert "bundled backbone" in describe_failure(refused.value, FrontEnd.CLI)
-    assert "bundled" in describe_failure(refused.value, FrontEnd.WINDOW)
+    window = describe_failure(refused.value, FrontEnd.WINDOW)
+    assert "bundled" in window and "Weights file…" in window
+    # In the user's words: no raw urlopen text, no URL, no errno.
+    for raw in ("urlopen", "http", "Errno", "127.0.0.1"):
+        assert raw not in window, window
+    assert "refused the connection" in window
+
+
+@pytest.mark.parametrize(("error", "says"), [
+    (urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution")),
+     "offline"),
+    (urllib.error.URLError(TimeoutError("timed out")), "timed out"),
+    (urllib.error.HTTPError("http://x/w.pth", 404, "Not Found", {}, None), "no such weights"),
+])
+def test_a_failed_download_says_why_in_plain_words(error: Exception, says: str) -> None:
+    reason = why_download_failed(error)
+    assert says in reason and "urlopen" not in reason and "http" not in reason
 
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".pth"])

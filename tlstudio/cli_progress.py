@@ -48,7 +48,7 @@ class ProgressPrinter:
             self._line(
                 f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
                 f"val loss {event.val_loss:.4f}, val accuracy {event.val_accuracy:.1%}"
-                f"{_target(event)} ({event.seconds:.1f} s)"
+                f"{event.target_text()} ({event.seconds:.1f} s)"
             )
             if event.per_class_accuracy:
                 self._line(f"  per class: {per_class_line(self.classes, event.per_class_accuracy)}")
@@ -87,9 +87,3 @@ class ProgressPrinter:
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
-
-
-def _target(event: EpochEnded) -> str:
-    if event.target_accuracy is None:
-        return ""
-    return f", target accuracy {event.target_accuracy:.1%}"

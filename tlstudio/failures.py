@@ -56,7 +56,7 @@ REMEDY_WORDS: dict[Remedy, RemedyWords] = {
         "pick a backbone whose weights are bundled"),
     Remedy.GIVE_WEIGHTS_FILE: RemedyWords(
         "give a weights file with --weights",
-        "train from the command line with a local weights file"),
+        "choose a weights file with 'Weights file…' in step 2"),
     Remedy.SMALLER_BATCH: RemedyWords("try a smaller --batch-size or --image-size",
                                       "try a smaller batch size or image size"),
     Remedy.FIX_UNFREEZE: RemedyWords(

@@ -34,7 +34,7 @@ HEAD_CHOICES = (("linear", "Linear layer (trained)"), ("logreg", "Logistic regre
 PRECISION_CHOICES = (("auto", "Auto (fastest measured)"), ("fp32", "fp32"), ("bf16", "bf16"),
                      ("fp16", "fp16"))
 # Domain adaptation (training/adaptation.py): what changes the model for the target images.
-ADAPT_CHOICES = (("none", "None"), ("adabn", "BatchNorm statistics of the target"),
+ADAPT_CHOICES = (("none", "No adaptation"), ("adabn", "BatchNorm statistics of the target"),
                  ("align", "Align features per domain (frozen backbone)"),
                  ("coral", "CORAL: source features recoloured as the target's (frozen backbone)"),
                  ("entropy", "Confident, diverse target predictions"),
@@ -109,7 +109,7 @@ class Recipe:
     weights: str | None = setting(
         None, label="Weights file", help="a local weights file (safetensors or a state dict) "
         "instead of the backbone's own", group="backbone", kind="path",
-        none_means="the backbone's own weights", window=False)
+        none_means="the backbone's own weights", beginner=True)
     pretrained: bool = setting(
         True, label="Pretrained weights", help="start from the backbone's pretrained weights "
         "(--random-weights: the same architecture from random weights, to check that the "
@@ -129,20 +129,23 @@ class Recipe:
     folds: int | None = setting(
         None, label="Cross-validation folds", help="stratified K-fold: train K times, each "
         "fold held out once; reports mean and spread, scores every image out of fold",
-        group="data", kind="int", low=2, high=100, none_means="off", metavar="K",
-        window=False)
+        group="training", kind="int", low=2, high=100, none_means="off", metavar="K")
+    # Domain adaptation: shown in the window's Data step, behind its "other images" toggle.
     target_dir: str | None = setting(
         None, label="Target images (unlabelled)", help="images from where the model will be "
-        "used (another camera, microscope or season), to adapt to; no labels needed",
-        group="data", kind="path", none_means="no target domain", flag="--target",
-        window=False)
+        "used (another camera, microscope or season) that look different from the training "
+        "images; the model adapts to them, no labels needed",
+        group="data", kind="path", beginner=True, none_means="no target domain",
+        flag="--target")
     target_val_dir: str | None = setting(
-        None, label="Labelled target folder", help="a few target images in class subfolders: "
-        "each epoch reports the accuracy on them, and auto adaptation chooses by it",
-        group="data", kind="path", none_means="none", flag="--target-val", window=False)
+        None, label="Labelled target images (optional)", help="a few target images sorted "
+        "into the same class subfolders: each epoch reports the accuracy on them, and Auto "
+        "adaptation picks the method that scores best on them", group="data", kind="path",
+        beginner=True, none_means="none", flag="--target-val")
     adapt: str = setting(
-        "none", label="Domain adaptation", help="how the model adapts to the target images",
-        group="data", kind="choice", choices=ADAPT_CHOICES, window=False)
+        "none", label="Adapt the model to them", help="how the model adapts to the target "
+        "images; Auto tries each method and keeps the best on the labelled target images",
+        group="data", kind="choice", choices=ADAPT_CHOICES, beginner=True)
     # The normal form of "what trains": freeze and the window's checked stages both end here.
     train_stages: tuple[str, ...] = setting(
         HEAD_ONLY, label="Stages that train", help="exactly these stages train (names as in "
@@ -277,7 +280,8 @@ class Recipe:
         "auto", label="Precision", help="autocast dtype (auto: bf16/fp16 on CUDA, bf16 on CPUs "
         "where faster)", group="speed", kind="choice", choices=PRECISION_CHOICES)
     channels_last: bool | None = setting(
-        None, label="channels_last", help="NHWC memory layout", group="speed", kind="choice",
+        None, label="Channels-last memory", help="stores images and features channels-last "
+        "(NHWC), faster on GPUs and on CPUs with bf16", group="speed", kind="choice",
         choices=((None, "Auto (on where faster)"), (True, "On"), (False, "Off")),
         none_means="auto (CUDA, and CPU bf16)", cli="both")
     unknown_below: float = setting(

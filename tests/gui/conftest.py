@@ -97,3 +97,23 @@ def window(qtbot, settings_dir, tmp_path):
     window.backbone_panel.set_backbone("tiny_cnn")
     yield window
     window.close()
+
+
+@pytest.fixture
+def dark_palette(qapp):
+    """A dark palette on the application, as a dark desktop theme gives (restored after)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    before = qapp.palette()
+    dark = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"),
+                         (QPalette.ColorRole.WindowText, "#eeeeee"),
+                         (QPalette.ColorRole.Base, "#1e1e1e"),
+                         (QPalette.ColorRole.AlternateBase, "#333333"),
+                         (QPalette.ColorRole.Text, "#eeeeee"),
+                         (QPalette.ColorRole.Button, "#3a3a3a"),
+                         (QPalette.ColorRole.ButtonText, "#eeeeee")):
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    yield dark
+    qapp.setPalette(before)

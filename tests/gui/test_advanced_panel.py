@@ -97,6 +97,7 @@ def set_every_control(window: MainWindow) -> None:
     child(window, QComboBox, "channels_last").setCurrentIndex(2)
     child(window, QCheckBox, "tensorboard").setChecked(True)
     child(window, QDoubleSpinBox, "unknown_below").setValue(0.6)
+    child(window, QSpinBox, "folds").setValue(3)
 
 
 def test_recipe_round_trip_through_the_window(qtbot, window: MainWindow, data: Path,

@@ -18,6 +18,7 @@ from tlstudio.data.images import UnreadableImage, decode_rgb, load_rgb
 from tlstudio.data.imbalance import Imbalance, class_imbalance
 from tlstudio.data.layout import DataFolders, SplitLayout, resolve_data_folders, split_folders
 from tlstudio.data.loader import ImageLoader
+from tlstudio.data.overview import short_sides, small_images_warning, split_counts
 from tlstudio.data.scan import (
     DatasetScan,
     ScanCancelled,
@@ -66,6 +67,9 @@ __all__ = [
     "scan_images",
     "resolve_data_folders",
     "split_folders",
+    "short_sides",
+    "small_images_warning",
+    "split_counts",
     "stratified_split",
     "train_transform",
     "default_demo_root",

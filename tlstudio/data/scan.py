@@ -192,7 +192,7 @@ def stratified_split(
     val: list[tuple[str, int]] = []
     for label in range(len(scan.classes)):
         paths = [p for p, lab in scan.samples if lab == label]
-        n_val = _val_count(len(paths), val_fraction)
+        n_val = val_count(len(paths), val_fraction)
         order = np.random.default_rng([seed, label]).permutation(len(paths))
         val += [(paths[i], label) for i in sorted(order[:n_val])]
         train += [(paths[i], label) for i in sorted(order[n_val:])]
@@ -201,7 +201,8 @@ def stratified_split(
     return replace(scan, samples=tuple(train)), replace(scan, samples=tuple(val), skipped=())
 
 
-def _val_count(n: int, fraction: float) -> int:
+def val_count(n: int, fraction: float) -> int:
+    """Images of a class of `n` that validate: at least one when it has two, never all."""
     if n < 2:
         return 0
     return min(n - 1, max(1, round(n * fraction)))

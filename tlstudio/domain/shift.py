@@ -5,6 +5,7 @@ points carry their image paths (so a view can show the image of a clicked point)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ class MapPoint:
     y: float
     domain: str  # "source" (a training image) or "target"
     path: str  # the image, for a view that shows a clicked point
+    predicted: str = ""  # the class the run's model predicts for it
+    confidence: float = 0.0  # that class's probability
+    true: str = ""  # a training image's class (its folder); "" for a target image
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,7 @@ class DomainShift:
             "target_images": self.target_images,
         }
         if with_points:
-            d["map"] = [{"x": p.x, "y": p.y, "domain": p.domain, "path": p.path}
-                        for p in self.points]
+            d["map"] = [dataclasses.asdict(p) for p in self.points]
         return d
 
 
@@ -99,16 +102,20 @@ def measure_shift(run_dir: str | os.PathLike[str], target_dir: str | os.PathLike
     features = _Features(model, model_info.image_size, device, progress, control)
     f_source, f_target = features(source, "source"), features(target, "target")
     val_probs = _probabilities(model, features(_subset(val_scan, max_images, rng), "validation"))
-    target_probs = _probabilities(model, f_target)
+    source_probs, target_probs = _probabilities(model, f_source), _probabilities(model, f_target)
     accuracy = domain_accuracy(f_source.numpy(), f_target.numpy(), seed)
     classes = train_scan.classes
+    points = pca_map(f_source.numpy(), f_target.numpy(), _paths(source), _paths(target))
+    predictions = _predictions(classes, np.concatenate([source_probs, target_probs]))
+    truths = [classes[label] for _, label in source.samples] + [""] * len(target)
     return DomainShift(
         accuracy, verdict(accuracy), float(val_probs.max(1).mean()),
         float(target_probs.max(1).mean()), _shares(train_scan.counts()),
         _shares(dict(zip(classes, np.bincount(target_probs.argmax(1),
                                                minlength=len(classes)).tolist(), strict=True))),
         len(source), len(target),
-        pca_map(f_source.numpy(), f_target.numpy(), _paths(source), _paths(target)))
+        tuple(dataclasses.replace(point, predicted=name, confidence=p, true=true)
+              for point, (name, p), true in zip(points, predictions, truths, strict=True)))
 
 
 def domain_accuracy(source: np.ndarray, target: np.ndarray, seed: int = 0) -> float:
@@ -161,6 +168,10 @@ def _probabilities(model, features: torch.Tensor) -> np.ndarray:
     with torch.inference_mode():
         head = model.head.cpu()
         return head(features).softmax(1).numpy()
+
+
+def _predictions(classes: tuple[str, ...], probs: np.ndarray) -> list[tuple[str, float]]:
+    return [(classes[i], float(row[i])) for i, row in zip(probs.argmax(1), probs, strict=True)]
 
 
 def _subset(scan: DatasetScan, limit: int, rng: np.random.Generator) -> DatasetScan:

@@ -5,5 +5,6 @@ from __future__ import annotations
 
 from tlstudio.ensemble.build import EnsembleResult, build_ensemble
 from tlstudio.ensemble.combine import METHODS
+from tlstudio.ensemble.members import class_mismatch
 
-__all__ = ["METHODS", "EnsembleResult", "build_ensemble"]
+__all__ = ["METHODS", "EnsembleResult", "build_ensemble", "class_mismatch"]

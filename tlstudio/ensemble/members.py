@@ -58,15 +58,22 @@ def read_members(run_dirs: Sequence[str | os.PathLike[str]]) -> list[Member]:
     if len(run_dirs) < 2:
         raise EnsembleError("An ensemble needs at least two runs")
     members = [_read_member(run_dir) for run_dir in run_dirs]
-    first = members[0]
-    for other in members[1:]:
-        if other.info.classes != first.info.classes:
-            raise EnsembleError(
-                f"The runs do not share classes: {first.run.path.name} has "
-                f"{', '.join(first.info.classes)}; {other.run.path.name} has "
-                f"{', '.join(other.info.classes)}. Only runs trained on the same classes "
-                "can be combined")
+    problem = class_mismatch([(m.run.path.name, m.info.classes) for m in members])
+    if problem:
+        raise EnsembleError(problem)
     return members
+
+
+def class_mismatch(runs: Sequence[tuple[str, Sequence[str]]]) -> str | None:
+    """Why runs (name, classes) cannot be combined for their classes, or None when they share
+    them: the window says it before any run is read."""
+    first_name, first = runs[0]
+    for name, classes in runs[1:]:
+        if tuple(classes) != tuple(first):
+            return (f"The runs do not share classes: {first_name} has {', '.join(first)}; "
+                    f"{name} has {', '.join(classes)}. Only runs trained on the same classes "
+                    "can be combined")
+    return None
 
 
 def _read_member(run_dir: str | os.PathLike[str]) -> Member:

@@ -15,11 +15,22 @@ from tlstudio.evaluation.epochs import epoch_evaluation, stored_epochs
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation, evaluate_predictions
 from tlstudio.evaluation.relabel import DatasetEditor, Move, RelabelError
 from tlstudio.evaluation.results_state import Load, ResultsState, ShownResults
+from tlstudio.evaluation.run_comparison import (
+    NO_RECIPE,
+    ComparedRun,
+    Curves,
+    RecipeDifference,
+    RunsComparison,
+    compare_runs,
+)
 from tlstudio.evaluation.run_eval import EvaluationError, ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import grad_cam, last_conv_layer, overlay, saliency_views
 
 __all__ = [
+    "NO_RECIPE",
     "Calibration",
+    "ComparedRun",
+    "Curves",
     "ClassMetrics",
     "DatasetEditor",
     "Evaluation",
@@ -28,10 +39,13 @@ __all__ = [
     "Load",
     "Move",
     "RelabelError",
+    "RecipeDifference",
     "ResultsState",
+    "RunsComparison",
     "RunEvaluation",
     "ShownResults",
     "calibrate_run",
+    "compare_runs",
     "evaluate_predictions",
     "expected_calibration_error",
     "fit_temperature",

@@ -5,8 +5,6 @@ recipe. Images are embedded; nothing is fetched, so the file can be mailed as it
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -14,14 +12,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from tlstudio import atomic
 from tlstudio.data import UnreadableImage, load_rgb
+from tlstudio.evaluation.html_images import img_tag
 from tlstudio.evaluation.metrics import ClassMetrics, Evaluation
 from tlstudio.evaluation.reliability_html import calibration_section
 from tlstudio.evaluation.run_eval import ImageRecord, RunEvaluation, evaluate_run
 from tlstudio.evaluation.saliency import saliency_views
+from tlstudio.evaluation.shift_html import shift_section
 from tlstudio.filenames import escape_undecodable
 from tlstudio.runs import RunFolder, load_model
 from tlstudio.runs.folder import read_json_or_empty
@@ -72,6 +70,7 @@ def render_report(run_dir: str | os.PathLike[str], result: RunEvaluation) -> str
         f"<h1>{escape(title)}</h1>",
         _summary(run_dir, result, metrics),
         *_ensemble_section(metrics),
+        *shift_section(run_dir, metrics, recipe),
         "<h2>Training curves</h2>",
         _curves(metrics.get("epochs", [])),
         "<h2>Metrics</h2>",
@@ -279,15 +278,8 @@ def _mistakes(run_dir: str | os.PathLike[str], records: Sequence[ImageRecord]) -
             f"predicted: {escape(record.predicted)} ({record.confidence:.0%})"
         )
         figures.append(
-            f'<figure class="mistake">{_img(view, "image")}'
-            f"{_img(heat, 'Grad-CAM of the predicted class')}"
+            f'<figure class="mistake">{img_tag(view, "image")}'
+            f"{img_tag(heat, 'Grad-CAM of the predicted class')}"
             f"<figcaption>{caption}</figcaption></figure>"
         )
     return f'<div class="mistakes">{"".join(figures)}</div>'
-
-
-def _img(image: Image.Image, alt: str) -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}">'

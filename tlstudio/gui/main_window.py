@@ -1,5 +1,5 @@
 """The studio window: assembles the step panels, the tabs (Data, Training, Results, Gallery,
-Try images) and the File actions.
+Try images, Runs) and the File actions.
 
 Behaviour lives in the panels, RecipeForm (the steps as one Recipe) and RunButtons (a run's
 life through the TrainingController); this module assembles them and wires their signals.
@@ -7,14 +7,12 @@ life through the TrainingController); this module assembles them and wires their
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
     QSplitter,
     QTabWidget,
@@ -24,15 +22,19 @@ from PySide6.QtWidgets import (
 
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
+from tlstudio.gui import recipe_files
+from tlstudio.gui.compare.compare_action import CompareStrategies
 from tlstudio.gui.dataset.dataset_view import DatasetView
+from tlstudio.gui.domain.shift_view import ShiftView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
 from tlstudio.gui.help.help_menu import HelpMenu
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
+from tlstudio.gui.runs.runs_view import RunsView
 from tlstudio.gui.shared.accessibility import name_widgets
 from tlstudio.gui.shared.app_icon import app_icon
-from tlstudio.gui.shared.background import wait_for_background_tasks
+from tlstudio.gui.shared.app_settings import app_settings
 from tlstudio.gui.shared.banner import Banner, announce
 from tlstudio.gui.shared.current_run import CurrentRun
 from tlstudio.gui.sidebar.advanced_panel import AdvancedPanel, AdvancedSection
@@ -42,26 +44,17 @@ from tlstudio.gui.sidebar.freeze_panel import FreezePanel
 from tlstudio.gui.sidebar.lr_finder_view import LRFinderView
 from tlstudio.gui.sidebar.recipe_form import RecipeForm
 from tlstudio.gui.sidebar.settings_panel import SettingsPanel
-from tlstudio.gui.training.close_guard import ask_stop_and_quit
 from tlstudio.gui.training.result_card import summarize
 from tlstudio.gui.training.run_buttons import RunButtons
-from tlstudio.gui.training.training_view import TrainingView
+from tlstudio.gui.training.training_view import EXPORT_WAITS, TrainingView
 from tlstudio.gui.training.worker import TrainingController
-from tlstudio.gui.try_images.try_images import TryImagesView, dropped_paths, window_drop
+from tlstudio.gui.try_images.try_images import TryImagesView
+from tlstudio.gui.window_events import accept_drop, drop_target, may_close
 from tlstudio.gui.window_parts import fill_runs_menu, keep_on_screen, tab_order_follows_steps
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
-from tlstudio.runs.folder import RECIPE
 
 DEMO_BACKBONE = "tf_efficientnet_lite0"
-
-
-def app_settings() -> QSettings:
-    """The user's settings, or an ini file under $TLSTUDIO_SETTINGS_DIR (tests, scripts)."""
-    folder = os.environ.get("TLSTUDIO_SETTINGS_DIR")
-    if folder:
-        return QSettings(str(Path(folder) / "tlstudio.ini"), QSettings.Format.IniFormat)
-    return QSettings("tlstudio", "tlstudio")
 
 
 class MainWindow(QMainWindow):
@@ -97,12 +90,15 @@ class MainWindow(QMainWindow):
         self.results_view = ResultsView()
         self.gallery = PredictionGallery()
         self.try_images = TryImagesView()
+        self.shift_view = ShiftView()  # the Domain shift tab
+        self.runs_view = RunsView()  # the runs folder's runs: open, compare, combine
         self.evaluations = EvaluationFeed(self)  # the gallery's evaluation, off the GUI thread
         self.banner = Banner()
         self.run_buttons = RunButtons(self.controller, self.training_view)
         self.start_button = self.run_buttons.start_button
         self.pause_button = self.run_buttons.pause_button
         self.stop_button = self.run_buttons.stop_button
+        self.compare = CompareStrategies(self)  # Compare strategies…: its dialog and winner
         self.tabs = QTabWidget(objectName="mainTabs")
 
         self._build_layout()
@@ -127,6 +123,7 @@ class MainWindow(QMainWindow):
         sidebar_layout.setContentsMargins(0, 0, 0, 0)
         sidebar_layout.addWidget(scroll, 1)
         sidebar_layout.addWidget(self.run_buttons)
+        sidebar_layout.addWidget(self.compare.button)
         sidebar.setMinimumWidth(400)
 
         self.tabs.addTab(self.dataset_view, "Data")
@@ -134,7 +131,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.results_view, "Results")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self.try_images, "Try images")
-        for tab in (self.training_view, self.results_view, self.gallery, self.try_images):
+        self.tabs.addTab(self.shift_view, "Domain shift")
+        self.tabs.addTab(self.runs_view, "Runs")
+        for tab in (self.training_view, self.results_view, self.gallery, self.try_images,
+                    self.shift_view, self.runs_view):
             self.current.add_label(tab)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -170,12 +170,13 @@ class MainWindow(QMainWindow):
         quit_action = action("Quit", self.close, QKeySequence.Quit)
         menu = self.menuBar().addMenu("&File")
         for act in (self.open_folder_action, self.open_action, self.save_action,
-                    self.open_run_action, self.resume_action, self.export_action):
+                    self.open_run_action, self.resume_action, self.export_action,
+                    self.compare.action):
             menu.addAction(act)
         self.runs_menu = menu.addMenu("Runs")
         self.runs_menu.setObjectName("runsMenu")
         self.runs_menu.setToolTipsVisible(True)
-        self.runs_menu.aboutToShow.connect(lambda: fill_runs_menu(self))
+        self.runs_menu.aboutToShow.connect(self.runs_view.refresh)  # refills when listed
         menu.addSeparator()
         menu.addAction(quit_action)
         # Train and Stop act through their buttons, so a disabled button disables its key too.
@@ -201,6 +202,8 @@ class MainWindow(QMainWindow):
             self.advanced_panel.preview.set_image_size)
         self.data_panel.scanFailed.connect(self._on_scan_failed)
         self.data_panel.splitFound.connect(self.show_info)
+        self.data_panel.splitChanged.connect(self.dataset_view.set_val_split)
+        self.settings_panel.image_size.valueChanged.connect(self.dataset_view.set_image_size)
         self.data_panel.cleared.connect(self.dataset_view.show_empty)
         for signal in (self.data_panel.scanStarted, self.data_panel.scanFailed,
                        self.data_panel.cleared):
@@ -208,12 +211,13 @@ class MainWindow(QMainWindow):
         self.dataset_view.empty.chooseFolder.connect(self.data_panel.train_folder.browse)
         self.dataset_view.empty.tryDemo.connect(self.load_demo)
         self.backbone_panel.backboneChanged.connect(self._on_backbone_changed)
-        self.backbone_panel.backboneChanged.connect(self.advanced_panel.backbone_changed)
         self.backbone_panel.downloadFailed.connect(self.show_error)
+        self.backbone_panel.weightsChanged.connect(self._update_start_button)
         self.start_button.clicked.connect(self.start_training)
         runs = self.run_buttons
         runs.runningChanged.connect(self._set_running)
         runs.started.connect(self._on_run_started)
+        runs.started.connect(self.training_view.folds.on_run_started)
         runs.resumed.connect(self.apply_recipe)  # the sidebar shows what the resumed run trains
         runs.modelSaved.connect(self._use_run_model)
         runs.finished.connect(self._on_run_finished)
@@ -239,6 +243,8 @@ class MainWindow(QMainWindow):
         c.phaseProgress.connect(view.on_phase)
         c.batchProgress.connect(view.on_batch)
         c.epochEnded.connect(view.on_epoch)
+        c.foldEnded.connect(view.folds.on_fold)
+        c.finished.connect(view.folds.on_finished)
         c.log.connect(view.append_log)
         c.fitStarted.connect(self.results_view.on_fit_started)
         c.epochEnded.connect(self.results_view.on_epoch)
@@ -251,7 +257,24 @@ class MainWindow(QMainWindow):
         self.evaluations.evaluated.connect(self._show_evaluation)
         self.evaluations.failed.connect(self.show_error)
         self.gallery.datasetChanged.connect(self.data_panel.rescan)
-        self.trainingFinished.connect(self.try_images.set_run)
+        self.current.changed.connect(self.try_images.follow_run)  # its model, when it has one
+        runs.modelSaved.connect(self.try_images.set_run)
+        self._connect_runs_view()
+        self.current.changed.connect(self.shift_view.set_run)
+        self.trainingFinished.connect(self.shift_view.set_run)  # its target folder, if any
+        self.shift_view.failed.connect(self.show_error)
+
+    def _connect_runs_view(self) -> None:
+        view = self.runs_view
+        view.openRequested.connect(self.results_view.open_run)
+        view.failed.connect(self.show_error)
+        view.info.connect(self.show_info)
+        view.listed.connect(lambda: fill_runs_menu(self))
+        self.current.changed.connect(view.set_current)
+        self.settings_panel.runs_dir.textChanged.connect(view.set_runs_dir)
+        view.set_runs_dir(self.settings_panel.runs_dir.text())
+        self.run_buttons.runningChanged.connect(view.set_training)
+        self.controller.fitStarted.connect(view.refresh_when_seen)  # its folder exists now
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -290,7 +313,8 @@ class MainWindow(QMainWindow):
 
     def _on_scanned(self, data: ScannedData) -> None:
         self._update_start_button()
-        self.dataset_view.show_data(data)
+        self.dataset_view.show_data(data, self.data_panel.val_split(),
+                                    self.settings_panel.image_size.value())
         self.freeze_panel.set_num_classes(len(data.train.classes))
         self.statusBar().showMessage(f"{len(data.train):,} images in "
                                      f"{len(data.train.classes)} classes", 5000)
@@ -312,33 +336,16 @@ class MainWindow(QMainWindow):
             self.show_error(problem)
 
     def save_recipe(self, path: str) -> bool:
-        try:
-            self.recipe(out_dir=self.last_run_dir).save(path)
-        except TlstudioError as e:
-            self.show_error(describe_failure(e, FrontEnd.WINDOW))
-            return False
-        self.statusBar().showMessage(f"Recipe saved to {path}", 5000)
-        return True
+        return recipe_files.save_recipe(self, path)
 
     def open_recipe(self, path: str) -> bool:
-        try:
-            recipe = Recipe.load(path)
-        except TlstudioError as e:
-            self.show_error(describe_failure(e, FrontEnd.WINDOW))
-            return False
-        self.apply_recipe(recipe)
-        return True
+        return recipe_files.open_recipe(self, path)
 
     def save_recipe_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", RECIPE,
-                                              "Recipe (*.json)")
-        if path:
-            self.save_recipe(path)
+        recipe_files.ask_save_recipe(self)
 
     def open_recipe_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recipe", "", "Recipe (*.json)")
-        if path:
-            self.open_recipe(path)
+        recipe_files.ask_open_recipe(self)
 
     # ---- training: RunButtons runs it; the window checks the widgets and follows along -----
 
@@ -369,7 +376,8 @@ class MainWindow(QMainWindow):
         self.run_buttons.ask_and_resume(self.settings_panel.runs_dir.text())
 
     def _update_start_button(self) -> None:
-        self.run_buttons.set_data_ready(self.data_panel.data is not None)
+        self.run_buttons.set_data_ready(self.data_panel.data is not None,
+                                        self.form.weights_problem())
 
     def _set_running(self, running: bool) -> None:
         self.steps.setEnabled(not running)
@@ -396,8 +404,9 @@ class MainWindow(QMainWindow):
         """A run that ends normally ends with its result card; stopped or failed ones do not."""
         if result is not None and not result.stopped:
             took = time.monotonic() - self._run_started_at  # scans and caches included
-            self.training_view.result_card.show_summary(summarize(result, took))
-            self.training_view.progress.hide()  # the card says it, with what comes next
+            summary = summarize(result, took)  # None for a cross-validation: no epochs of its own
+            self.training_view.result_card.show_summary(summary)
+            self.training_view.progress.setVisible(summary is None)  # a card says it otherwise
 
     def show_mistakes(self) -> None:
         self.tabs.setCurrentWidget(self.gallery)
@@ -410,7 +419,7 @@ class MainWindow(QMainWindow):
         self.training_view.export_button.setEnabled(run_dir is not None)
         self.training_view.export_button.setToolTip(
             "Export the current run's model as ONNX, TorchScript or safetensors" if run_dir
-            else "Export is possible once the current run has a model (its first epoch ended)")
+            else EXPORT_WAITS)
 
     # ---- export -------------------------------------------------------------------------
 
@@ -458,25 +467,12 @@ class MainWindow(QMainWindow):
 
     # ---- drag and drop: image files to Try images, a folder is the training data ---------
 
-    def _drop_target(self, event: QDragEnterEvent | QDropEvent) -> tuple[str, list[str]] | None:
-        return window_drop(dropped_paths(event), self.tabs.currentWidget() is self.try_images,
-                           folder_is_data=not self.controller.is_running())
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._drop_target(event) is not None:
+        if drop_target(self, event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        target = self._drop_target(event)
-        if target is None:
-            return
-        kind, paths = target
-        if kind == "data":
-            self.open_folder(paths[0])
-        else:
-            self.tabs.setCurrentWidget(self.try_images)
-            self.try_images.add_paths(paths)
-        event.acceptProposedAction()
+        accept_drop(self, event)
 
     # ---- settings and closing -----------------------------------------------------------
 
@@ -493,15 +489,5 @@ class MainWindow(QMainWindow):
         self.data_panel.restore_settings(self.settings)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.controller.is_running() and not ask_stop_and_quit(self):
-            event.ignore()
-            return
-        self.save_settings()
-        self.controller.shutdown()
-        for part in (self.data_panel, self.dataset_view, self.backbone_panel, self.exporter,
-                     self.results_view, self.evaluations, self.gallery, self.try_images,
-                     self.advanced_panel, self.lr_finder):
-            part.cancel()
-        wait_for_background_tasks()
-        super().closeEvent(event)
-
+        if may_close(self, event):
+            super().closeEvent(event)

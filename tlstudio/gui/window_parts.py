@@ -1,25 +1,30 @@
 """Parts of the main window's behaviour that need no state of their own: the File > Runs
-list, the Tab order through the steps, and keeping a restored window on its screen."""
+menu (filled from the Runs tab's list), the Tab order through the steps, and keeping a
+restored window on its screen."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from tlstudio.gui.shared.run_listing import list_runs_for_window
+from tlstudio.gui.runs.runs_table import menu_text
+
+MENU_RUNS = 30  # File > Runs lists this many; the Runs tab lists them all
 
 
 def fill_runs_menu(window: QWidget) -> None:
-    """File > Runs: the runs folder's runs, newest first; choosing one makes it current."""
+    """File > Runs: the Runs tab's list (the core's listing), newest first; choosing one makes
+    it current."""
     window.runs_menu.clear()
-    entries = list_runs_for_window(window.settings_panel.runs_dir.text())
+    entries = window.runs_view.model.runs[:MENU_RUNS]
     for entry in entries:
-        act = window.runs_menu.addAction(entry.text())
+        path = str(entry.path)
+        act = window.runs_menu.addAction(menu_text(entry))
         act.setCheckable(True)
-        act.setChecked(entry.path == window.current.path)
-        act.setToolTip(entry.path)
+        act.setChecked(path == window.current.path)
+        act.setToolTip(path)
         act.setEnabled(not window.controller.is_running())
-        act.triggered.connect(lambda _=False, p=entry.path: window.results_view.open_run(p))
+        act.triggered.connect(lambda _=False, p=path: window.results_view.open_run(p))
     if not entries:
         window.runs_menu.addAction("No runs in the runs folder yet").setEnabled(False)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tlstudio.errors import DownloadCancelled, Remedy, WeightsError
+from tlstudio.models.download_failure import why_download_failed
 
 TIMM_PREFIX = "timm:"
 
@@ -114,8 +115,8 @@ def download(
         raise
     except Exception as e:  # noqa: BLE001 - offline, missing file, HTTP errors: one message
         raise WeightsError(
-            f"Could not download the {model_name(backbone)} weights from the Hugging Face hub "
-            f"({repo}): {e}",
+            f"Could not download the {model_name(backbone)} weights from the Hugging Face hub: "
+            f"{why_download_failed(e)}",
             remedies=(Remedy.GO_ONLINE, Remedy.BUNDLED_BACKBONE, Remedy.GIVE_WEIGHTS_FILE),
         ) from None
 

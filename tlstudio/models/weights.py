@@ -19,6 +19,7 @@ from torch import nn
 from tlstudio import atomic
 from tlstudio.errors import DownloadCancelled, Remedy, WeightsError
 from tlstudio.models import timm_hub
+from tlstudio.models.download_failure import why_download_failed
 from tlstudio.models.registry import BackboneSpec
 from tlstudio.pickles import read_failure
 
@@ -90,7 +91,7 @@ def download_weights(
             _check_hash(dest.name, digest.hexdigest())
     except OSError as e:
         raise WeightsError(
-            f"Could not download the {spec.name} weights from {url}: {e}",
+            f"Could not download the {spec.name} weights: {why_download_failed(e)}",
             remedies=(Remedy.GO_ONLINE, Remedy.BUNDLED_BACKBONE, Remedy.GIVE_WEIGHTS_FILE),
         ) from None
     return dest

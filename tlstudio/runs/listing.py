@@ -30,6 +30,8 @@ class RunSummary:
     best_val_accuracy: float | None  # the best epoch's validation accuracy (None: no epoch yet)
     seconds: float  # training time, the epochs' sum
     status: str  # finished, stopped (by the user, a failure or a killed process) or running
+    epochs: int = 0  # epochs trained (an ensemble trains none)
+    classes: tuple[str, ...] = ()  # the model's classes (empty before a model is saved)
 
     @property
     def name(self) -> str:
@@ -80,6 +82,8 @@ def summarize_run(run_dir: str | os.PathLike[str]) -> RunSummary:
         best_val_accuracy=max(accuracies) if accuracies else None,
         seconds=float(seconds),
         status=_status(run),
+        epochs=len(epochs),
+        classes=run.classes,
     )
 
 

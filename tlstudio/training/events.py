@@ -68,6 +68,12 @@ class EpochEnded:
     # accuracy on the labelled target images of domain adaptation (None: no such folder)
     target_accuracy: float | None = None
 
+    def target_text(self) -> str:
+        """', target accuracy 87.5%' for an epoch line; '' without labelled target images."""
+        if self.target_accuracy is None:
+            return ""
+        return f", target accuracy {self.target_accuracy:.1%}"
+
     def to_dict(self) -> dict[str, float | list[float | None]]:
         target = {} if self.target_accuracy is None else {"target_accuracy": self.target_accuracy}
         return {

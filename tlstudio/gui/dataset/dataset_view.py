@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tlstudio.data import DatasetScan, load_rgb
+from tlstudio.data import DatasetScan, load_rgb, small_images_warning, split_counts
 from tlstudio.filenames import printable
 from tlstudio.gui.shared.background import BackgroundJob, TaskState
-from tlstudio.gui.shared.palette_colours import base_colour
+from tlstudio.gui.shared.palette_colours import base_colour, message_colours
+from tlstudio.gui.shared.plot_style import style_axes
 from tlstudio.gui.sidebar.data_panel import ScannedData
 
 THUMBS_PER_CLASS = 8
@@ -76,9 +77,12 @@ class EmptyState(QWidget):
         hint.setStyleSheet("color: palette(placeholder-text);")
         choose = QPushButton("Choose training folder…", objectName="chooseFolderButton")
         choose.setMinimumSize(260, 44)
+        choose.setToolTip("Choose the folder with one subfolder of images per class (Ctrl+O)")
         choose.setStyleSheet("QPushButton { background:#2f6fb0; color:white; font-weight:bold;"
                              " font-size:11pt; border-radius:6px; padding:0 18px; }")
         demo = QPushButton("Try the demo digits", objectName="demoButton", flat=True)
+        demo.setToolTip("Use ten classes of small handwritten digits, written to your "
+                        "computer, to see a whole run in a minute")
         for label in (title, hint):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
@@ -103,14 +107,20 @@ class ClassCountChart(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.setMenuEnabled(False)
+        style_axes(self.getPlotItem())
         self.getPlotItem().setLabel("bottom", "images")
         self.getPlotItem().showGrid(x=True, alpha=0.2)
         self.getPlotItem().invertY(True)
         self.counts: dict[str, int] = {}
+        self.split: tuple[dict[str, int], dict[str, int]] = ({}, {})
 
-    def show_counts(self, train: dict[str, int], val: dict[str, int] | None) -> None:
+    def show_counts(self, train: dict[str, int], val: dict[str, int] | None,
+                    folder: dict[str, int] | None = None) -> None:
+        """Bars of `train` and `val` images per class; `counts` keeps the training folder's
+        (`folder`, when a hold-out split makes `train` fewer)."""
         self.clear()
-        self.counts = dict(train)
+        self.counts = dict(folder or train)
+        self.split = (dict(train), dict(val or {}))
         names = list(train)
         ys = list(range(len(names)))
         height = 0.38 if val else 0.7
@@ -140,6 +150,7 @@ class ThumbnailStrips(QScrollArea):
         self._grid.setHorizontalSpacing(4)
         self.setWidget(self._inner)
         self.thumbnail_count = 0
+        self.class_labels: dict[str, QLabel] = {}
 
     def set_classes(self, classes: tuple[str, ...], counts: dict[str, int]) -> None:
         while self._grid.count():
@@ -147,10 +158,18 @@ class ThumbnailStrips(QScrollArea):
             if item.widget() is not None:
                 item.widget().deleteLater()
         self.thumbnail_count = 0
+        self.class_labels: dict[str, QLabel] = {}
         for row, name in enumerate(classes):
             label = QLabel(f"<b>{name}</b><br><small>{counts.get(name, 0):,} images</small>")
             label.setMinimumWidth(90)
             self._grid.addWidget(label, row, 0)
+            self.class_labels[name] = label
+
+    def show_split(self, train: dict[str, int], val: dict[str, int]) -> None:
+        """Each class's images as they train and validate."""
+        for name, label in self.class_labels.items():
+            label.setText(f"<b>{name}</b><br><small>{train[name]:,} train<br>"
+                          f"{val.get(name, 0):,} validate</small>")
 
     def add_thumbnails(self, row: int, images: list[QImage]) -> None:
         for column, image in enumerate(images, start=1):
@@ -200,6 +219,10 @@ class DatasetView(QStackedWidget):
         self._thumbnail_job.yielded.connect(self._on_thumbnails)
         self.empty = EmptyState()
         self.title = QLabel(objectName="datasetTitle", wordWrap=True)
+        self.size_warning = QLabel(objectName="smallImagesWarning", wordWrap=True)
+        self.size_warning.hide()
+        self.data: ScannedData | None = None
+        self.val_split, self.image_size = 0.2, 224  # the window says what the steps say
         self.chart = ClassCountChart()
         self.thumbnails = ThumbnailStrips()
         self.skipped = SkippedTable()
@@ -225,6 +248,7 @@ class DatasetView(QStackedWidget):
         self._splitter = splitter
         layout = QVBoxLayout(page)
         layout.addWidget(self.title)
+        layout.addWidget(self.size_warning)
         layout.addWidget(splitter, 1)
         return page
 
@@ -232,20 +256,16 @@ class DatasetView(QStackedWidget):
         self.cancel()
         self.setCurrentIndex(0)
 
-    def show_data(self, data: ScannedData) -> None:
+    def show_data(self, data: ScannedData, val_split: float | None = None,
+                  image_size: int | None = None) -> None:
         self.cancel()
+        self.data = data
+        self.val_split = self.val_split if val_split is None else val_split
+        self.image_size = self.image_size if image_size is None else image_size
         train, val = data.train, data.val
-        counts = train.counts()
-        val_counts = val.counts() if val is not None else None
-        legend = (f" <span style='color:{TRAIN_BRUSH}'>■ training</span>"
-                  f" <span style='color:{VAL_BRUSH}'>■ validation</span>" if val else "")
-        smallest, largest = min(counts.values()), max(counts.values())
-        balance = (f"imbalance {largest / max(smallest, 1):.1f}×"
-                   if largest > 1.5 * smallest else "balanced")
-        self.title.setText(f"<b>{train.root}</b><br>{len(train.classes)} classes · "
-                           f"{len(train):,} images · {balance}{legend}")
-        self.chart.show_counts(counts, val_counts)
-        self.thumbnails.set_classes(train.classes, counts)
+        self.thumbnails.set_classes(train.classes, train.counts())
+        self._show_counts()
+        self._show_size_warning()
         skipped = list(train.skipped) + (list(val.skipped) if val is not None else [])
         self.skipped.show_skipped(train.root, skipped)
         self.skipped_label.setText(
@@ -255,6 +275,44 @@ class DatasetView(QStackedWidget):
         self._splitter.setSizes([480, 180] if skipped else [10_000, 1])
         self.setCurrentIndex(1)
         self._thumbnail_job.start(thumbnail_job, train)
+
+    def set_val_split(self, fraction: float) -> None:
+        """The held-out fraction changed: the counts show the split it will make."""
+        self.val_split = fraction
+        if self.data is not None:
+            self._show_counts()
+
+    def set_image_size(self, size: int) -> None:
+        self.image_size = size
+        if self.data is not None:
+            self._show_size_warning()
+
+    def _show_counts(self) -> None:
+        """Per class, how many images train and how many validate (a validation folder's
+        own, or the hold-out that training will make)."""
+        train, val = self.data.train, self.data.val
+        if val is not None:
+            train_counts, val_counts = train.counts(), val.counts()
+            how = f"{len(val):,} validation images from their own folder"
+        else:
+            train_counts, val_counts = split_counts(train, self.val_split)
+            how = f"{self.val_split:.0%} of each class held out to validate"
+        smallest, largest = min(train.counts().values()), max(train.counts().values())
+        balance = (f"imbalance {largest / max(smallest, 1):.1f}×"
+                   if largest > 1.5 * smallest else "balanced")
+        legend = (f" <span style='color:{TRAIN_BRUSH}'>■ train</span>"
+                  f" <span style='color:{VAL_BRUSH}'>■ validate</span>")
+        self.title.setText(f"<b>{train.root}</b><br>{len(train.classes)} classes · "
+                           f"{len(train):,} images · {balance} · {how}{legend}")
+        self.chart.show_counts(train_counts, val_counts, train.counts())
+        self.thumbnails.show_split(train_counts, val_counts)
+
+    def _show_size_warning(self) -> None:
+        warning = small_images_warning(self.data.sides, self.image_size)
+        self.size_warning.setText(warning or "")
+        self.size_warning.setStyleSheet(message_colours("warning").style(padding=4)
+                                        if warning else "")
+        self.size_warning.setVisible(warning is not None)
 
     def _on_thumbnails(self, item: tuple[int, list[QImage]]) -> None:
         self.thumbnails.add_thumbnails(*item)

@@ -91,6 +91,10 @@ class PredictionGallery(QWidget):
         self.filter_box = QComboBox(objectName="galleryFilter")
         self.sort_box = QComboBox(objectName="gallerySort")
         self.sort_box.addItems(list(SORTS))
+        self.filter_box.setToolTip("Which images the gallery shows: all, the misclassified, "
+                                   "one class or one matrix cell (default: all images)")
+        self.sort_box.setToolTip("The order of the images (default: top losses first, the "
+                                 "most confidently wrong at the top)")
         self.count_label = QLabel(objectName="galleryCount")
         self.message = QLabel(objectName="galleryMessage", wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -151,7 +151,8 @@ class ImageDetail(QWidget):
         self.bars = ProbabilityBars()
         self.saliency_toggle = QCheckBox("Show saliency (Grad-CAM)", objectName="saliencyToggle")
         self.saliency_toggle.setToolTip("Colour the regions that drove the predicted class "
-                                        "(red: strongest), from the last convolutional layer")
+                                        "(red: strongest), from the last convolutional layer "
+                                        "(default: off)")
         self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="saliencyOpacity")
         self.opacity.setRange(0, 100)
         self.opacity.setValue(100)
@@ -302,8 +303,8 @@ class ImageDetail(QWidget):
         possible = self.run_dir is not None
         self.saliency_toggle.setEnabled(possible)
         self.saliency_toggle.setToolTip(
-            "Colour the regions that drove the predicted class (red: strongest)" if possible
-            else self.saliency_note)
+            "Colour the regions that drove the predicted class (red: strongest; default: off)"
+            if possible else self.saliency_note)
         if self.saliency_toggle.isChecked() and possible and self.record is not None:
             self._start_saliency()
 

@@ -16,22 +16,18 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSlider,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from tlstudio.evaluation import Load, ResultsState, RunEvaluation, ShownResults
 from tlstudio.evaluation.epochs import model_epoch
-from tlstudio.gui.results.confusion_matrix import ConfusionMatrixView
-from tlstudio.gui.results.metrics_table import MetricsTable
+from tlstudio.gui.results.figures import Figures
 from tlstudio.gui.results.results_jobs import (
     epoch_job,
     has_model,
@@ -47,8 +43,7 @@ from tlstudio.training.events import EpochEnded, FitStarted
 
 VALIDATION = "Validation images of the run"
 CHOOSE_FOLDER = "Another labelled folder…"
-MATRIX_FIRST = 480  # px of width the matrix gets before the metrics table; beyond, it scrolls
-TABLE_MIN_WIDTH = 160  # the metrics table shrinks to this and scrolls sideways
+EPOCH_TIP = "The matrix and the table as they were after this epoch (default: the last)"
 
 
 class ResultsView(QWidget):
@@ -106,7 +101,8 @@ class ResultsView(QWidget):
         self.source = QComboBox(objectName="resultsSource")
         self.source.addItem(VALIDATION, None)
         self.source.addItem(CHOOSE_FOLDER, CHOOSE_FOLDER)
-        self.source.setToolTip("Which labelled images the matrix and the table describe")
+        self.source.setToolTip("Which labelled images the matrix and the table describe "
+                               "(default: the run's validation images)")
         self.source.activated.connect(self._on_source_activated)
         self.report_button = QPushButton("Report…", objectName="reportButton")
         self.report_button.setToolTip("Write a self-contained HTML report of this run")
@@ -124,7 +120,7 @@ class ResultsView(QWidget):
         self.epoch_slider.setRange(1, 1)
         self.epoch_slider.setPageStep(1)
         self.epoch_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.epoch_slider.setToolTip("The matrix and the table as they were after this epoch")
+        self.epoch_slider.setToolTip(EPOCH_TIP)
         self.epoch_slider.valueChanged.connect(self._on_slider)
         epochs = QHBoxLayout()
         epochs.addWidget(self.epoch_label)
@@ -146,31 +142,13 @@ class ResultsView(QWidget):
         self.busy.hide()
         return self.busy
 
-    def _build_figures(self) -> QSplitter:
-        self.matrix = ConfusionMatrixView()
+    def _build_figures(self) -> Figures:
+        self.figures = Figures()
+        self.matrix, self.table = self.figures.matrix, self.figures.table
+        self.matrix_area, self.table_area = self.figures.matrix_area, self.figures.table_area
         self.matrix.cellActivated.connect(self._on_cell)
         self.matrix.cellActivated.connect(self.cellActivated)
-        legend = QLabel("Rows: true class · columns: predicted class · colour: share of the "
-                        "row. Click a cell to see its images in the Gallery.",
-                        objectName="matrixLegend", wordWrap=True)
-        legend.setStyleSheet("color:#666;")
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        # Counts stay readable: the matrix keeps its minimum cells (scrolling if it must),
-        # and the metrics table, not the matrix, gives up width in a narrow window.
-        self.matrix_area = _scroll(self.matrix, "matrixScroll")
-        left_layout.addWidget(self.matrix_area, 1)
-        left_layout.addWidget(legend)
-        self.table = MetricsTable()
-        self.table_area = _scroll(self.table, "metricsScroll")
-        self.table_area.setMinimumWidth(TABLE_MIN_WIDTH)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.table_area)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        return splitter
+        return self.figures
 
     # ---- opening a run ------------------------------------------------------------------
 
@@ -306,6 +284,7 @@ class ResultsView(QWidget):
         self.show_matrix(ev.classes, ev.confusion)
         self.matrix.select_cell(self.state.cell)  # the cell opened before, if still there
         self.table.show_evaluation(ev)
+        self.figures.fit()  # the table's width is known now
         self.message.hide()
         self.evaluationShown.emit(results.evaluation)
 
@@ -333,7 +312,7 @@ class ResultsView(QWidget):
         slider.blockSignals(False)
         slider.setEnabled(state.epochs > 0)
         self.epoch_label.setText(state.epoch_caption())
-        slider.setToolTip("The matrix and the table as they were after this epoch" + (
+        slider.setToolTip(EPOCH_TIP + (
             f". The saved model is epoch {state.model_epoch}'s" if state.model_epoch else ""))
         self._render_source()
         self._update_summary()
@@ -356,11 +335,7 @@ class ResultsView(QWidget):
             saved.evaluation.accuracy if saved is not None else None))
 
     def show_matrix(self, classes: Sequence[str], counts: Sequence[Sequence[int]]) -> None:
-        """The matrix gets the width its smallest readable cells need (up to MATRIX_FIRST)
-        before the metrics table gets any."""
-        self.matrix.set_matrix(classes, counts)
-        needed = self.matrix.minimumSizeHint().width() + 2 * self.matrix_area.frameWidth()
-        self.matrix_area.setMinimumWidth(min(MATRIX_FIRST, needed))
+        self.figures.show_matrix(classes, counts)
 
     def is_busy(self) -> bool:
         return self._display.is_running() or self.report.is_busy()
@@ -413,11 +388,3 @@ class ResultsView(QWidget):
         self.state = replace(self.state, loading=None)
         self.report.clear()
         self.busy.hide()
-
-
-def _scroll(widget: QWidget, name: str) -> QScrollArea:
-    """`widget` filling the area while there is room, scrolling below its minimum size."""
-    area = QScrollArea(objectName=name, widgetResizable=True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(widget)
-    return area

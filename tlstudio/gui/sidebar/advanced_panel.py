@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from tlstudio.data.augment import PRESETS, augments
 from tlstudio.errors import TlstudioError
+from tlstudio.gui.shared.palette_colours import note_style
 from tlstudio.gui.sidebar.augment_preview import AugmentPreview
 from tlstudio.gui.sidebar.setting_controls import (
     DEFAULTS,
@@ -68,7 +69,8 @@ def _augment_control(key: str) -> QWidget:
         widget = QDoubleSpinBox(objectName=name, minimum=s.low, maximum=s.high,
                                 singleStep=s.step, decimals=s.decimals, suffix=s.unit)
         widget.setSpecialValueText(s.zero_means)  # shown at 0 where 0 means off
-    widget.setToolTip(s.help[:1].upper() + s.help[1:])
+    widget.setToolTip(f"{s.help[:1].upper()}{s.help[1:]} (default: the augmentation "
+                      "preset's value)")
     return widget
 
 
@@ -91,7 +93,7 @@ class AdvancedPanel(QWidget):
         self.controls["weight_decay"].setStepType(
             QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.cache_note = QLabel(CACHE_NOTE, objectName="augmentNote", wordWrap=True)
-        self.cache_note.setStyleSheet("color:#8a5a00;")
+        self.cache_note.setStyleSheet(note_style("warning"))
         self.augment_controls = {key: _augment_control(key) for key in AUGMENT_OPTIONS}
         self.preview = AugmentPreview(self.augment_settings)
         self.imbalance_label = QLabel("Scan a folder to check class balance",
@@ -169,10 +171,6 @@ class AdvancedPanel(QWidget):
 
     def cancel(self) -> None:
         self.preview.cancel()
-
-    def backbone_changed(self) -> None:
-        """An opened recipe's weights file belongs to its backbone, not to a new one."""
-        self._uncontrolled.pop("weights", None)
 
     def _augment_widgets(self) -> list[QWidget]:
         return [self.augment, *self.augment_controls.values()]
@@ -288,7 +286,7 @@ class AdvancedPanel(QWidget):
         text = with_remedies(imbalance.describe(balance), imbalance.remedies(balance),
                              FrontEnd.WINDOW)
         self.imbalance_label.setText(text)
-        self.imbalance_label.setStyleSheet("color:#8a5a00;" if imbalance.imbalanced else "")
+        self.imbalance_label.setStyleSheet(note_style("warning") if imbalance.imbalanced else "")
 
     def show_precision(self, text: str) -> None:
         self.precision_in_use.setText(f"In use: {text}" if text else "")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from tlstudio.data.augment import preview_augmentations
 from tlstudio.data.images import load_rgb
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
+from tlstudio.gui.shared.palette_colours import muted_text
 
 COLUMNS, ROWS = 4, 2
 TILE = 76  # px on screen; the images are made at the training size and scaled down
@@ -75,7 +76,7 @@ class AugmentPreview(QWidget):
             self.tiles.append(tile)
         self.caption = QLabel("Scan a training folder to preview augmentation",
                               objectName="previewCaption", wordWrap=True)
-        self.caption.setStyleSheet("color:#666;")
+        self.caption.setStyleSheet(f"color:{muted_text()};")
         self.shuffle_button = QPushButton("Shuffle", objectName="shuffleButton")
         self.shuffle_button.setToolTip("Draw new random augmentations of the same image")
         self.shuffle_button.clicked.connect(self.shuffle)

@@ -13,22 +13,26 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QRadioButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from tlstudio.data import DataFolders, DatasetScan, resolve_data_folders, scan_folder
+from tlstudio.data import (
+    DataFolders,
+    DatasetScan,
+    resolve_data_folders,
+    scan_folder,
+    short_sides,
+)
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
-from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent
+from tlstudio.gui.sidebar.folder_edit import FolderEdit
+from tlstudio.gui.sidebar.setting_controls import percent_spin, read_percent, setting_tooltip
+from tlstudio.gui.sidebar.target_panel import TargetPanel
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class ScannedData:
     train: DatasetScan
     val: DatasetScan | None
     layout: DataFolders | None = None  # the chosen folder held train/ (and val/): scanned those
+    sides: tuple[int, ...] = ()  # the shorter side of a sample of the training images, px
 
 
 def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedData:
@@ -54,47 +59,7 @@ def scan_job(state: TaskState, train_dir: str, val_dir: str | None) -> ScannedDa
     if val_dir:
         val = scan_folder(val_dir, classes=train.classes, progress=state.progress,
                           cancel=state.cancelled)
-    return ScannedData(train, val, layout)
-
-
-class FolderEdit(QWidget):
-    """A typed path with a Browse button; `chosen` fires on Enter, focus-out or the dialog."""
-
-    chosen = Signal(str)
-
-    def __init__(self, object_name: str, placeholder: str, title: str,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._title = title
-        self.edit = QLineEdit(objectName=object_name, placeholderText=placeholder)
-        self.edit.setClearButtonEnabled(True)
-        browse = QToolButton(text="Browse…")
-        browse.setToolTip(title)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.edit, 1)
-        layout.addWidget(browse)
-        self.edit.editingFinished.connect(self._typed)
-        browse.clicked.connect(self.browse)
-        self._last = ""
-
-    def browse(self) -> None:
-        start = self.edit.text() or os.path.expanduser("~")
-        path = QFileDialog.getExistingDirectory(self, self._title, start)
-        if path:
-            self.set_path(path)
-
-    def set_path(self, path: str) -> None:
-        self.edit.setText(path)
-        self._typed()
-
-    def path(self) -> str:
-        return self.edit.text().strip()
-
-    def _typed(self) -> None:
-        if self.path() != self._last:
-            self._last = self.path()
-            self.chosen.emit(self._last)
+    return ScannedData(train, val, layout, short_sides(train))
 
 
 class DataPanel(QWidget):
@@ -104,6 +69,7 @@ class DataPanel(QWidget):
     scanned = Signal(object)  # ScannedData
     scanFailed = Signal(str)  # a message for the user
     splitFound = Signal(str)  # the chosen folder held train/ and val/: what is used instead
+    splitChanged = Signal(float)  # the fraction of each class held out for validation
     cleared = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -118,8 +84,14 @@ class DataPanel(QWidget):
                                        "Choose the training folder")
         self.val_folder = FolderEdit("valFolderEdit", "Same class subfolders",
                                      "Choose the validation folder")
-        self.split_radio = QRadioButton("Hold out")
-        self.folder_radio = QRadioButton("Folder")
+        self.train_folder.edit.setToolTip(setting_tooltip("data_dir"))
+        self.val_folder.edit.setToolTip(setting_tooltip("val_dir"))
+        self.split_radio = QRadioButton("Hold out", objectName="holdOutRadio")
+        self.split_radio.setToolTip("Validate on a share of each class's images, set beside "
+                                    "it (default)")
+        self.folder_radio = QRadioButton("Folder", objectName="valFolderRadio")
+        self.folder_radio.setToolTip("Validate on a separate folder with the same class "
+                                     "subfolders (default: off, hold out instead)")
         self.split_spin = percent_spin("val_split", " % of each class")
         group = QButtonGroup(self)
         group.addButton(self.split_radio)
@@ -131,11 +103,13 @@ class DataPanel(QWidget):
         self.summary = QLabel(objectName="dataSummary", wordWrap=True)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.summary.setText("No folder chosen yet.")
+        self.target = TargetPanel()  # optional: images to adapt to (cross-domain transfer)
         self._build_layout()
 
         self.train_folder.chosen.connect(self.rescan)
         self.val_folder.chosen.connect(self._val_chosen)
         self.folder_radio.toggled.connect(self._val_mode_changed)
+        self.split_spin.valueChanged.connect(self._split_changed)
         self._update_enabled()
 
     def _build_layout(self) -> None:
@@ -154,6 +128,7 @@ class DataPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.scan_progress)
         layout.addWidget(self.summary)
+        layout.addWidget(self.target)
 
     # ---- state the window reads -------------------------------------------------------
 
@@ -228,6 +203,9 @@ class DataPanel(QWidget):
         self.summary.setText("This folder cannot be used: see the message on the right.")
         self.scanFailed.emit(error_message(error))
 
+    def _split_changed(self) -> None:
+        self.splitChanged.emit(self.val_split())
+
     def _val_chosen(self, _path: str) -> None:
         if self.folder_radio.isChecked():
             self.rescan()
@@ -249,12 +227,14 @@ class DataPanel(QWidget):
         settings.setValue("data/val", self.val_folder.path())
         settings.setValue("data/separate_val", self.folder_radio.isChecked())
         settings.setValue("data/split", self.split_spin.value())
+        self.target.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         train = str(settings.value("data/train", "") or "")
         val = str(settings.value("data/val", "") or "")
         separate = str(settings.value("data/separate_val", "false")).lower() == "true"
         split = float(settings.value("data/split", 20))
+        self.target.restore_settings(settings)
         self.val_folder.edit.setText(val)
         self.val_folder._last = val
         if train and os.path.isdir(train):

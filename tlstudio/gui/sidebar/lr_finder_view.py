@@ -15,6 +15,7 @@ from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
 from tlstudio.gui.shared.palette_colours import base_colour
+from tlstudio.gui.shared.plot_style import style_axes
 from tlstudio.gui.training.worker import PhaseThrottle
 from tlstudio.recipe import Recipe
 from tlstudio.training import PhaseProgress, RunControl
@@ -57,11 +58,15 @@ class LRFinderView(QWidget):
         self.find_button.setToolTip("Train briefly with a rising lr (nothing is saved) and "
                                     "suggest the lr where the loss falls fastest")
         self.stop_button = QPushButton("Stop", objectName="stopLrButton", enabled=False)
+        self.stop_button.setToolTip("Stop the learning-rate finder (possible while it runs)")
         self.use_button = QPushButton("Use suggested", objectName="useSuggestedLrButton",
                                       enabled=False)
+        self.use_button.setToolTip("Put the suggested learning rate into the Learning rate "
+                                   "field (possible once the finder has suggested one)")
         self.status = QLabel("", objectName="lrFinderStatus", wordWrap=True)
         self.plot = pg.PlotWidget(objectName="lrFinderPlot", background=base_colour())
         self.plot.setLogMode(x=True, y=False)
+        style_axes(self.plot.getPlotItem())
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "loss")
         self.plot.setFixedHeight(170)

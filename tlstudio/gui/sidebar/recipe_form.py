@@ -83,7 +83,14 @@ class RecipeForm:
             return "The training folder is still being scanned; try again in a moment."
         if self.data.data is None:
             return "Choose a training folder first: one subfolder per class."
-        return None
+        return self.weights_problem()
+
+    def weights_problem(self) -> str | None:
+        """Why the backbone cannot start from pretrained weights here (none on this computer,
+        no file chosen); None when it can, or when the recipe starts from random weights."""
+        if self.advanced.values().get("pretrained", True) is False:
+            return None
+        return self.backbone.missing_weights()
 
     def recipe(self, out_dir: str | None = None) -> Recipe:
         """What the widgets say, as the engine's Recipe (raises RecipeError if invalid)."""
@@ -94,7 +101,9 @@ class RecipeForm:
             val_split=self.data.val_split(),
             out_dir=out_dir or new_run_dir(self.settings.runs_dir.text(), backbone),
             backbone=backbone,
+            weights=self.backbone.weights_path(),
             train_stages=self.freeze.train_stages(),
+            **self.data.target.values(),
             **self.settings.values(),
             **self.advanced.values(),
         )
@@ -105,10 +114,12 @@ class RecipeForm:
         problem = None
         if not self.backbone.set_backbone(recipe.backbone):
             problem = f"The recipe's backbone '{recipe.backbone}' is not available here"
+        self.backbone.weights_file.set_path(recipe.weights)
         self.freeze.set_train_stages(recipe.train_stages)
         self.settings.set_from_recipe(recipe)
         self.advanced.set_from_recipe(recipe)
         self.settings.runs_dir.setText(str(Path(recipe.out_dir).parent))
+        self.data.target.set_from_recipe(recipe)
         self.data.set_folders(recipe.data_dir, recipe.val_dir, recipe.val_split)
         return problem
 

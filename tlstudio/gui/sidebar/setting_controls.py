@@ -50,6 +50,33 @@ class NumberSpin(QDoubleSpinBox):
         return text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip()
 
 
+def default_text(name: str) -> str:
+    """The field's default as the window shows it: a choice's label, on/off, a number with
+    its unit, what None means."""
+    s, value = SETTINGS[name], DEFAULTS[name]
+    if value is dataclasses.MISSING:
+        return "none, it must be chosen"
+    if value is None:
+        return none_text(s) or "none"
+    if s.kind == "choice":
+        return dict(s.choices).get(value, str(value))
+    if s.kind == "bool":
+        return "on" if value else "off"
+    if s.percent:
+        return f"{value:.0%}"
+    if s.zero_means and value == 0:
+        return s.zero_means
+    if isinstance(value, float):
+        value = f"{value:g}"
+    return f"{value} {s.unit}".strip() if s.unit not in ("%", "°") else f"{value}{s.unit}"
+
+
+def setting_tooltip(name: str) -> str:
+    """What the control does (the Setting's help) and its default."""
+    help_text = SETTINGS[name].help
+    return f"{help_text[:1].upper()}{help_text[1:]} (default: {default_text(name)})"
+
+
 def none_text(s: Setting) -> str:
     """What a control shows for None: the first words of `none_means`."""
     return s.none_means.split(" (")[0]
@@ -82,7 +109,7 @@ def make_control(name: str, choices: Sequence[tuple[Any, str]] | None = None) ->
     elif s.zero_means and s.low == 0:
         widget.setSpecialValueText(s.zero_means)  # shown at the minimum, 0
     widget.setObjectName(name)
-    widget.setToolTip(s.help[:1].upper() + s.help[1:])
+    widget.setToolTip(setting_tooltip(name))
     write_control(widget, name, DEFAULTS[name])
     _narrow(widget)
     return widget
@@ -146,7 +173,7 @@ def percent_spin(name: str, suffix: str) -> NumberSpin:
     s = SETTINGS[name]
     spin = NumberSpin(objectName=name, decimals=max(s.decimals - 2, 0), minimum=s.low * 100,
                       maximum=s.high * 100, singleStep=s.step * 100, suffix=suffix)
-    spin.setToolTip(s.help[:1].upper() + s.help[1:])
+    spin.setToolTip(setting_tooltip(name))
     spin.setValue(DEFAULTS[name] * 100)
     return spin
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from tlstudio.defaults import default_runs_dir
 from tlstudio.devices import available_devices
 from tlstudio.errors import TlstudioError
+from tlstudio.gui.shared.palette_colours import muted_text
 from tlstudio.gui.sidebar.setting_controls import (
     DEFAULTS,
     SETTINGS,
@@ -55,10 +56,11 @@ class SettingsPanel(QWidget):
         self.device, self.threads = self.controls["device"], self.controls["threads"]
         self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.device_in_use = QLabel("", objectName="deviceInUse", wordWrap=True)
-        self.device_in_use.setStyleSheet("color: #555;")
+        self.device_in_use.setStyleSheet(f"color:{muted_text()};")
         self.device_in_use.hide()  # until a run says what it uses
         self.runs_dir = QLineEdit(str(default_runs_dir()), objectName="runsFolderEdit")
-        self.runs_dir.setToolTip("Each run gets its own folder inside this one")
+        self.runs_dir.setToolTip(f"Each run gets its own folder inside this one (default: "
+                                 f"{default_runs_dir()})")
         self._build_layout()
 
     def _build_layout(self) -> None:
@@ -79,7 +81,8 @@ class SettingsPanel(QWidget):
             grid.addWidget(self.controls[name], row, 1, 1, 3)
             row += 1
         grid.addWidget(self.device_in_use, row, 1, 1, 3)
-        browse = QToolButton(text="…")
+        browse = QToolButton(text="…", objectName="browseRunsFolder")
+        browse.setToolTip("Choose the folder that runs are saved in")
         browse.clicked.connect(self._browse_runs_dir)
         runs_row = QHBoxLayout()
         runs_row.addWidget(self.runs_dir, 1)

@@ -12,11 +12,13 @@ from PySide6.QtCore import QPointF, QTimer, Slot
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from tlstudio.gui.shared.palette_colours import base_colour, muted_text, text_colour
+from tlstudio.gui.shared.plot_style import add_legend, hover_colours, style_axes
 from tlstudio.training.events import EpochEnded
 
 REDRAW_MS = 50  # at most 20 redraws a second, however fast batches come
 HOVER_PIXELS = 24  # the nearest point is shown only within this distance of the mouse
-BLUE, ORANGE, GREEN, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#6a3d9a"
+BLUE, ORANGE, GREEN, PURPLE, RED = "#1f77b4", "#ff7f0e", "#2ca02c", "#6a3d9a", "#d62728"
+TARGET_ACCURACY = "target accuracy"  # labelled target images of domain adaptation
 
 
 class Series:
@@ -43,8 +45,8 @@ class Series:
         self.curve.setData(self.x[: self.n].copy(), self.y[: self.n].copy())
 
 
-def _plot(name: str, left: str, parent: QWidget,
-          legend_offset: tuple[int, int] = (-8, 8)) -> pg.PlotWidget:
+def styled_plot(name: str, left: str, parent: QWidget,
+                legend_offset: tuple[int, int] = (-8, 8)) -> pg.PlotWidget:
     plot = pg.PlotWidget(parent, background=base_colour())
     plot.setObjectName(name)
     item = plot.getPlotItem()
@@ -52,17 +54,14 @@ def _plot(name: str, left: str, parent: QWidget,
     item.setDownsampling(auto=True, mode="peak")
     item.showGrid(x=True, y=True, alpha=0.15)
     item.setMenuEnabled(False)
+    style_axes(item)
     for side in ("left", "bottom"):
-        axis = item.getAxis(side)
-        axis.setPen(pg.mkPen(muted_text()))
-        axis.setTextPen(pg.mkPen(text_colour()))
         # Else a loss of 0.7 reads "loss (x0.001)" with ticks at 700: users read the ticks.
-        axis.enableAutoSIPrefix(False)
+        item.getAxis(side).enableAutoSIPrefix(False)
     item.getAxis("left").setWidth(64)  # equal widths keep x-linked plots aligned by pixel
     item.setLabel("left", left)
     item.setLabel("bottom", "epoch")
-    legend = item.addLegend(offset=legend_offset, labelTextColor="#333")
-    legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+    add_legend(item, legend_offset)
     return plot
 
 
@@ -80,10 +79,9 @@ class HoverLabel:
 
     def __init__(self, plot: pg.PlotWidget, series: list[Series], value_format: str) -> None:
         self.plot, self.series, self.value_format = plot, series, value_format
-        self.marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#333", width=1.5),
+        self.marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen(text_colour(), width=1.5),
                                          brush=pg.mkBrush(255, 255, 255, 0))
-        self.text = pg.TextItem(color="#222", fill=pg.mkBrush(255, 255, 255, 220),
-                                border=pg.mkPen("#bbb"), anchor=(0, 1))
+        self.text = pg.TextItem(anchor=(0, 1), **hover_colours())
         for item in (self.marker, self.text):
             item.setZValue(100)
             item.hide()
@@ -131,10 +129,11 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("lossPlot", "loss", self)
+        self.loss_plot = styled_plot("lossPlot", "loss", self)
         # accuracy rises towards the top right: its legend sits bottom right, out of the way
-        self.accuracy_plot = _plot("accuracyPlot", "accuracy (%)", self, legend_offset=(-8, -8))
-        self.lr_plot = _plot("learningRatePlot", "learning rate", self)
+        self.accuracy_plot = styled_plot("accuracyPlot", "accuracy (%)", self,
+                                         legend_offset=(-8, -8))
+        self.lr_plot = styled_plot("learningRatePlot", "learning rate", self)
         self.lr_plot.getPlotItem().legend.hide()
         self.lr_plot.getPlotItem().enableAutoRange(y=False)  # from 0, see redraw()
         self.lr_plot.setMaximumHeight(150)
@@ -155,13 +154,16 @@ class TrainingPlots(QWidget):
                                      "train accuracy")
         self.val_accuracy = Series(_line(ap, "val accuracy", GREEN, 2, symbol="s"),
                                    "val accuracy")
-        self.lr = Series(_line(self.lr_plot, None, "#555", 1.5), "learning rate")
+        # Named in the legend only once a run reports it (a labelled target folder).
+        self.target_accuracy = Series(_line(ap, None, RED, 2, symbol="t"), TARGET_ACCURACY)
+        self.lr = Series(_line(self.lr_plot, None, muted_text(), 1.5), "learning rate")
         self.series = [self.batch_loss, self.smoothed_loss, self.train_loss, self.val_loss,
-                       self.train_accuracy, self.val_accuracy, self.lr]
+                       self.train_accuracy, self.val_accuracy, self.target_accuracy, self.lr]
         self.hovers = [
             HoverLabel(lp, [self.batch_loss, self.smoothed_loss, self.train_loss,
                             self.val_loss], "loss {:.4g}"),
-            HoverLabel(ap, [self.train_accuracy, self.val_accuracy], "accuracy {:.1f} %"),
+            HoverLabel(ap, [self.train_accuracy, self.val_accuracy, self.target_accuracy],
+                       "accuracy {:.1f} %"),
             HoverLabel(self.lr_plot, [self.lr], "learning rate {:.3g}"),
         ]
 
@@ -194,6 +196,7 @@ class TrainingPlots(QWidget):
         self.batches_per_epoch = max(1, int(batches_per_epoch))
         for s in self.series:
             s.clear()
+        self.accuracy_plot.getPlotItem().legend.removeItem(self.target_accuracy.curve)
         self._dirty = True
         self.redraw()
         self.loss_plot.enableAutoRange()
@@ -217,6 +220,11 @@ class TrainingPlots(QWidget):
         self.val_loss.append(event.epoch, event.val_loss)
         self.train_accuracy.append(event.epoch, 100 * event.train_accuracy)
         self.val_accuracy.append(event.epoch, 100 * event.val_accuracy)
+        if event.target_accuracy is not None:
+            if self.target_accuracy.n == 0:
+                self.accuracy_plot.getPlotItem().legend.addItem(self.target_accuracy.curve,
+                                                                TARGET_ACCURACY)
+            self.target_accuracy.append(event.epoch, 100 * event.target_accuracy)
         self._changed()
 
     def _changed(self) -> None:

@@ -18,6 +18,8 @@ from tlstudio.runs import RunFolder
 START_STYLE = ("QPushButton#startButton:enabled { background:#2f6fb0; color:white; "
                "font-weight:bold; border-radius:4px; padding: 0 16px; }")
 NO_DATA = "Choose a training folder first (step 1)"
+TRAIN_TIP = "Train the backbone on the training folder with these settings (Ctrl+Enter)"
+RUNNING = "A run is in progress: stop it first"
 
 
 class RunButtons(QWidget):
@@ -35,12 +37,17 @@ class RunButtons(QWidget):
         super().__init__(parent, objectName="runButtons")
         self.controller, self.view = controller, view
         self.data_ready = False  # the window says when a training folder has been scanned
+        self.blocked: str | None = None  # why the steps cannot train yet (no weights), if so
         self.start_button = QPushButton("Train", objectName="startButton")
         self.pause_button = QPushButton("Pause", objectName="pauseButton")
         self.stop_button = QPushButton("Stop", objectName="stopButton")
         self.start_button.setDefault(True)
         self.start_button.setMinimumHeight(36)
         self.start_button.setStyleSheet(START_STYLE)
+        self.pause_button.setToolTip("Pause the run after the current batch; click again to "
+                                     "go on")
+        self.stop_button.setToolTip("Stop the run after the current batch (Esc); the epochs "
+                                    "done are kept and the run can be resumed")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.start_button, 2)
@@ -53,11 +60,17 @@ class RunButtons(QWidget):
         controller.pausedChanged.connect(self._on_paused_changed)
         self._show_running(False)
 
-    def set_data_ready(self, ready: bool) -> None:
-        self.data_ready = ready
-        can_start = ready and not self.controller.is_running()
-        self.start_button.setEnabled(can_start)
-        self.start_button.setToolTip("" if can_start or ready else NO_DATA)
+    def set_data_ready(self, ready: bool, blocked: str | None = None) -> None:
+        """Whether a scanned training folder is there, and why else Train must wait."""
+        self.data_ready, self.blocked = ready, blocked
+        self._show_start()
+
+    def _show_start(self, running: bool | None = None) -> None:
+        if running is None:
+            running = self.controller.is_running()
+        why_not = RUNNING if running else NO_DATA if not self.data_ready else self.blocked
+        self.start_button.setEnabled(why_not is None)
+        self.start_button.setToolTip(TRAIN_TIP if why_not is None else why_not)
 
     def start(self, recipe: Recipe, resume: bool = False) -> bool:
         """Train `recipe` (with `resume`, continue its run folder); False if a run is on."""
@@ -111,7 +124,7 @@ class RunButtons(QWidget):
         self.controller.stop()
 
     def _show_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running and self.data_ready)
+        self._show_start(running)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Pause")
         self.stop_button.setEnabled(running)
@@ -126,12 +139,16 @@ class RunButtons(QWidget):
         self._show_running(False)
         if result is None:  # failed: _on_failed said why
             return
-        if RunFolder.at(result.run_dir).has_model():
+        has_model = RunFolder.at(result.run_dir).has_model()  # a cross-validation's: per fold
+        if has_model:
             self.modelSaved.emit(result.run_dir)
         if result.stopped:
             self.view.on_finished("Stopped")
-            self.view.append_log(f"Stopped after {len(result.epochs)} epoch(s)", "warning")
+            # A cross-validation has no epochs of its own: its fold view says how far it got.
+            self.view.append_log(f"Stopped after {len(result.epochs)} epoch(s)" if result.epochs
+                                 else "Stopped", "warning")
             return
         self.view.on_finished("Finished")
-        self.view.append_log(f"Finished: the model is in {result.run_dir}")
+        self.view.append_log(f"Finished: the {'model' if has_model else 'run'} is in "
+                             f"{result.run_dir}")
         self.finished.emit(result.run_dir)

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tlstudio.gui.shared.palette_colours import muted_text, note_style
+from tlstudio.gui.training.fold_progress import FoldProgress
 from tlstudio.gui.training.plots import TrainingPlots
 from tlstudio.gui.training.result_card import ResultCard
 from tlstudio.training.events import per_class_line
@@ -29,7 +31,8 @@ from tlstudio.training.events import per_class_line
 FAILED_STYLE = ("QProgressBar { border: 1px solid #b3261e; border-radius: 3px; "
                 "text-align: center; color: palette(text); } "
                 "QProgressBar::chunk { background: #b3261e; }")
-LOG_COLOURS = {"warning": "#9a5b00", "error": "#b3261e"}
+EXPORT_WAITS = "Export is possible once the current run has a model (its first epoch ended)"
+LOG_LEVELS = ("warning", "error")  # coloured in the log; the rest in the text colour
 
 
 def format_duration(seconds: float) -> str:
@@ -60,9 +63,9 @@ class TrainingView(QWidget):
         self.export_button = QPushButton("Export model…", objectName="exportButton")
         self.export_button.setEnabled(False)
         self.export_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        self.export_button.setToolTip("Export the last finished run as ONNX, TorchScript or "
-                                      "safetensors")
+        self.export_button.setToolTip(EXPORT_WAITS)
         self.result_card = ResultCard()
+        self.folds = FoldProgress()  # shown while a run cross-validates
         self.log_pane = QPlainTextEdit(objectName="logPane", readOnly=True)
         self.log_pane.setMaximumBlockCount(5000)
         self.log_pane.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -80,6 +83,7 @@ class TrainingView(QWidget):
         middle_layout.setContentsMargins(0, 0, 0, 0)
         middle_layout.addLayout(row)
         middle_layout.addWidget(self.result_card)
+        middle_layout.addWidget(self.folds)
         log_title = QLabel("Log")
         bold = QFont(log_title.font())
         bold.setBold(True)
@@ -152,7 +156,8 @@ class TrainingView(QWidget):
         self.append_log(
             f"Epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
             f"accuracy {event.train_accuracy:.1%}; validation loss {event.val_loss:.4f}, "
-            f"accuracy {event.val_accuracy:.1%} ({format_duration(event.seconds)})")
+            f"accuracy {event.val_accuracy:.1%}{event.target_text()} "
+            f"({format_duration(event.seconds)})")
         per_class = getattr(event, "per_class_accuracy", ())
         if per_class and self._classes:
             line = per_class_line(self._classes, per_class)
@@ -169,8 +174,8 @@ class TrainingView(QWidget):
 
     def append_log(self, text: str, level: str = "info") -> None:
         stamp = time.strftime("%H:%M:%S")
-        colour = LOG_COLOURS.get(level)
         body = html.escape(text)
-        if colour:
-            body = f"<span style='color:{colour}'>{body}</span>"
-        self.log_pane.appendHtml(f"<span style='color:#888'>{stamp}</span>&nbsp; {body}")
+        if level in LOG_LEVELS:
+            body = f"<span style='{note_style(level)}'>{body}</span>"
+        self.log_pane.appendHtml(f"<span style='color:{muted_text()}'>{stamp}</span>&nbsp; "
+                                 f"{body}")

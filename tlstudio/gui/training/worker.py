@@ -21,15 +21,18 @@ from tlstudio.devices import default_threads, resolve_device
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure, with_remedies
 from tlstudio.recipe import Recipe
+from tlstudio.runs import RunFolder
 from tlstudio.training import (
     BatchEnded,
     EpochEnded,
     Event,
     FitStarted,
+    FoldEnded,
     LogMessage,
     PhaseProgress,
     RunControl,
     RunResult,
+    cross_validate,
     fit,
 )
 
@@ -124,6 +127,17 @@ class PhaseThrottle:
             self._emit(event)
 
 
+def train_recipe(recipe: Recipe, callbacks=(), control: RunControl | None = None,
+                 resume: bool = False) -> RunResult:
+    """What Train does with a recipe: `fit`, or with `folds` its cross-validation (one fit per
+    fold into RUN/folds/N; the result names the whole run folder, with no epochs of its own)."""
+    if not recipe.folds or resume:
+        return fit(recipe, callbacks=callbacks, control=control, resume=resume)
+    result = cross_validate(recipe, callbacks=callbacks, control=control)
+    classes = tuple(RunFolder.at(result.run_dir).read_metrics().get("classes", ()))
+    return RunResult(result.run_dir, classes, (), result.stopped)
+
+
 def leave_core_to_gui(recipe: Recipe) -> tuple[Recipe, str | None]:
     """The recipe with `threads` set for a CPU run that did not choose it, and why, or as is."""
     if recipe.threads is not None or resolve_device(recipe.device).type != "cpu":
@@ -141,12 +155,13 @@ class TrainingWorker(QObject):
     phaseProgress = Signal(object)  # PhaseProgress
     batchProgress = Signal(object)  # BatchSnapshot
     epochEnded = Signal(object)  # EpochEnded
+    foldEnded = Signal(object)  # FoldEnded: a cross-validation fold (or a compared strategy's)
     log = Signal(str, str)  # text, level: "info", "warning" or "error"
     failed = Signal(str)  # a message for the user
     finished = Signal(object)  # RunResult, or None after a failure
 
     def __init__(self, recipe: Recipe, control: RunControl,
-                 fit_fn: Callable[..., RunResult] = fit, resume: bool = False) -> None:
+                 fit_fn: Callable[..., RunResult] = train_recipe, resume: bool = False) -> None:
         super().__init__()
         self._recipe, self._control, self._fit = recipe, control, fit_fn
         self._resume = resume  # continue from the run folder's checkpoint.pt
@@ -187,6 +202,8 @@ class TrainingWorker(QObject):
         elif isinstance(event, FitStarted):
             self._batches.start(event.epochs)
             self.fitStarted.emit(event)
+        elif isinstance(event, FoldEnded):
+            self.foldEnded.emit(event)
         elif isinstance(event, LogMessage):
             self.log.emit(with_remedies(event.text, event.remedies, FrontEnd.WINDOW), event.level)
 
@@ -201,13 +218,14 @@ class TrainingController(QObject):
     phaseProgress = Signal(object)  # PhaseProgress, only when its percent changes
     batchProgress = Signal(object)  # BatchSnapshot, at most ~25 a second
     epochEnded = Signal(object)  # EpochEnded
+    foldEnded = Signal(object)  # FoldEnded
     log = Signal(str, str)  # text, level
     failed = Signal(str)  # a readable message; `finished(None)` follows
     finished = Signal(object)  # RunResult, or None after a failure; the thread has ended
     pausedChanged = Signal(bool)  # the run was paused (True) or resumed (False)
 
     def __init__(self, parent: QObject | None = None,
-                 fit_fn: Callable[..., RunResult] = fit) -> None:
+                 fit_fn: Callable[..., RunResult] = train_recipe) -> None:
         super().__init__(parent)
         self._fit = fit_fn  # tests swap in a fake engine
         self._thread: QThread | None = None
@@ -233,8 +251,8 @@ class TrainingController(QObject):
         worker.finished.connect(thread.quit)
         worker.finished.connect(worker.deleteLater)
         thread.finished.connect(thread.deleteLater)
-        for name in ("fitStarted", "phaseProgress", "batchProgress", "epochEnded", "log",
-                     "failed"):
+        for name in ("fitStarted", "phaseProgress", "batchProgress", "epochEnded", "foldEnded",
+                     "log", "failed"):
             getattr(worker, name).connect(getattr(self, name))
         worker.finished.connect(self._on_worker_finished)
         thread.start()

@@ -9,14 +9,13 @@ import math
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QResizeEvent
+from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -26,6 +25,8 @@ from tlstudio.gui.gallery.gallery import gallery_list, tiles_and_detail
 from tlstudio.gui.gallery.gallery_model import GalleryModel
 from tlstudio.gui.gallery.image_detail import ImageDetail
 from tlstudio.gui.shared.background import BackgroundJob, TaskState, error_message
+from tlstudio.gui.shared.current_run import run_name
+from tlstudio.gui.shared.elided_label import ElidedLabel
 from tlstudio.gui.shared.palette_colours import message_colours
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
 from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
@@ -51,30 +52,6 @@ def predict_job(state: TaskState, source: str, predictor: Predictor | None,
     return predictor, [unlabelled_record(p) for p in predictions], passed_over + skipped
 
 
-class ElidedLabel(QLabel):
-    """One line that gives up its middle when too narrow (a path keeps its drive and file
-    name); the full text is the tooltip."""
-
-    def __init__(self, object_name: str) -> None:
-        super().__init__(objectName=object_name)
-        self.full_text = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-
-    def set_full_text(self, text: str) -> None:
-        self.full_text = text
-        self.setToolTip(text)
-        self._elide()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle,
-                                                   max(self.width(), 40)))
-
-
 class TryImagesView(QWidget):
     """A drop target and a gallery of predictions for images outside the dataset."""
 
@@ -86,6 +63,8 @@ class TryImagesView(QWidget):
         self.setAcceptDrops(True)
         self.source: str | None = None  # run folder or exported model file
         self._chosen = False  # the user picked the model: a new run does not replace it
+        self.current_run: str | None = None  # the window's current run (its model, once saved)
+        self._waiting: list[str] = []  # images that wait for the current run's model
         self._predictor: Predictor | None = None
         self._queue: list[str] = []
         self._predicting: list[str] = []  # the paths of the prediction in flight
@@ -104,6 +83,11 @@ class TryImagesView(QWidget):
         self.add_files = QPushButton("Add images…", objectName="tryAddImages")
         self.add_folder = QPushButton("Add folder…", objectName="tryAddFolder")
         self.clear_button = QPushButton("Clear", objectName="tryClear")
+        self.choose_model.setToolTip("Predict with another run folder or exported model "
+                                     "instead of the current run's")
+        self.add_files.setToolTip("Add image files to predict (or drop them on the window)")
+        self.add_folder.setToolTip("Add every image in a folder to predict")
+        self.clear_button.setToolTip("Remove the images from this list (the files stay)")
         self._build_layout()
         self.choose_model.clicked.connect(self._choose_model)
         self.add_files.clicked.connect(self._pick_files)
@@ -125,10 +109,44 @@ class TryImagesView(QWidget):
 
     # ---- the public API ------------------------------------------------------------------
 
+    def follow_run(self, run_dir: str) -> None:
+        """The window's current run changed ('' for none): unless the user chose a model, its
+        model is used from now on, or, while it has none, images wait for it, and the label
+        and status say so (the model never changes silently at the end of a run)."""
+        self.current_run = run_dir or None
+        if self._chosen:
+            self._show_source()
+            return
+        if run_dir and RunFolder.at(run_dir).has_model():
+            self.set_run(run_dir)
+            return
+        if self.source is not None:  # the images shown, or on their way, wait for the new model
+            interrupted = self._predicting if self._job.is_running() else []
+            shown = [r.path for r in self.model.records]
+            self._waiting = list(dict.fromkeys(self._waiting + shown + interrupted + self._queue))
+        self._job.cancel()  # its predictions would be the previous run's
+        self._queue.clear()
+        self.source, self._predictor = None, None
+        self.model.set_records([])
+        self.detail.show_record(None)
+        self.detail.set_model_source(None, NO_SALIENCY)
+        self._show_source()
+        self._say_waiting()
+
     def set_run(self, run_dir: str) -> None:
-        """The window's latest finished run: used unless the user chose another model."""
-        if not self._chosen:
-            self.set_model(run_dir, chosen=False)
+        """The current run has a model now (or a run was given with no current run): used
+        unless the user chose another model; another run's model is not taken."""
+        if self._chosen or (self.current_run is not None
+                            and Path(run_dir) != Path(self.current_run)):
+            return
+        if self.source is not None and Path(self.source) == Path(run_dir):
+            return  # already its model
+        self.set_model(run_dir, chosen=False)
+        self.status.setStyleSheet("")
+        self.status.setText(f"Now predicting with the current run's model ({run_name(run_dir)})")
+        waiting, self._waiting = self._waiting, []
+        if waiting:
+            self.add_paths(waiting)
 
     def set_model(self, source: str | os.PathLike[str], chosen: bool = True) -> None:
         """Predict with a run folder or an exported .onnx / .pt / .safetensors file."""
@@ -146,6 +164,10 @@ class TryImagesView(QWidget):
 
     def add_paths(self, paths: list[str]) -> None:
         """Predict these files and folders (off the GUI thread) and add them to the gallery."""
+        if self.source is None and self.current_run is not None:
+            self._waiting += [p for p in paths if p not in self._waiting]
+            self._say_waiting()
+            return
         if self.source is None:
             self._say("Train a model or choose an exported one first (Choose model…).")
             return
@@ -158,6 +180,7 @@ class TryImagesView(QWidget):
 
     def clear(self) -> None:
         self._queue.clear()
+        self._waiting.clear()
         self._job.cancel()  # what it predicts would come back after the Clear
         self.model.set_records([])
         self.detail.show_record(None)
@@ -226,13 +249,30 @@ class TryImagesView(QWidget):
         self.status.setText(text)
 
     def _show_source(self) -> None:
-        if self.source is None:
+        """Which model predicts, named as every tab names the current run."""
+        if self.source is None and self.current_run is not None:
+            self.model_label.set_full_text(f"Model: none yet · {run_name(self.current_run)} "
+                                           "has no model until its first epoch ends")
+            self.hint.setText("Drop images or folders here: they are predicted once the "
+                              "current run has its model. Or choose a model.")
+        elif self.source is None:
             self.model_label.set_full_text("No model yet")
             self.hint.setText("Train one, or choose an exported model. Then drop images or "
                               "folders here.")
+        elif not self._chosen:
+            self.model_label.set_full_text(f"Model: the current run's · {run_name(self.source)}"
+                                           f" ({self.source})")
+            self.hint.setText("Drop images or folders here, or add them.")
         else:
             self.model_label.set_full_text(f"Model: {self.source}")
-            self.hint.setText("Drop images or folders here, or add them.")
+            self.hint.setText("Drop images or folders here, or add them. The chosen model "
+                              "stays, whichever run is current.")
+
+    def _say_waiting(self) -> None:
+        if self._waiting:
+            self.status.setStyleSheet("")
+            self.status.setText(f"{len(self._waiting)} item(s) wait for the current run's "
+                                f"model ({run_name(self.current_run)})")
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():

@@ -1,0 +1,1 @@
+"""The window's "Compare strategies": the dialog, its live table and the winner's actions."""
