@@ -7,7 +7,10 @@ fraction of an augmented fine-tuning epoch after the first; a cached epoch's ima
 to a bare PyTorch loop over uint8 tensors in memory; and the peak RSS growth of feature
 extraction over N and over 3N images.
 
-    python benchmarks/photo_pipeline.py --images 24 --workers 1
+    python benchmarks/photo_pipeline.py --images 24 [--workers N]
+
+Loaders are tlstudio's ImageLoader with the workers training would choose (auto) unless
+--workers names a number.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from PIL import Image
 from sklearn.datasets import load_sample_image
 from torch.utils.data import DataLoader
 
-from tlstudio.data import ImageCache, ImageFolderDataset, eval_transform, scan_folder
+from tlstudio.data import (
+    ImageCache,
+    ImageFolderDataset,
+    ImageLoader,
+    eval_transform,
+    loader_workers,
+    scan_folder,
+)
 from tlstudio.data.augment import AugmentTransform
 from tlstudio.models import apply_freeze, build_classifier
 
@@ -53,8 +63,7 @@ def write_photos(folder: Path, count: int, size: tuple[int, int]) -> Path:
 
 
 def loader(dataset, args) -> DataLoader:
-    return DataLoader(dataset, batch_size=args.batch, num_workers=args.workers,
-                      shuffle=False, persistent_workers=False)
+    return ImageLoader(dataset, batch_size=args.batch, num_workers=args.workers)
 
 
 def extraction_rate(model, dataset, args) -> float:
@@ -115,7 +124,7 @@ def main() -> None:
     p.add_argument("--height", type=int, default=3000)
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=None, help="default: auto, as training")
     p.add_argument("--backbone", default="tf_efficientnet_lite0")
     args = p.parse_args()
     torch.manual_seed(0)
@@ -137,8 +146,10 @@ def run(tmp: Path, args) -> None:
               "(c) disk cache": ImageFolderDataset(scan, eval_tf, cache)}
     for _batch in loader(setups["(c) disk cache"], args):  # fill the cache (the first epoch)
         pass
+    workers = loader_workers(args.workers, setups["(b) draft decode"])
+    chosen = "auto" if args.workers is None else "chosen"
     print(f"{args.images} JPEGs of {args.width}x{args.height}, {args.backbone} at "
-          f"{args.size} px, batch {args.batch}, {args.workers} loader worker(s), "
+          f"{args.size} px, batch {args.batch}, {workers} loader worker(s) ({chosen}), "
           f"{torch.get_num_threads()} threads")
     print(f"{'decoding':18} {'extract img/s':>14} {'fine-tune img/s':>16}")
     rates = {}

@@ -70,6 +70,17 @@ def test_the_run_keeps_the_best_epochs_weights(colour_data, tmp_path, monkeypatc
     assert "The run's model is epoch 2's, the best by val_loss, not the last epoch's" in logs
 
 
+def test_when_the_last_epoch_is_the_best_its_weights_file_is_the_model_written_once(
+        colour_data, tmp_path, monkeypatch) -> None:
+    _script_val_loss(monkeypatch, [1.0, 0.9, 0.8, 0.7])
+    snapshots = WeightsPerEpoch()
+    run = Path(fit(_recipe(colour_data, tmp_path / "run"), callbacks=[snapshots]).run_dir)
+    _assert_same_weights(run / "model.safetensors", snapshots.states[4])
+    # one file under two names: the model's bytes are not written (nor stored) twice
+    assert (run / "model.safetensors").samefile(run / "best_model.safetensors")
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_best_by_accuracy_and_keep_last(colour_data, tmp_path, monkeypatch) -> None:
     snapshots = WeightsPerEpoch()
     result = fit(_recipe(colour_data, tmp_path / "run", keep_best=False, monitor="val_accuracy"),

@@ -8,13 +8,16 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from imagefolders import write_class_folders, write_photo_crops
 
 from tlstudio.cli import main
 from tlstudio.comparison import compare
 from tlstudio.comparison.budget import Budget
+from tlstudio.comparison.strategies import strategy_recipe
 from tlstudio.recipe import Recipe
-from tlstudio.runs import RunFolder, load_predictions
+from tlstudio.runs import RunFolder, load_predictions, load_weights
+from tlstudio.training import FeatureStore, fit
 
 ROW_KEYS = {"strategy", "backbone", "folds", "accuracy_mean", "accuracy_std", "macro_f1_mean",
             "macro_f1_std", "seconds"}
@@ -86,3 +89,24 @@ def test_compare_refuses_unknown_strategies_and_needs_an_out_folder(
     assert "unknown strategy fancy" in err and "two-phase" in err
     assert main(["compare", str(data)]) == 2
     assert "--out DIR" in capsys.readouterr().err
+
+
+def test_head_only_fits_sharing_a_store_build_the_backbone_once_and_train_as_alone(
+        tmp_path: Path) -> None:
+    data = write_class_folders(tmp_path / "data", {"red": 5, "green": 5})
+    base = Recipe(data_dir=str(data), backbone="tiny_cnn", image_size=16, epochs=2,
+                  device="cpu", precision="fp32")
+
+    def trained(strategy: str, name: str, store: FeatureStore | None) -> dict:
+        out = RunFolder.at(tmp_path / name)
+        fit(strategy_recipe(base, strategy).replace(out_dir=str(out.path)), features=store)
+        return load_weights(out.model_weights)
+
+    alone = trained("head", "alone", None)
+    store = FeatureStore()
+    trained("logreg", "logreg", store)
+    trained("full", "full", store)  # trains a backbone of its own, never the shared one
+    shared = trained("head", "shared", store)
+    assert len(store.backbones) == 1
+    assert alone.keys() == shared.keys()
+    assert all(torch.equal(alone[k], shared[k]) for k in alone)  # backbone and head alike

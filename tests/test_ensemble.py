@@ -4,6 +4,7 @@ report and export accept; its exports hold every member (each at its own input s
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,19 @@ from imagefolders import write_class_folders
 
 from tlstudio.cli import main
 from tlstudio.ensemble import build_ensemble
+from tlstudio.ensemble.combine import fit_stacker, stack_features
 from tlstudio.evaluation.report import write_report
 from tlstudio.export import export_run
 from tlstudio.inference import load_predictor
 from tlstudio.recipe import Recipe
-from tlstudio.runs import load_predictions, read_ensemble_info, read_run_info
-from tlstudio.training import fit
+from tlstudio.runs import (
+    RunFolder,
+    load_predictions,
+    read_ensemble_info,
+    read_oof_predictions,
+    read_run_info,
+)
+from tlstudio.training import cross_validate, fit
 
 CLASSES = {"red": 10, "green": 10, "blue": 10}
 
@@ -122,6 +130,9 @@ def test_stacking_is_scored_out_of_fold_and_reported_with_its_members(runs, tmp_
     out = tmp_path / "ens"
     result = build_ensemble([runs["good"], runs["poor"], runs["wide"]], "stacking", out)
     assert "cross-validated" in result.info.scoring
+    # the members were not cross-validated: the stacker is fitted on validation predictions
+    assert read_ensemble_info(out).fitted_on == "validation predictions"
+    assert read_run_info(out).metrics["ensemble"]["fitted_on"] == "validation predictions"
     assert result.images == len(load_predictions(runs["good"]).files)
     report = write_report(out, tmp_path / "report.html").read_text(encoding="utf-8")
     table = report[report.index('<table id="ensemble">'):]
@@ -129,6 +140,38 @@ def test_stacking_is_scored_out_of_fold_and_reported_with_its_members(runs, tmp_
     for name in ("good", "poor", "wide", "ensemble (stacking)"):
         assert f"<td>{name}</td>" in table
     assert f"{result.accuracy:.1%}" in table
+
+
+def test_stacking_fits_on_the_members_out_of_fold_predictions_when_they_have_them(
+        runs, tmp_path: Path, capsys) -> None:
+    members = []
+    for name in ("good", "poor"):  # each run, with its recipe's cross-validation beside it
+        member = tmp_path / name
+        shutil.copytree(runs[name], member)
+        recipe = Recipe.load(RunFolder.at(member).recipe)
+        cv = cross_validate(recipe.replace(folds=2, out_dir=str(tmp_path / f"cv-{name}")))
+        shutil.copy(RunFolder.at(cv.run_dir).oof_predictions, RunFolder.at(member).oof_predictions)
+        members.append(member)
+    out = tmp_path / "ens"
+    assert main(["ensemble", *map(str, members), "--method", "stacking", "--out",
+                 str(out)]) == 0
+    assert "out-of-fold predictions of" in capsys.readouterr().out
+    assert read_ensemble_info(out).fitted_on == "out-of-fold predictions"
+    assert read_run_info(out).metrics["ensemble"]["fitted_on"] == "out-of-fold predictions"
+    # The stacker is scikit-learn's, fitted on the out-of-fold rows of the images the ensemble
+    # is not scored on, and applied to the members' validation probabilities.
+    stored = [load_predictions(m) for m in members]
+    validation = stored[0].files
+    classes = read_run_info(members[0]).model.classes
+    oof = [{r.path: r for r in read_oof_predictions(m)[0]} for m in members]
+    fitted_on = sorted(set(oof[0]) - set(validation))
+    assert fitted_on and len(fitted_on) + len(validation) == len(oof[0])
+    oof_members = np.array([[rows[f].probabilities for f in fitted_on] for rows in oof])
+    oof_targets = np.array([classes.index(oof[0][f].label) for f in fitted_on])
+    val_members = np.stack([s.probabilities(read_run_info(m).saved_epoch())
+                            for s, m in zip(stored, members, strict=True)])
+    expected = fit_stacker(oof_members, oof_targets).predict_proba(stack_features(val_members))
+    np.testing.assert_allclose(load_predictions(out).probabilities(1), expected, atol=1e-5)
 
 
 def test_runs_with_different_classes_are_refused(runs, tmp_path, capsys) -> None:

@@ -144,15 +144,15 @@ def test_lr_finder_splits_batches_that_run_out_of_memory(colour_data: Path, tmp_
 def _limit_backbone(monkeypatch, limit: int) -> None:
     """The fit's stages (the engine's and the LR finder's) build the recipe's model, out of
     memory above ``limit``."""
-    build_classifier = stages.build_classifier
+    build_backbone = stages.build_backbone
 
     def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
         if len(args[0]) > limit:
             raise torch.OutOfMemoryError("CUDA out of memory (injected by the test)")
 
-    def limited_model(*args, **kwargs):
-        built = build_classifier(*args, **kwargs)
-        built.model.backbone.register_forward_pre_hook(hook)
+    def limited_backbone(*args, **kwargs):
+        built = build_backbone(*args, **kwargs)
+        built.module.register_forward_pre_hook(hook)
         return built
 
-    monkeypatch.setattr(stages, "build_classifier", limited_model)
+    monkeypatch.setattr(stages, "build_backbone", limited_backbone)

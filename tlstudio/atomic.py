@@ -172,6 +172,22 @@ def write_bytes(dest: str | os.PathLike[str], data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def link(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> bool:
+    """Make ``dest`` another name of the file ``src`` in one step (no bytes written); False
+    where that cannot be done (no hard links on the file system, another device), so that the
+    caller writes ``dest`` itself. Only for files that are replaced, never changed in place."""
+    dest = Path(dest)
+    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        os.link(src, tmp)
+        os.replace(tmp, dest)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def write_text(dest: str | os.PathLike[str], text: str) -> None:
     write_bytes(dest, text.encode("utf-8"))
 

@@ -222,9 +222,11 @@ class Recipe:
     seed: int = setting(
         0, label="Seed", help="the same seed gives the same split, order and start",
         group="training", kind="int", beginner=True, low=0, high=2**31 - 1)
-    num_workers: int = setting(
-        0, label="Loader workers", help="data loading processes; 0 decodes in the training "
-        "thread", group="speed", kind="int", low=0, high=64, flag="--workers", window=False)
+    num_workers: int | None = setting(
+        None, label="Loader workers", help="data loading processes; 0 decodes in the training "
+        "thread", group="speed", kind="int", low=0, high=64, flag="--workers", window=False,
+        none_means="auto: one per spare core (at most 4) when decoding the images costs "
+        "more than starting them, else 0")
     threads: int | None = setting(
         None, label="CPU threads", help="CPU threads for torch", group="training",
         kind="int", beginner=True, low=1, high=1024,

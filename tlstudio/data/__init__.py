@@ -34,6 +34,7 @@ from tlstudio.data.transforms import (
     resize_size,
 )
 from tlstudio.data.walk import SkippedFile, find_files
+from tlstudio.data.workers import loader_workers
 
 __all__ = [
     "AUGMENT_PRESETS",
@@ -59,6 +60,7 @@ __all__ = [
     "eval_transform",
     "find_files",
     "load_rgb",
+    "loader_workers",
     "preview_augmentations",
     "resize_size",
     "scan_folder",

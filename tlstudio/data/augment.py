@@ -74,6 +74,8 @@ class AugmentTransform:
     A class, not a closure, so DataLoader workers started with spawn can pickle it.
     """
 
+    random = True  # data.loader seeds it per image, the same with or without workers
+
     def __init__(self, image_size: int, preset: str = "light",
                  options: Mapping[str, Any] | None = None) -> None:
         self.image_size, self.preset = image_size, preset

@@ -29,7 +29,16 @@ class ImageFolderDataset(Dataset[tuple[torch.Tensor, int]]):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+        """The sample at index `item`, or at (index, seed): its random transform seeded."""
+        if isinstance(item, tuple):  # data.loader.SeededSampler's
+            index, seed = item
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self._sample(index)
+        return self._sample(item)
+
+    def _sample(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
         try:
             if self.cache is not None and self.short_side is not None:

@@ -12,7 +12,12 @@ from typing import Any
 import numpy as np
 
 from tlstudio.ensemble.combine import Combination, combine
-from tlstudio.ensemble.members import Member, read_members, shared_validation
+from tlstudio.ensemble.members import (
+    Member,
+    read_members,
+    shared_out_of_fold,
+    shared_validation,
+)
 from tlstudio.errors import EnsembleError
 from tlstudio.evaluation import evaluate_predictions
 from tlstudio.models import EnsembleModel
@@ -56,17 +61,27 @@ def build_ensemble(run_dirs: Sequence[str | os.PathLike[str]], method: str,
         members = read_members(run_dirs)
         shared = shared_validation(members)
         classes = members[0].info.classes
-        combination = combine(method, shared.probabilities, shared.targets, len(classes))
+        combination = combine(method, shared.probabilities, shared.targets, len(classes),
+                              _out_of_fold(members, shared.files) if method == "stacking"
+                              else None)
         seconds = time.perf_counter() - begun
         info = EnsembleInfo(method, tuple(
             _member(m, weight, probs, shared.targets) for m, weight, probs in
             zip(members, combination.weights, shared.probabilities, strict=True)),
-            combination.scoring)
+            combination.scoring, combination.fitted_on)
         accuracy, macro_f1 = scores(combination.probabilities, shared.targets, classes)
         result = EnsembleResult(str(out_dir), info, accuracy, macro_f1, len(shared.files),
                                 shared.note)
         _write(out_dir, members, combination, info, shared, result, seconds)
     return result
+
+
+def _out_of_fold(members: Sequence[Member], validation: Sequence[str]
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """What a stacker may be fitted on besides the validation images: the out-of-fold
+    predictions every member has (cross-validated runs), without the validation images."""
+    found = shared_out_of_fold(members, validation)
+    return None if found is None else (found.probabilities, found.targets)
 
 
 def scores(probabilities: np.ndarray, targets: np.ndarray,
@@ -115,5 +130,6 @@ def _metrics(info: EnsembleInfo, result: EnsembleResult, model: ModelInfo,
         "members": [m.to_dict() for m in info.members],
         "ensemble": {"method": info.method, "accuracy": result.accuracy,
                      "macro_f1": result.macro_f1, "images": result.images,
-                     "scoring": info.scoring, "seconds": seconds, "note": result.note},
+                     "scoring": info.scoring, "seconds": seconds, "note": result.note,
+                     **({"fitted_on": info.fitted_on} if info.fitted_on else {})},
     }

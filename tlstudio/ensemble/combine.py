@@ -1,10 +1,12 @@
 """How members' probabilities become the ensemble's: a plain average, weights chosen on the
-validation predictions, or a logistic-regression stacker over them.
+validation predictions, or a logistic-regression stacker over them (over the members'
+out-of-fold predictions instead, when cross-validation gave every member some).
 
 Whatever is fitted on the validation images is scored out of fold (stratified K-fold on those
 images): each image's reported probability comes from weights or a stacker fitted without it,
 so the ensemble's metrics are not flattered by fitting and scoring on the same images. The
-weights or stacker kept are then fitted on all of them.
+weights or stacker kept are then fitted on all of them. A stacker fitted on out-of-fold
+predictions of other images is scored on the validation images directly: it never saw them.
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ class Combination:
     probabilities: np.ndarray  # [N, C] the ensemble's validation probabilities (out of fold
     # when anything was fitted), what its metrics are computed from
     scoring: str  # how those probabilities were obtained, in words
+    fitted_on: str = ""  # stacking: FITTED_ON_OUT_OF_FOLD or FITTED_ON_VALIDATION
 
 
-def combine(method: str, members: np.ndarray, targets: np.ndarray, classes: int) -> Combination:
-    """The ensemble of `members` ([M, N, C] validation probabilities) by `method`."""
+FITTED_ON_OUT_OF_FOLD = "out-of-fold predictions"
+FITTED_ON_VALIDATION = "validation predictions"
+
+
+def combine(method: str, members: np.ndarray, targets: np.ndarray, classes: int,
+            oof: tuple[np.ndarray, np.ndarray] | None = None) -> Combination:
+    """The ensemble of `members` ([M, N, C] validation probabilities) by `method`; a stacker
+    is fitted on `oof` ([M, K, C] probabilities of other images, [K] their classes)
+    when given and holding every class."""
     count = len(members)
     if method == "average":
         weights = np.full(count, 1.0 / count)
@@ -51,14 +61,27 @@ def combine(method: str, members: np.ndarray, targets: np.ndarray, classes: int)
         return Combination(method, choose_weights(members, targets), None, scored,
                            f"{folds}-fold cross-validated on the validation images: each image "
                            "scored with weights chosen without it")
+    if method == "stacking" and _every_class(oof, classes):
+        oof_members, oof_targets = oof
+        stacker = fit_stacker(oof_members, oof_targets)
+        return Combination(method, np.zeros(count), stacker_layer(stacker, classes),
+                           stacker_probabilities(stacker, members),
+                           f"a stacker fitted on the members' out-of-fold predictions of "
+                           f"{len(oof_targets)} other images (cross-validation), scored on "
+                           "the validation images it never saw", FITTED_ON_OUT_OF_FOLD)
     if method == "stacking":
         folds = _folds(targets, classes, every_class=True)
         scored = out_of_fold(fit_stacker, stacker_probabilities, members, targets, folds)
         stacker = fit_stacker(members, targets)
         return Combination(method, np.zeros(count), stacker_layer(stacker, classes), scored,
                            f"{folds}-fold cross-validated on the validation images: each image "
-                           "scored by a stacker fitted without it")
+                           "scored by a stacker fitted without it", FITTED_ON_VALIDATION)
     raise EnsembleError(f"Unknown ensemble method '{method}': choose one of {', '.join(METHODS)}")
+
+
+def _every_class(oof: tuple[np.ndarray, np.ndarray] | None, classes: int) -> bool:
+    """Out-of-fold predictions a stacker can be fitted on: every class among their images."""
+    return oof is not None and len(np.unique(oof[1])) == classes
 
 
 def mix(members: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -1,17 +1,29 @@
 """The runs an ensemble combines, read through `runs`: each one's model and its saved epoch's
-validation probabilities, on the validation images every member shares."""
+validation probabilities, on the validation images every member shares; and the out-of-fold
+predictions of cross-validated members, on the images they all scored out of fold."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from torch import nn
 
 from tlstudio.errors import EnsembleError, PredictionsError
-from tlstudio.runs import ModelInfo, RunInfo, load_model, load_predictions, read_run_info
+from tlstudio.runs import (
+    ModelInfo,
+    RunInfo,
+    load_model,
+    load_predictions,
+    read_oof_predictions,
+    read_run_info,
+)
+
+# An out-of-fold row: the image's class index and the probabilities of the fold model that
+# did not train on it.
+OutOfFoldRow = tuple[int, tuple[float, ...]]
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,14 @@ class Member:
     files: tuple[str, ...]  # its validation images, in stored order
     targets: np.ndarray  # [N] their true class indices
     probabilities: np.ndarray  # [N, C] its saved epoch's probabilities for them
+    out_of_fold: dict[str, OutOfFoldRow] | None = None  # by image path; None: not cross-validated
+
+
+@dataclass(frozen=True)
+class SharedOutOfFold:
+    files: tuple[str, ...]  # images every member scored out of fold
+    targets: np.ndarray  # [N] their true class indices
+    probabilities: np.ndarray  # [M, N, C] each member's out-of-fold probabilities for them
 
 
 @dataclass(frozen=True)
@@ -68,7 +88,39 @@ def _read_member(run_dir: str | os.PathLike[str]) -> Member:
         probabilities = stored.probabilities(epoch)
     except PredictionsError as e:
         raise EnsembleError(f"'{run_dir}' cannot be a member: {e}") from None
-    return Member(run, model, info, stored.files, stored.targets, probabilities)
+    return Member(run, model, info, stored.files, stored.targets, probabilities,
+                  _out_of_fold(run, info.classes))
+
+
+def _out_of_fold(run: RunInfo, classes: tuple[str, ...]) -> dict[str, OutOfFoldRow] | None:
+    """The run's out-of-fold predictions (a cross-validated run writes them), when they are
+    readable and for the model's classes."""
+    if not run.folder.oof_predictions.is_file():
+        return None
+    try:
+        rows, stored = read_oof_predictions(run.path)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    if stored != classes or any(r.label not in classes for r in rows):
+        return None
+    return {r.path: (classes.index(r.label), r.probabilities) for r in rows}
+
+
+def shared_out_of_fold(members: Sequence[Member], exclude: Collection[str]
+                       ) -> SharedOutOfFold | None:
+    """The images every member scored out of fold, less `exclude` (the images the ensemble is
+    scored on); None when a member has no out-of-fold predictions or none are shared."""
+    if any(m.out_of_fold is None for m in members):
+        return None
+    left = set(members[0].out_of_fold) - set(exclude)
+    for member in members[1:]:
+        left &= set(member.out_of_fold)
+    files = tuple(sorted(left))
+    if not files:
+        return None
+    targets = np.array([members[0].out_of_fold[f][0] for f in files])
+    probabilities = np.array([[m.out_of_fold[f][1] for f in files] for m in members])
+    return SharedOutOfFold(files, targets, probabilities)
 
 
 def shared_validation(members: Sequence[Member]) -> SharedValidation:

@@ -1,6 +1,14 @@
 """Backbones, their pretrained weights, the classifier built on them, and freezing."""
 
-from tlstudio.models.classifier import HEAD_STAGE, BuiltModel, Classifier, build_classifier
+from tlstudio.models.classifier import (
+    HEAD_STAGE,
+    BuiltBackbone,
+    BuiltModel,
+    Classifier,
+    build_backbone,
+    build_classifier,
+    classifier_on,
+)
 from tlstudio.models.ensemble import EnsembleModel
 from tlstudio.models.freezing import (
     StageInfo,
@@ -20,6 +28,7 @@ from tlstudio.models.weights import weights_status
 __all__ = [
     "HEAD_STAGE",
     "BackboneSpec",
+    "BuiltBackbone",
     "BuiltModel",
     "Classifier",
     "EnsembleModel",
@@ -29,7 +38,9 @@ __all__ = [
     "TIMM_PREFIX",
     "apply_freeze",
     "backbone_names",
+    "build_backbone",
     "build_classifier",
+    "classifier_on",
     "get_spec",
     "is_timm_name",
     "head_from_state",

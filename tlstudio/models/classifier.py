@@ -56,15 +56,26 @@ class BuiltModel:
     weights_source: str  # what was loaded: "bundled", "cached", "file:<path>", "none", ...
 
 
-def build_classifier(
+@dataclass(frozen=True)
+class BuiltBackbone:
+    """A backbone with its weights, before a head is put on it (fits that leave it frozen may
+    share one)."""
+
+    module: nn.Module  # the ImageNet model without its classifier
+    feature_dim: int
+    spec: BackboneSpec
+    stages: tuple[Stage, ...]  # the backbone's stages, names relative to the Classifier
+    weights_source: str  # as BuiltModel's
+
+
+def build_backbone(
     backbone_name: str,
-    num_classes: int,
     weights_file: str | None = None,
     pretrained: bool = True,
     progress: weights.DownloadProgress | None = None,
     cancelled: Callable[[], bool] | None = None,
-) -> BuiltModel:
-    """Build the backbone with its pretrained weights and a fresh head for ``num_classes``."""
+) -> BuiltBackbone:
+    """The backbone with its pretrained weights (random ones when not ``pretrained``)."""
     spec = registry.get_spec(backbone_name)
     full = registry.build_imagenet_model(spec)
     source = "none"
@@ -76,13 +87,32 @@ def build_classifier(
             weights.load_into(full, state, weights_file or spec.name)
             source = label
     backbone, dim = registry.strip_classifier(spec, full)
-    model = Classifier(backbone, dim, num_classes, spec.mean, spec.std)
-    stages = [
+    stages = tuple(
         Stage(s.name, tuple(f"backbone.{p}" for p in s.prefixes))
         for s in registry.backbone_stages(spec, backbone)
-    ]
-    stages.append(Stage(HEAD_STAGE, ("head.",)))
-    return BuiltModel(model, spec, tuple(stages), source)
+    )
+    return BuiltBackbone(backbone, dim, spec, stages, source)
+
+
+def classifier_on(backbone: BuiltBackbone, num_classes: int) -> BuiltModel:
+    """A Classifier of ``backbone`` (the module itself, not a copy) and a fresh head."""
+    spec = backbone.spec
+    model = Classifier(backbone.module, backbone.feature_dim, num_classes, spec.mean, spec.std)
+    stages = (*backbone.stages, Stage(HEAD_STAGE, ("head.",)))
+    return BuiltModel(model, spec, stages, backbone.weights_source)
+
+
+def build_classifier(
+    backbone_name: str,
+    num_classes: int,
+    weights_file: str | None = None,
+    pretrained: bool = True,
+    progress: weights.DownloadProgress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> BuiltModel:
+    """Build the backbone with its pretrained weights and a fresh head for ``num_classes``."""
+    built = build_backbone(backbone_name, weights_file, pretrained, progress, cancelled)
+    return classifier_on(built, num_classes)
 
 
 def load_imagenet_model(backbone_name: str) -> tuple[nn.Module, BackboneSpec]:

@@ -39,6 +39,8 @@ class EnsembleInfo:
     method: str  # average, weighted or stacking
     members: tuple[EnsembleMember, ...]
     scoring: str  # how the ensemble's own metrics were obtained, in words
+    fitted_on: str = ""  # stacking: what the stacker was fitted on (out-of-fold or validation
+    # predictions); "" for the other methods and for ensembles made before it was recorded
 
     @property
     def weights(self) -> tuple[float, ...]:
@@ -46,13 +48,15 @@ class EnsembleInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "version": 1, "method": self.method,
-                "members": [m.to_dict() for m in self.members], "scoring": self.scoring}
+                "members": [m.to_dict() for m in self.members], "scoring": self.scoring,
+                **({"fitted_on": self.fitted_on} if self.fitted_on else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EnsembleInfo:
         try:
             members = tuple(EnsembleMember(**m) for m in d["members"])
-            return cls(str(d["method"]), members, str(d.get("scoring", "")))
+            return cls(str(d["method"]), members, str(d.get("scoring", "")),
+                       str(d.get("fitted_on", "")))
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"The ensemble's description is incomplete or invalid: {e}") \
                 from None

@@ -88,9 +88,14 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
-def save_model(run_dir: str | Path, model: torch.nn.Module, info: ModelInfo) -> None:
+def save_model(run_dir: str | Path, model: torch.nn.Module, info: ModelInfo,
+               same_as: str | Path | None = None) -> None:
+    """The run's model and its description; `same_as`, a weights file already holding exactly
+    these weights (the best epoch's, when it is the last), becomes the model's weights file
+    too (a hard link) instead of being written again, where the file system allows."""
     folder = RunFolder.at(run_dir)
-    save_weights(folder.model_weights, model)
+    if same_as is None or not atomic.link(same_as, folder.model_weights):
+        save_weights(folder.model_weights, model)
     atomic.write_json(folder.model_info, info.to_dict())
 
 

@@ -16,7 +16,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from tlstudio.data import ImageFolderDataset, eval_transform, scan_folder, scan_images
+from tlstudio.data import (
+    ImageFolderDataset,
+    ImageLoader,
+    eval_transform,
+    scan_folder,
+    scan_images,
+)
 from tlstudio.errors import RecipeError
 from tlstudio.training.events import LogMessage, PhaseProgress
 from tlstudio.training.feature_cache import FeatureBatches
@@ -77,8 +83,8 @@ class Adaptation:
         state = self.state
         dataset = ImageFolderDataset(scan, eval_transform(state.image_size))
         generator = state.generator if shuffle else None
-        return DataLoader(dataset, batch_size=state.recipe.batch_size, shuffle=shuffle,
-                          generator=generator, num_workers=state.recipe.num_workers)
+        return ImageLoader(dataset, batch_size=state.recipe.batch_size, shuffle=shuffle,
+                           generator=generator, num_workers=state.recipe.num_workers)
 
     def features(self, scan, phase: str) -> tuple[torch.Tensor, torch.Tensor]:
         from tlstudio.training.stages import cached_features

@@ -113,6 +113,15 @@ def fit_classical_head(state: FitState, folder: RunFolder) -> bool:
     return False
 
 
+def _best_file_is_model(state: FitState, folder: RunFolder, stopped: bool):
+    """The best epoch's weights file when it holds the model as saved (a finished run whose
+    best epoch is its last, nothing adapted since): no need to write the same bytes twice."""
+    loop = state.loop
+    same = (not stopped and state.adaptation is None and loop.best_epoch is not None
+            and loop.best_epoch == state.history[-1].epoch and folder.best_weights.is_file())
+    return folder.best_weights if same else None
+
+
 def training_state(state: FitState, epoch: int) -> dict[str, Any]:
     """What the checkpoint holds after `epoch`."""
     return {
@@ -153,6 +162,6 @@ def finish(state: FitState, folder: RunFolder, stopped: bool) -> None:
                          unknown_below=state.recipe.unknown_below)
         # Domain adaptation saves the model as adapted (target statistics, aligned head).
         model = state.adaptation.deployed() if state.adaptation is not None else state.model
-        save_model(folder.path, model.cpu(), info)
+        save_model(folder.path, model.cpu(), info, _best_file_is_model(state, folder, stopped))
     last = history[-1].val_accuracy if history else None
     state.emit(FitEnded(str(folder.path), stopped, len(history), last))

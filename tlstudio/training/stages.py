@@ -26,6 +26,7 @@ from tlstudio.data import (
     ImageFolderDataset,
     ImageLoader,
     eval_transform,
+    loader_workers,
     resolve_data_folders,
     scan_folder,
     stratified_split,
@@ -33,12 +34,14 @@ from tlstudio.data import (
 )
 from tlstudio.devices import resolve_device
 from tlstudio.models import (
+    BuiltBackbone,
     BuiltModel,
     apply_freeze,
-    build_classifier,
+    build_backbone,
+    classifier_on,
     only_head_trains,
 )
-from tlstudio.recipe import Recipe
+from tlstudio.recipe import HEAD_ONLY, Recipe
 from tlstudio.runs import RunFolder
 from tlstudio.training import data_controls, distributed
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop, recipe_callbacks
@@ -184,19 +187,39 @@ def skipped_files(state: FitState) -> tuple[Any, ...]:
 def build_model(state: FitState) -> None:
     """The classifier with the recipe's freeze, on the device, in the recipe's precision."""
     recipe = state.recipe
-
-    def progress(done: int, total: int) -> None:
-        state.emit(PhaseProgress("downloading weights", done, total))
-
-    built = build_classifier(recipe.backbone, len(state.classes), recipe.weights,
-                             pretrained=recipe.pretrained,
-                             progress=progress, cancelled=lambda: state.control.stopped)
+    built = classifier_on(_backbone(state), len(state.classes))
     apply_freeze(built.model, built.stages, recipe.train_stages, recipe.unfreeze)
     built.model.to(state.device)
     state.built = built
     state.precision = resolve_precision(recipe, state.device)
     state.precision.prepare_model(built.model)
     state.image_size = recipe.image_size or built.spec.input_size
+
+
+def _backbone(state: FitState) -> BuiltBackbone:
+    """The recipe's backbone; the feature store's when this fit leaves it as it is."""
+    recipe = state.recipe
+
+    def progress(done: int, total: int) -> None:
+        state.emit(PhaseProgress("downloading weights", done, total))
+
+    def build() -> BuiltBackbone:
+        return build_backbone(recipe.backbone, recipe.weights, pretrained=recipe.pretrained,
+                              progress=progress, cancelled=lambda: state.control.stopped)
+
+    if state.feature_store is None or not _backbone_untouched(recipe):
+        return build()
+    key = (recipe.backbone, recipe.weights, recipe.pretrained, str(state.device),
+           recipe.precision, recipe.channels_last)
+    return state.feature_store.backbone(key, build)
+
+
+def _backbone_untouched(recipe: Recipe) -> bool:
+    """Whether a fit of `recipe` leaves its backbone exactly as built: only the head trains,
+    on cached features (the backbone runs once, in eval mode, if at all), nothing adapts it."""
+    return (tuple(recipe.train_stages) == HEAD_ONLY and not recipe.unfreeze
+            and recipe.adapt == "none" and _recipe_wants_cache(recipe)
+            and data_controls.cache_off_note(recipe) is None)
 
 
 def make_loaders(state: FitState) -> None:
@@ -228,14 +251,18 @@ def _rank_loader(state: FitState, dataset: Dataset, sampler: Any) -> DataLoader:
     batches = distributed.RankBatchSampler(sampler, state.recipe.batch_size, state.job)
     args = _loader_args(state)
     del args["batch_size"]
+    args["num_workers"] = loader_workers(args["num_workers"], dataset)
     return DataLoader(dataset, batch_sampler=batches, generator=state.generator, **args)
 
 
 def wants_feature_cache(state: FitState) -> bool:
     """The recipe asks for the feature cache (a scikit-learn head always does) and only the
     head trains."""
-    recipe = state.recipe
-    return (recipe.feature_cache or recipe.head != "linear") and only_head_trains(state.model)
+    return _recipe_wants_cache(state.recipe) and only_head_trains(state.model)
+
+
+def _recipe_wants_cache(recipe: Recipe) -> bool:
+    return recipe.feature_cache or recipe.head != "linear"
 
 
 def _loader_args(state: FitState) -> dict[str, Any]:
