@@ -71,7 +71,7 @@ class _Calibration:
     """ONNX Runtime's CalibrationDataReader: one image at a time, as the model will see them."""
 
     def __init__(self, images: torch.Tensor) -> None:
-        self._rows = iter([image.unsqueeze(0).numpy().astype(np.float32) for image in images])
+        self._rows = (image.unsqueeze(0).numpy().astype(np.float32) for image in images)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         row = next(self._rows, None)
