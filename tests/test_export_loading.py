@@ -18,8 +18,7 @@ from tiny_runs import make_run
 
 from tlstudio.cli import main
 from tlstudio.errors import ModelFileError
-from tlstudio.export import export_run
-from tlstudio.export.loading import open_model
+from tlstudio.export import export_run, open_model
 from tlstudio.inference import load_predictor
 from tlstudio.serve import open_server
 

@@ -402,7 +402,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from tlstudio.export.loading import open_model
+    from tlstudio.export import open_model
     from tlstudio.inference import expand_inputs, write_predictions_csv
 
     require_utf8(args.model, "The model")
@@ -455,7 +455,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from tlstudio.export.loading import open_model
+    from tlstudio.export import open_model
     from tlstudio.serve import open_server
 
     predictor = open_model(args.model)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.evaluation import ImageRecord
-from tlstudio.export.loading import open_model
+from tlstudio.export import open_model
 from tlstudio.gui.gallery.gallery import gallery_list, tiles_and_detail
 from tlstudio.gui.gallery.gallery_model import GalleryModel
 from tlstudio.gui.gallery.image_detail import ImageDetail
