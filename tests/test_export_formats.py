@@ -136,7 +136,7 @@ def test_corrupted_int8_onnx_weight_fails_the_export(
     assert "exports" not in json.loads((run_dir / "model.json").read_text())
 
 
-@pytest.mark.parametrize(("fmt", "quantize"), [("tflite", "int8"), ("openvino", None)])
+@pytest.mark.parametrize(("fmt", "quantize"), CHECKED)
 def test_corrupted_weight_fails_the_export_and_keeps_the_previous_one(
     run_dir: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, quantize: str | None
 ) -> None:

@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("predict", help="classify images with a run or an exported model")
-    p.add_argument("model", help="run folder, .onnx or .pt file")
+    p.add_argument("model", help="run folder, or .onnx, .pt, .safetensors, OpenVINO .xml, "
+                   ".tflite (.mlpackage on macOS) export")
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--top", type=int, default=3, help="how many classes to show")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -169,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="POST an image file (the body, or a multipart field 'file') "
                                    "to /predict and get the JSON list `predict --json` prints; "
                                    "GET /health answers 200. Ctrl+C stops it.")
-    p.add_argument("model", help="run folder, .onnx, .pt or .safetensors file")
+    p.add_argument("model", help="run folder, or .onnx, .pt, .safetensors, OpenVINO .xml, "
+                   ".tflite (.mlpackage on macOS) export")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"port to listen on ({DEFAULT_PORT}; 0 = any free port)")
     p.add_argument("--host", default=DEFAULT_HOST,
@@ -400,12 +402,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from tlstudio.inference import expand_inputs, load_predictor, write_predictions_csv
+    from tlstudio.export import open_model
+    from tlstudio.inference import expand_inputs, write_predictions_csv
 
     require_utf8(args.model, "The model")
     if args.csv:
         check_writable(args.csv)  # before predicting what could not be saved
-    predictor = load_predictor(args.model)
+    predictor = open_model(args.model)
     if args.unknown_below is not None:
         predictor.unknown_below = args.unknown_below
     files, passed_over = expand_inputs(args.inputs)
@@ -452,10 +455,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from tlstudio.inference import load_predictor
+    from tlstudio.export import open_model
     from tlstudio.serve import open_server
 
-    predictor = load_predictor(args.model)
+    predictor = open_model(args.model)
     if args.unknown_below is not None:
         predictor.unknown_below = args.unknown_below
     server = open_server(predictor, args.host, args.port, int(args.max_mb * 2**20),

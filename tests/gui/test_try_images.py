@@ -12,11 +12,13 @@ import pytest
 from imagefolders import train_tiny_run, write_class_folders
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QPushButton
 
 from tlstudio.export import export_run
 from tlstudio.gui.shared.background import jobs_in_flight
 from tlstudio.gui.try_images import try_images
 from tlstudio.gui.try_images.try_images import TryImagesView
+from tlstudio.inference import load_predictor
 from tlstudio.runs import read_model_info, write_model_info
 
 
@@ -77,6 +79,22 @@ def test_a_dropped_folder_with_an_exported_model(qtbot, run: Path, new_images: P
         "blue/000.png", "red/000.png", "red/001.png"]
     assert "1 file(s) skipped" in view.status.text()
     assert not view.detail.saliency_toggle.isEnabled()  # an export has no layers to read
+
+
+def test_a_chosen_litert_export_predicts_as_the_run(qtbot, run: Path, new_images: Path,
+                                                    tmp_path: Path, monkeypatch) -> None:
+    exported = export_run(run, "tflite", tmp_path / "model.tflite").path
+    monkeypatch.setattr(try_images.QFileDialog, "getOpenFileName",
+                        lambda *args: (exported, try_images.MODEL_FILTER))
+    view = open_view(qtbot)
+    qtbot.mouseClick(view.findChild(QPushButton, "tryChooseModel"), Qt.MouseButton.LeftButton)
+    image = new_images / "red" / "000.png"
+    with qtbot.waitSignal(view.predicted, timeout=5000):
+        drop(view, [image])
+    (record,) = view.records()
+    expected = load_predictor(run).predict_paths([str(image)])[0][0]
+    assert record.predicted == expected.label
+    assert record.confidence == pytest.approx(expected.probability, abs=1e-4)
 
 
 def test_without_a_model_it_says_what_to_do(qtbot, new_images: Path) -> None:

@@ -17,6 +17,7 @@ from tlstudio.export.check import check_batch, check_parity
 from tlstudio.export.examples import python_example
 from tlstudio.export.examples_other import other_examples
 from tlstudio.export.formats import FORMATS, QUANTIZATIONS, TOLERANCES, ExportFormat, variant_name
+from tlstudio.export.loading import open_model
 from tlstudio.export.measure import Measurement, compare, latency_ms, run_images, size_on_disk
 from tlstudio.export.metadata import export_record
 from tlstudio.export.safetensors import write_sidecar
@@ -200,7 +201,7 @@ def _destination(run_dir: Path, variant: str, suffix: str,
 
 
 __all__ = ["COLUMNS", "EXPORT_FOLDER", "FORMATS", "QUANTIZATIONS", "ExportError",
-           "ExportResult", "export_run", "export_table", "table_rows"]
+           "ExportResult", "export_run", "export_table", "open_model", "table_rows"]
 
 
 def _check_exportable(classifier: Classifier, run_dir: str | os.PathLike[str]) -> None:

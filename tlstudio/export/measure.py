@@ -30,7 +30,9 @@ from tlstudio.recipe import Recipe
 from tlstudio.runs import ModelInfo
 
 MAX_VALIDATION_IMAGES = 300  # enough for agreement to 0.3 %, quick on a laptop
-MAX_CALIBRATION_IMAGES = 64  # int8 ranges settle well before this
+# int8 ranges are the extremes seen: 64 images kept 96 % agreement on the digits demo, all 300
+# of its training images 99 %
+MAX_CALIBRATION_IMAGES = 300
 WARMUP_RUNS = 3  # first calls allocate and pick kernels
 TIMED_RUNS = 15  # median of these is the latency
 

@@ -4,7 +4,6 @@ converter and run by the OpenVINO runtime on the CPU; fp16 halves the stored wei
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -55,8 +54,12 @@ def open_openvino(path: os.PathLike[str], info: ModelInfo, threads: int | None) 
     return Predictor(info.classes, info.image_size, probabilities, str(path))
 
 
-def read_classes(path: os.PathLike[str]) -> list[str]:
-    """The class names stored in the IR (what a client reads instead of model.json)."""
+def read_metadata(path: os.PathLike[str]) -> dict[str, str]:
+    """The model's description stored in the IR (what `predict` reads instead of model.json)."""
     ov = require("openvino", "OpenVINO")
     model = ov.Core().read_model(str(path))
-    return json.loads(model.get_rt_info([METADATA, "classes"]).astype(str))
+    if not model.has_rt_info([METADATA]):
+        return {}
+    section = model.get_rt_info()[METADATA]
+    return {key: value.astype(str) for key, value in section.items()}
+

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from tlstudio.evaluation import ImageRecord
+from tlstudio.export import open_model
 from tlstudio.gui.gallery.gallery import gallery_list, tiles_and_detail
 from tlstudio.gui.gallery.gallery_model import GalleryModel
 from tlstudio.gui.gallery.image_detail import ImageDetail
@@ -29,10 +30,11 @@ from tlstudio.gui.shared.current_run import run_name
 from tlstudio.gui.shared.elided_label import ElidedLabel
 from tlstudio.gui.shared.palette_colours import message_colours
 from tlstudio.gui.shared.thumbnails import ThumbnailLoader
-from tlstudio.inference import Prediction, Predictor, expand_inputs, load_predictor
+from tlstudio.inference import Prediction, Predictor, expand_inputs
 from tlstudio.runs import RunFolder
 
-MODEL_FILTER = "Exported models (*.onnx *.pt *.pth *.torchscript *.safetensors)"
+MODEL_FILTER = ("Exported models (*.onnx *.pt *.pth *.torchscript *.safetensors *.xml *.tflite "
+                "*.mlpackage)")
 NO_SALIENCY = ("Saliency needs a run folder: an exported model does not keep the layers "
                "Grad-CAM reads")
 
@@ -46,7 +48,7 @@ def unlabelled_record(prediction: Prediction) -> ImageRecord:
 def predict_job(state: TaskState, source: str, predictor: Predictor | None,
                 paths: list[str]) -> tuple[Predictor, list[ImageRecord], list]:
     """Load the model (unless given) and predict the images under `paths`."""
-    predictor = predictor or load_predictor(source)
+    predictor = predictor or open_model(source)
     files, passed_over = expand_inputs(paths)
     predictions, skipped = predictor.predict_paths(files, top_k=5)
     return predictor, [unlabelled_record(p) for p in predictions], passed_over + skipped
@@ -149,7 +151,7 @@ class TryImagesView(QWidget):
             self.add_paths(waiting)
 
     def set_model(self, source: str | os.PathLike[str], chosen: bool = True) -> None:
-        """Predict with a run folder or an exported .onnx / .pt / .safetensors file."""
+        """Predict with a run folder or an exported model (.onnx .pt .safetensors .xml .tflite)."""
         interrupted = self._predicting if self._job.is_running() else []
         self._job.cancel()  # its predictions would come from the previous model
         self.source, self._chosen, self._predictor = str(source), chosen, None
