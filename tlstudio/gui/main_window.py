@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QMainWindow,
     QSplitter,
@@ -28,7 +28,6 @@ from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.domain.shift_view import ShiftView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
 from tlstudio.gui.gallery.gallery import PredictionGallery
-from tlstudio.gui.help.help_menu import HelpMenu
 from tlstudio.gui.results.evaluation_feed import EvaluationFeed
 from tlstudio.gui.results.results_view import ResultsView
 from tlstudio.gui.runs.runs_view import RunsView
@@ -50,7 +49,8 @@ from tlstudio.gui.training.training_view import EXPORT_WAITS, TrainingView
 from tlstudio.gui.training.worker import TrainingController
 from tlstudio.gui.try_images.try_images import TryImagesView
 from tlstudio.gui.window_events import accept_drop, drop_target, may_close
-from tlstudio.gui.window_parts import fill_runs_menu, keep_on_screen, tab_order_follows_steps
+from tlstudio.gui.window_parts import keep_on_screen, tab_order_follows_steps
+from tlstudio.gui.window_wiring import build_menus, connect_parts
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder
 
@@ -104,8 +104,8 @@ class MainWindow(QMainWindow):
         self._build_layout()
         tab_order_follows_steps(self.steps, [self.start_button, self.pause_button,
                                              self.stop_button, self.tabs])
-        self._build_actions()
-        self._connect()
+        build_menus(self)
+        connect_parts(self)
         self.freeze_panel.set_backbone(self.backbone_panel.backbone())
         self.settings_panel.image_size.setValue(self.backbone_panel.input_size())
         self.statusBar().showMessage("Ready")  # created now so the layout does not jump later
@@ -149,132 +149,6 @@ class MainWindow(QMainWindow):
         splitter.setSizes([420, 860])
         splitter.setContentsMargins(8, 8, 8, 8)
         self.setCentralWidget(splitter)
-
-    def _build_actions(self) -> None:
-        def action(text: str, slot, shortcut=None) -> QAction:
-            act = QAction(text, self)
-            if shortcut is not None:
-                act.setShortcut(shortcut)
-            act.triggered.connect(slot)
-            return act
-
-        self.open_folder_action = action("Open folder…", self.data_panel.train_folder.browse,
-                                         QKeySequence("Ctrl+O"))
-        self.open_action = action("Open recipe…", self.open_recipe_dialog,
-                                  QKeySequence("Ctrl+Shift+O"))
-        self.save_action = action("Save recipe…", self.save_recipe_dialog, QKeySequence.Save)
-        self.resume_action = action("Resume run…", self.resume_run_dialog)
-        self.export_action = action("Export model…", self.export_dialog)
-        self.export_action.setEnabled(False)
-        self.open_run_action = action("Open run…", self.results_view.ask_open_run)
-        quit_action = action("Quit", self.close, QKeySequence.Quit)
-        menu = self.menuBar().addMenu("&File")
-        for act in (self.open_folder_action, self.open_action, self.save_action,
-                    self.open_run_action, self.resume_action, self.export_action,
-                    self.compare.action):
-            menu.addAction(act)
-        self.runs_menu = menu.addMenu("Runs")
-        self.runs_menu.setObjectName("runsMenu")
-        self.runs_menu.setToolTipsVisible(True)
-        self.runs_menu.aboutToShow.connect(self.runs_view.refresh)  # refills when listed
-        menu.addSeparator()
-        menu.addAction(quit_action)
-        # Train and Stop act through their buttons, so a disabled button disables its key too.
-        self.train_action = action("Train", self._click(self.start_button))
-        self.train_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.stop_action = action("Stop", self._click(self.stop_button), QKeySequence("Esc"))
-        self.addActions([self.train_action, self.stop_action])
-        self.help_menu = HelpMenu(self)
-        self.menuBar().addMenu(self.help_menu)
-
-    @staticmethod
-    def _click(button):
-        def click() -> None:
-            if button.isEnabled():
-                button.click()
-        return click
-
-    def _connect(self) -> None:
-        self.data_panel.scanStarted.connect(self.banner.dismiss)
-        self.data_panel.scanned.connect(self._on_scanned)
-        self.data_panel.scanned.connect(self.advanced_panel.show_scan)
-        self.settings_panel.image_size.valueChanged.connect(
-            self.advanced_panel.preview.set_image_size)
-        self.data_panel.scanFailed.connect(self._on_scan_failed)
-        self.data_panel.splitFound.connect(self.show_info)
-        self.data_panel.splitChanged.connect(self.dataset_view.set_val_split)
-        self.settings_panel.image_size.valueChanged.connect(self.dataset_view.set_image_size)
-        self.data_panel.cleared.connect(self.dataset_view.show_empty)
-        for signal in (self.data_panel.scanStarted, self.data_panel.scanFailed,
-                       self.data_panel.cleared):
-            signal.connect(self._update_start_button)
-        self.dataset_view.empty.chooseFolder.connect(self.data_panel.train_folder.browse)
-        self.dataset_view.empty.tryDemo.connect(self.load_demo)
-        self.backbone_panel.backboneChanged.connect(self._on_backbone_changed)
-        self.backbone_panel.downloadFailed.connect(self.show_error)
-        self.backbone_panel.weightsChanged.connect(self._update_start_button)
-        self.start_button.clicked.connect(self.start_training)
-        runs = self.run_buttons
-        runs.runningChanged.connect(self._set_running)
-        runs.started.connect(self._on_run_started)
-        runs.started.connect(self.training_view.folds.on_run_started)
-        runs.resumed.connect(self.apply_recipe)  # the sidebar shows what the resumed run trains
-        runs.modelSaved.connect(self._use_run_model)
-        runs.finished.connect(self._on_run_finished)
-        runs.failed.connect(self.show_error)
-        self.training_view.export_button.clicked.connect(self.export_dialog)
-        card = self.training_view.result_card
-        card.mistakesRequested.connect(self.show_mistakes)
-        card.tryRequested.connect(lambda: self.tabs.setCurrentWidget(self.try_images))
-        card.exportRequested.connect(self.export_dialog)
-        self.controller.finished.connect(self._show_result)
-        self.exporter.started.connect(self._on_export_started)
-        self.exporter.exported.connect(self._on_exported)
-        self.exporter.failed.connect(self.show_error)
-
-        for signal in (self.settings_panel.epochs.valueChanged, self.settings_panel.lr.valueChanged,
-                       self.freeze_panel.changed, self.advanced_panel.changed):
-            signal.connect(self.form.show_phase_plan)
-
-        c, view = self.controller, self.training_view
-        c.fitStarted.connect(view.on_fit_started)
-        c.fitStarted.connect(self.advanced_panel.show_fit_started)
-        c.fitStarted.connect(self.settings_panel.show_fit_started)
-        c.phaseProgress.connect(view.on_phase)
-        c.batchProgress.connect(view.on_batch)
-        c.epochEnded.connect(view.on_epoch)
-        c.foldEnded.connect(view.folds.on_fold)
-        c.finished.connect(view.folds.on_finished)
-        c.log.connect(view.append_log)
-        c.fitStarted.connect(self.results_view.on_fit_started)
-        c.epochEnded.connect(self.results_view.on_epoch)
-        c.finished.connect(self.results_view.on_training_finished)
-        self.results_view.cellActivated.connect(self.show_gallery_cell)
-        self.results_view.runOpened.connect(self._on_run_opened)
-        self.evaluations.follow(c)
-        c.fitStarted.connect(self.gallery.on_training_started)
-        c.finished.connect(self.gallery.on_training_finished)
-        self.evaluations.evaluated.connect(self._show_evaluation)
-        self.evaluations.failed.connect(self.show_error)
-        self.gallery.datasetChanged.connect(self.data_panel.rescan)
-        self.current.changed.connect(self.try_images.follow_run)  # its model, when it has one
-        runs.modelSaved.connect(self.try_images.set_run)
-        self._connect_runs_view()
-        self.current.changed.connect(self.shift_view.set_run)
-        self.trainingFinished.connect(self.shift_view.set_run)  # its target folder, if any
-        self.shift_view.failed.connect(self.show_error)
-
-    def _connect_runs_view(self) -> None:
-        view = self.runs_view
-        view.openRequested.connect(self.results_view.open_run)
-        view.failed.connect(self.show_error)
-        view.info.connect(self.show_info)
-        view.listed.connect(lambda: fill_runs_menu(self))
-        self.current.changed.connect(view.set_current)
-        self.settings_panel.runs_dir.textChanged.connect(view.set_runs_dir)
-        view.set_runs_dir(self.settings_panel.runs_dir.text())
-        self.run_buttons.runningChanged.connect(view.set_training)
-        self.controller.fitStarted.connect(view.refresh_when_seen)  # its folder exists now
 
     # ---- messages -----------------------------------------------------------------------
 
