@@ -29,6 +29,7 @@ def test_an_all_data_run_trains_on_every_image_and_exports(tmp_path: Path) -> No
             val_dir=str(val),
             out_dir=str(tmp_path / "run"),
             all_data=True,
+            tensorboard=True,
             **TINY,
         )
     )
@@ -40,6 +41,7 @@ def test_an_all_data_run_trains_on_every_image_and_exports(tmp_path: Path) -> No
     assert [e["val_accuracy"] for e in metrics["epochs"]] == [None, None]
     assert [e["val_loss"] for e in metrics["epochs"]] == [None, None]
     assert folder.has_model()
+    assert any(folder.tensorboard.iterdir())  # its curves, without the validation ones
     assert Path(export_run(result.run_dir, "onnx").path).is_file()
     with pytest.raises(Exception, match="trained on all images: no validation accuracy"):
         evaluate_run(result.run_dir)  # the report has nothing held out to score
