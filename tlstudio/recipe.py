@@ -440,4 +440,6 @@ def _older_inputs(recipe: Recipe, folder: Path) -> dict[str, str]:
     return older
 
 
-COMPARE_FIELDS = frozenset(name for name, s, _ in settings_of(Recipe)) - STRATEGY_FIELDS
+# all_data is not among them: a comparison scores each strategy on held-out folds.
+COMPARE_FIELDS = frozenset(name for name, s, _ in settings_of(Recipe)) - STRATEGY_FIELDS - {
+    "all_data"}
