@@ -348,8 +348,9 @@ class Recipe:
             ("cross-validation folds", self.folds is not None),
             ("auto domain adaptation", self.adapt == "auto")) if on]
         if acting:
+            need = "needs" if len(acting) == 1 else "need"
             raise RecipeError(f"Training on all images leaves no validation images, which "
-                              f"{', '.join(acting)} need(s): turn it off, or hold images out")
+                              f"{' and '.join(acting)} {need}: turn it off, or hold images out")
 
     def _check_classical_head(self) -> None:
         """A scikit-learn head fits once on features computed once, from the frozen backbone."""

@@ -127,6 +127,7 @@ def test_train_on_all_data_trains_the_winner_on_every_image(qtbot, window, data)
     window.tabs.setCurrentWidget(window.results_view)
     message = window.results_view.message
     qtbot.waitUntil(lambda: "no validation accuracy" in message.text(), timeout=TIMEOUT)
+    assert not window.recipe().all_data  # the sidebar's next Train holds images out again
 
 
 def test_cancel_stops_the_comparison(qtbot, window, data) -> None:
