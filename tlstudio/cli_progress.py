@@ -47,8 +47,7 @@ class ProgressPrinter:
             self._close_bar()
             self._line(
                 f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
-                f"val loss {event.val_loss:.4f}, val accuracy {event.val_accuracy:.1%}"
-                f"{event.target_text()} ({event.seconds:.1f} s)"
+                f"{event.val_text()}{event.target_text()} ({event.seconds:.1f} s)"
             )
             if event.per_class_accuracy:
                 self._line(f"  per class: {per_class_line(self.classes, event.per_class_accuracy)}")

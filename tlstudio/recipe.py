@@ -124,6 +124,12 @@ class Recipe:
         "when there is no validation folder", group="data", kind="float", beginner=True,
         low=0.01, high=0.9, decimals=4, step=0.05, percent=True, exclusive="validation",
         example="e.g. 0.2")
+    # The final model of a chosen recipe: every image trains, so nothing measures it (the
+    # comparison's or cross-validation's accuracy is the estimate); training/all_data.py.
+    all_data: bool = setting(
+        False, label="Train on all images", help="train on every image (the training folder "
+        "and the validation folder, nothing held out): no validation accuracy, the last "
+        "epoch is the model", group="data", kind="bool", cli="on", window=False)
     # Cross-validation (training/cross_validation.py) trains the recipe once per fold; each
     # fold's own run has folds None.
     folds: int | None = setting(
@@ -325,12 +331,26 @@ class Recipe:
                               "images: it needs a labelled target folder")
         if self.warmup_epochs > self.epochs:
             raise RecipeError("warm-up epochs must be between 0 and the number of epochs")
+        if self.all_data:
+            self._check_all_data()
         if self.head != "linear":
             self._check_classical_head()
         if self.head_epochs >= self.epochs and self.head_epochs > 0:
             raise RecipeError(
                 f"head epochs ({self.head_epochs}) must be fewer than the epochs ({self.epochs}),"
                 " so that the unfrozen stages train for at least one epoch")
+
+    def _check_all_data(self) -> None:
+        """With every image training there is no validation metric to act on."""
+        acting = [label for label, on in (
+            ("early stopping", self.early_stopping_patience is not None),
+            ("reduce-on-plateau", self.reduce_lr_patience is not None),
+            ("cross-validation folds", self.folds is not None),
+            ("auto domain adaptation", self.adapt == "auto")) if on]
+        if acting:
+            need = "needs" if len(acting) == 1 else "need"
+            raise RecipeError(f"Training on all images leaves no validation images, which "
+                              f"{' and '.join(acting)} {need}: turn it off, or hold images out")
 
     def _check_classical_head(self) -> None:
         """A scikit-learn head fits once on features computed once, from the frozen backbone."""
@@ -421,4 +441,6 @@ def _older_inputs(recipe: Recipe, folder: Path) -> dict[str, str]:
     return older
 
 
-COMPARE_FIELDS = frozenset(name for name, s, _ in settings_of(Recipe)) - STRATEGY_FIELDS
+# all_data is not among them: a comparison scores each strategy on held-out folds.
+COMPARE_FIELDS = frozenset(name for name, s, _ in settings_of(Recipe)) - STRATEGY_FIELDS - {
+    "all_data"}

@@ -99,22 +99,35 @@ def test_run_fills_the_table_marks_the_winner_and_opens_it(
     window.exporter.results_dialog.close()
 
 
-def test_train_final_model_trains_the_winner_in_the_window(qtbot, window, data) -> None:
+def test_train_on_all_data_trains_the_winner_on_every_image(qtbot, window, data) -> None:
     scan(qtbot, window, data)
     dialog = open_dialog(qtbot, window, strategies=("logreg", "knn"))
     with qtbot.waitSignal(dialog.comparisonFinished, timeout=TIMEOUT) as ended:
         click(qtbot, child(dialog, QPushButton, "compareRunButton"))
     best = ended.args[0].result["best"]["strategy"]
     note = child(dialog, QLabel, "winnerNote").text()
-    assert "Train final model trains" in note and "sidebar's validation images" in note
+    assert "Train on all data trains" in note and "nothing held out" in note
+    assert "cross-validated accuracy" in note
+    button = child(dialog, QPushButton, "trainWinnerButton")
+    assert button.text() == "Train on all data"
     with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT) as trained:
-        click(qtbot, child(dialog, QPushButton, "trainWinnerButton"))
+        click(qtbot, button)
     run = Path(trained.args[0].run_dir)
     recipe = json.loads((run / "recipe.json").read_text())
-    assert recipe["head"] == best and recipe["folds"] is None
+    assert recipe["head"] == best and recipe["folds"] is None and recipe["all_data"] is True
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert (metrics["train_images"], metrics["val_images"]) == (12, 0)  # every image trained
+    assert metrics["epochs"][-1]["val_accuracy"] is None
     assert run.parent == Path(window.settings_panel.runs_dir.text())
     assert (run / "model.safetensors").is_file()
     assert window.current_run() == str(run)
+    card = window.findChild(QLabel, "resultText")
+    assert "Trained on all images: no validation accuracy" in card.text()
+    # The Results tab has no held-out image to score: it says so instead of a number.
+    window.tabs.setCurrentWidget(window.results_view)
+    message = window.results_view.message
+    qtbot.waitUntil(lambda: "no validation accuracy" in message.text(), timeout=TIMEOUT)
+    assert not window.recipe().all_data  # the sidebar's next Train holds images out again
 
 
 def test_cancel_stops_the_comparison(qtbot, window, data) -> None:

@@ -132,6 +132,9 @@ def validation_scan(run: RunInfo) -> tuple[DatasetScan, str]:
     if run.folder.is_ensemble():
         return _ensemble_validation(run)
     recipe, classes = _recipe_of(run), run.classes
+    if recipe.all_data:
+        raise EvaluationError("This run trained on all images: no validation accuracy (no image "
+                              "was held out to measure it)", remedies=(Remedy.LABELLED_FOLDER,))
     if recipe.val_dir:
         if not Path(recipe.val_dir).is_dir():
             raise EvaluationError(f"The run's validation folder '{recipe.val_dir}' is gone",

@@ -72,8 +72,8 @@ def run_images(info: ModelInfo, recipe: Recipe | None, fallback: torch.Tensor) -
 def _split(recipe: Recipe, classes: Sequence[str]) -> tuple[DatasetScan, DatasetScan] | None:
     """(training images, validation images) as training split them, or None when gone."""
     try:
-        if not recipe.data_dir or not os.path.isdir(recipe.data_dir):
-            return None
+        if recipe.all_data or not recipe.data_dir or not os.path.isdir(recipe.data_dir):
+            return None  # all_data: every image trained, none would measure anything
         scan = scan_folder(recipe.data_dir)
         if tuple(scan.classes) != tuple(classes):
             return None

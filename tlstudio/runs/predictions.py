@@ -62,11 +62,20 @@ def save_epoch_predictions(
 
 
 def load_predictions(run_dir: str | os.PathLike[str]) -> StoredPredictions:
-    path = RunFolder.at(run_dir).predictions
+    folder = RunFolder.at(run_dir)
+    path = folder.predictions
+    if not path.is_file() and _all_data(folder):
+        raise PredictionsError(f"'{run_dir}' trained on all images: no validation accuracy (no "
+                               "image was held out to score)")
     if not path.is_file():
         raise PredictionsError(f"'{run_dir}' has no stored validation predictions yet "
                                "(they are written after each epoch)")
     return _read(path)
+
+
+def _all_data(folder: RunFolder) -> bool:
+    """The run trained on every image (recipe all_data), so it never stores predictions."""
+    return bool(folder.read_metrics().get("all_data"))
 
 
 def _read(path: Path) -> StoredPredictions:

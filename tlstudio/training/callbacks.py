@@ -190,7 +190,7 @@ class StopOnNonFiniteLoss(LoopCallback):
 def recipe_callbacks(recipe: Recipe) -> list[LoopCallback]:
     """The callbacks the recipe asks for, in the order they act after an epoch."""
     callbacks: list[LoopCallback] = [StopOnNonFiniteLoss()]
-    if recipe.keep_best:
+    if recipe.keep_best and not recipe.all_data:  # all_data: no validation, the last epoch
         callbacks.append(BestCheckpoint(recipe.monitor))
     if recipe.reduce_lr_patience is not None:
         callbacks.append(ReduceLROnPlateau(recipe.monitor, recipe.reduce_lr_patience,

@@ -168,6 +168,10 @@ def _first_metrics(state: FitState, choice: dict[str, Any] | None) -> dict[str, 
         "world_size": state.job.world_size,  # processes that trained it (torchrun)
         "epochs": [],
         "stopped": False,
+        # all_data: every image trained, none held out, so every val_* field is null
+        "all_data": state.recipe.all_data,
+        "train_images": len(state.train_scan),
+        "val_images": len(state.val_scan),
     }
 
 

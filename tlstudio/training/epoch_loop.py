@@ -65,13 +65,16 @@ def run_epoch(state: FitState, epoch: int, folder: RunFolder) -> EpochEnded | No
     if not stats.completed:
         return None
     stats = _over_all_processes(state, stats)
+    target = adaptation.target_accuracy() if adaptation is not None else None
+    lr, extra = state.optimizer.param_groups[0]["lr"], state.extra_seconds if epoch == 1 else 0.0
+    if recipe.all_data:  # nothing held out: nothing to validate on
+        return EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, None, None, lr,
+                          time.perf_counter() - begun + extra, (), target)
     val = evaluate(model, state.val_batches, stages.val_loss(), state.device, state.precision,
                    state.micro_batch)
-    seconds = time.perf_counter() - begun + (state.extra_seconds if epoch == 1 else 0.0)
     ended = EpochEnded(epoch, recipe.epochs, stats.loss, stats.accuracy, val.loss,
-                       val.accuracy, state.optimizer.param_groups[0]["lr"], seconds,
-                       per_class_accuracy(val, len(state.classes)),
-                       adaptation.target_accuracy() if adaptation is not None else None)
+                       val.accuracy, lr, time.perf_counter() - begun + extra,
+                       per_class_accuracy(val, len(state.classes)), target)
     # Before the event: a view that reacts to it can read this epoch's predictions.
     save_epoch_predictions(folder.path, epoch, val.probabilities, val.targets,
                            stages.val_files(state), state.classes)
@@ -101,11 +104,13 @@ def fit_classical_head(state: FitState, folder: RunFolder) -> bool:
     fitted = [evaluate(head, batches, stages.val_loss(), state.device, state.precision,
                        state.micro_batch) for batches in (train, state.val_features)]
     seconds = time.perf_counter() - begun + state.extra_seconds
-    ended = EpochEnded(1, 1, fitted[0].loss, fitted[0].accuracy, fitted[1].loss,
-                       fitted[1].accuracy, 0.0, seconds,
-                       per_class_accuracy(fitted[1], len(state.classes)))
-    save_epoch_predictions(folder.path, 1, fitted[1].probabilities, fitted[1].targets,
-                           stages.val_files(state), state.classes)
+    val = None if recipe.all_data else fitted[1]
+    ended = EpochEnded(1, 1, fitted[0].loss, fitted[0].accuracy, val and val.loss,
+                       val and val.accuracy, 0.0, seconds,
+                       per_class_accuracy(val, len(state.classes)) if val else ())
+    if val is not None:
+        save_epoch_predictions(folder.path, 1, val.probabilities, val.targets,
+                               stages.val_files(state), state.classes)
     state.history.append(ended)
     state.metrics["epochs"].append(ended.to_dict())
     state.emit(ended)
@@ -145,7 +150,9 @@ def finish(state: FitState, folder: RunFolder, stopped: bool) -> None:
     loop, history, metrics = state.loop, state.history, state.metrics
     metrics["stopped"] = stopped
     metrics["stop_reason"] = loop.stop_reason
-    if history and loop.best_epoch is not None:
+    if history and state.recipe.all_data:
+        metrics["best_epoch"] = history[-1].epoch  # nothing to choose by: the last epoch
+    elif history and loop.best_epoch is not None:
         metrics["best_epoch"] = loop.best_epoch
         # A stop mid-epoch (or a NaN) leaves weights past the last epoch's; a finished run
         # whose best epoch is its last already holds them (a comparison's many short fits).

@@ -59,8 +59,8 @@ class EpochEnded:
     epochs: int
     train_loss: float
     train_accuracy: float
-    val_loss: float
-    val_accuracy: float
+    val_loss: float | None  # None: trained on all images, nothing held out (all_data)
+    val_accuracy: float | None
     lr: float
     seconds: float
     # validation accuracy of each class, in class order (None: no validation image of it)
@@ -73,6 +73,12 @@ class EpochEnded:
         if self.target_accuracy is None:
             return ""
         return f", target accuracy {self.target_accuracy:.1%}"
+
+    def val_text(self) -> str:
+        """'val loss 0.1234, val accuracy 87.5%', or why there is none (all images trained)."""
+        if self.val_accuracy is None:
+            return "trained on all images: no validation accuracy"
+        return f"val loss {self.val_loss:.4f}, val accuracy {self.val_accuracy:.1%}"
 
     def to_dict(self) -> dict[str, float | list[float | None]]:
         target = {} if self.target_accuracy is None else {"target_accuracy": self.target_accuracy}

@@ -43,7 +43,7 @@ from tlstudio.models import (
 )
 from tlstudio.recipe import HEAD_ONLY, Recipe
 from tlstudio.runs import RunFolder
-from tlstudio.training import data_controls, distributed
+from tlstudio.training import all_data, data_controls, distributed
 from tlstudio.training.callbacks import LoopCallback, TrainingLoop, recipe_callbacks
 from tlstudio.training.events import (
     Callback,
@@ -172,15 +172,17 @@ def _scan(state: FitState) -> tuple[DatasetScan, DatasetScan]:
 
     cancelled = lambda: state.control.stopped  # noqa: E731
     train = scan_folder(recipe.data_dir, progress=progress, cancel=cancelled)
-    if recipe.val_dir:
-        return train, scan_folder(recipe.val_dir, classes=train.classes, progress=progress,
-                                  cancel=cancelled)
-    return stratified_split(train, recipe.val_split, recipe.seed)
+    val = (scan_folder(recipe.val_dir, classes=train.classes, progress=progress,
+                       cancel=cancelled) if recipe.val_dir else None)
+    if recipe.all_data:
+        return all_data.every_image(train, val)
+    return (train, val) if val is not None else stratified_split(train, recipe.val_split,
+                                                                  recipe.seed)
 
 
 def skipped_files(state: FitState) -> tuple[Any, ...]:
     """Files the scans passed over (a held-out part shares the training scan's list)."""
-    val = state.val_scan.skipped if state.recipe.val_dir else ()
+    val = state.val_scan.skipped if state.recipe.val_dir and not state.recipe.all_data else ()
     return state.train_scan.skipped + val
 
 
@@ -325,8 +327,8 @@ def extract_batches(state: FitState) -> None:
                               "(feature cache)"))
         train_f, train_y = cached_features(state, state.train_loader.dataset,
                                            "extracting training features")
-        val_f, val_y = cached_features(state, state.val_loader.dataset,
-                                       "extracting validation features")
+        val_f, val_y = (train_f[:0], train_y[:0]) if state.recipe.all_data else (
+            cached_features(state, state.val_loader.dataset, "extracting validation features"))
         weights = data_controls.feature_sample_weights(state.recipe, train_y, len(state.classes))
         state.train_batches = FeatureBatches(train_f, train_y, state.recipe.batch_size,
                                              state.generator, weights)

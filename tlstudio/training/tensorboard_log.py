@@ -56,8 +56,8 @@ class TensorBoardLog(LoopCallback):
         self._writer.add_scalar("batch/lr", event.lr, step)
 
     def after_epoch(self, event: EpochEnded) -> None:
-        for name in EPOCH_SCALARS:
-            self._writer.add_scalar(f"epoch/{name}", getattr(event, name), event.epoch)
+        for name, value in _scalars(event).items():
+            self._writer.add_scalar(f"epoch/{name}", value, event.epoch)
         self._writer.flush()  # a killed run keeps its curves up to the last epoch
         self._last = event
 
@@ -65,7 +65,13 @@ class TensorBoardLog(LoopCallback):
         if self._writer is None:
             return
         if self._last is not None:
-            metrics = {f"hparam/{name}": getattr(self._last, name) for name in EPOCH_SCALARS}
+            metrics = {f"hparam/{name}": value for name, value in _scalars(self._last).items()}
             self._writer.add_hparams(hyperparameters(self.recipe), metrics, run_name=".")
         self._writer.close()
         self._writer = None
+
+
+def _scalars(event: EpochEnded) -> dict[str, float]:
+    """The epoch's curves; a run on all images has no validation ones (None)."""
+    values = {name: getattr(event, name) for name in EPOCH_SCALARS}
+    return {name: value for name, value in values.items() if value is not None}

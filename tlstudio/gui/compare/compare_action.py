@@ -83,5 +83,6 @@ class CompareStrategies(QObject):
             self.dialog.show_message(problem)
             return
         w.banner.dismiss()
-        w.apply_recipe(recipe)  # the sidebar shows what trains
+        # The sidebar shows what trains; its next Train holds images out again.
+        w.apply_recipe(recipe.replace(all_data=False))
         w.run_buttons.start(recipe)  # exactly the winner's recipe (random weights included)

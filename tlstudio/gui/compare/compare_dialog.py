@@ -74,7 +74,7 @@ class CompareDialog(QDialog):
         self.verdict = QLabel(objectName="compareVerdict", wordWrap=True)
         self.open_button = QPushButton("Open", objectName="openWinnerButton")
         self.export_button = QPushButton("Export…", objectName="exportWinnerButton")
-        self.train_button = QPushButton("Train final model", objectName="trainWinnerButton")
+        self.train_button = QPushButton("Train on all data", objectName="trainWinnerButton")
         self.winner_note = QLabel(objectName="winnerNote", wordWrap=True)
         self._build_layout()
         self.run_button.clicked.connect(self.run)
@@ -247,7 +247,8 @@ def winner_note(winner: Winner | None) -> str:
     else:
         model = f"Open and Export use {name}'s model, trained on the training split."
     return (
-        f"{model} Train final model trains {name} once as an ordinary run, with the "
-        "comparison's settings and the sidebar's validation images, so you can watch it "
-        "and export it."
+        f"{model} Train on all data trains {name} once with the comparison's settings on "
+        "every image (the training and validation folders, nothing held out), so you can "
+        "watch it and export it. No image is left to measure its accuracy: the comparison's "
+        "cross-validated accuracy above is its estimate."
     )

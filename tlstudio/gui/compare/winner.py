@@ -1,5 +1,5 @@
 """What the window does with a comparison's winner, Qt-free: the run folder of its model to
-open or export, and the recipe that trains it again as an ordinary run."""
+open or export, and the recipe that trains it again on all the images."""
 
 from __future__ import annotations
 
@@ -32,9 +32,17 @@ class Winner:
         return cls(best["strategy"], best["backbone"], folder, run, fold, folds)
 
     def recipe(self, out_dir: str) -> Recipe:
-        """The strategy's recipe (as the comparison trained it), once, into `out_dir`."""
+        """The strategy's recipe (as the comparison trained it), once, on every image (the
+        training and validation folders, nothing held out), into `out_dir`. Callbacks that
+        act on a validation metric have none to act on, so they are off."""
         recipe = Recipe.load(RunFolder.at(self.folder).recipe)
-        return recipe.replace(folds=None, out_dir=out_dir)
+        return recipe.replace(
+            folds=None,
+            out_dir=out_dir,
+            all_data=True,
+            early_stopping_patience=None,
+            reduce_lr_patience=None,
+        )
 
 
 def best_fold(folder: Path) -> tuple[int | None, str | None, int]:

@@ -217,9 +217,10 @@ class TrainingPlots(QWidget):
     @Slot(object)
     def on_epoch(self, event: EpochEnded) -> None:
         self.train_loss.append(event.epoch, event.train_loss)
-        self.val_loss.append(event.epoch, event.val_loss)
         self.train_accuracy.append(event.epoch, 100 * event.train_accuracy)
-        self.val_accuracy.append(event.epoch, 100 * event.val_accuracy)
+        if event.val_accuracy is not None:  # None: trained on all images, none held out
+            self.val_loss.append(event.epoch, event.val_loss)
+            self.val_accuracy.append(event.epoch, 100 * event.val_accuracy)
         if event.target_accuracy is not None:
             if self.target_accuracy.n == 0:
                 self.accuracy_plot.getPlotItem().legend.addItem(self.target_accuracy.curve,

@@ -18,7 +18,7 @@ class RunSummary:
     run_dir: str
     epoch: int  # the epoch whose weights are the saved model
     epochs: int  # epochs trained
-    accuracy: float  # validation accuracy of the saved model's epoch
+    accuracy: float | None  # validation accuracy of the saved model's epoch (None: all_data)
     weakest: tuple[tuple[str, float], ...]  # up to three classes, lowest accuracy first
     seconds: float  # training time, all epochs together
 
@@ -28,8 +28,11 @@ class RunSummary:
         which = (f"epoch {self.epoch} of {self.epochs}, the best one" if self.epoch != self.epochs
                  else f"after {self.epochs} epoch{'s' if self.epochs != 1 else ''}")
         weak = ", ".join(f"{name} {acc:.0%}" for name, acc in self.weakest)
-        lines = [f"<b>{self.accuracy:.1%}</b> of the validation images are classified correctly "
-                 f"({which}).",
+        measured = (f"<b>{self.accuracy:.1%}</b> of the validation images are classified "
+                    f"correctly ({which})." if self.accuracy is not None else
+                    f"<b>Trained on all images: no validation accuracy</b> ({which}); no image "
+                    "was held out to measure it.")
+        lines = [measured,
                  f"Weakest classes: {weak}." if weak else "",
                  f"Training took {format_duration(self.seconds)}.",
                  "Next: look at the mistakes, try images of your own, or export the model."]

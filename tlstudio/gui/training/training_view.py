@@ -155,8 +155,7 @@ class TrainingView(QWidget):
         self.plots.on_epoch(event)
         self.append_log(
             f"Epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
-            f"accuracy {event.train_accuracy:.1%}; validation loss {event.val_loss:.4f}, "
-            f"accuracy {event.val_accuracy:.1%}{event.target_text()} "
+            f"accuracy {event.train_accuracy:.1%}; {event.val_text()}{event.target_text()} "
             f"({format_duration(event.seconds)})")
         per_class = getattr(event, "per_class_accuracy", ())
         if per_class and self._classes:
