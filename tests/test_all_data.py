@@ -10,6 +10,7 @@ import pytest
 from imagefolders import write_class_folders
 
 from tlstudio.cli import main
+from tlstudio.domain import measure_shift
 from tlstudio.errors import RecipeError
 from tlstudio.evaluation.run_eval import evaluate_run
 from tlstudio.export import export_run
@@ -45,6 +46,10 @@ def test_an_all_data_run_trains_on_every_image_and_exports(tmp_path: Path) -> No
     assert Path(export_run(result.run_dir, "onnx").path).is_file()
     with pytest.raises(Exception, match="trained on all images: no validation accuracy"):
         evaluate_run(result.run_dir)  # the report has nothing held out to score
+    # The shift view and `tlstudio shift` measure it too: its confidence is on training images.
+    shift = measure_shift(result.run_dir, val)
+    assert shift.confidence_images == "training"
+    assert shift.source_images == 14 and 0 < shift.source_confidence <= 1
 
 
 def test_ordinary_runs_still_hold_images_out(tmp_path: Path) -> None:

@@ -541,7 +541,7 @@ def cmd_shift(args: argparse.Namespace) -> int:
     print(f"domain accuracy {shift.domain_accuracy:.2f} (0.5 = no shift, 1.0 = fully "
           f"separable; {shift.source_images} training vs {shift.target_images} target images)")
     print(f"verdict: {shift.verdict}")
-    print(f"mean confidence: validation {shift.source_confidence:.1%}, target "
+    print(f"mean confidence: {shift.confidence_images} {shift.source_confidence:.1%}, target "
           f"{shift.target_confidence:.1%}")
     print(f"{'class':20} {'training':>9} {'target (predicted)':>19}")
     for name, share in shift.training_distribution.items():

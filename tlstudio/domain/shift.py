@@ -54,18 +54,21 @@ class MapPoint:
 class DomainShift:
     domain_accuracy: float  # cross-validated source-vs-target accuracy; 0.5 = no shift
     verdict: str  # the accuracy in plain words
-    source_confidence: float  # mean top probability on the run's validation images
+    source_confidence: float  # mean top probability on the run's validation images (or
+    # on its training images when it trained on all of them: see confidence_images)
     target_confidence: float  # the same on the target images
     training_distribution: dict[str, float]  # share of each class among the training images
     target_distribution: dict[str, float]  # share of each predicted class on the target
     source_images: int  # training images compared
     target_images: int
     points: tuple[MapPoint, ...]  # the 2-D PCA map of both
+    confidence_images: str = "validation"  # which source images source_confidence is on
 
     def to_dict(self, with_points: bool = True) -> dict[str, Any]:
         d = {
             "domain_accuracy": self.domain_accuracy,
             "source_confidence": self.source_confidence,
+            "confidence_images": self.confidence_images,
             "target_confidence": self.target_confidence,
             "verdict": self.verdict,
             "training_distribution": self.training_distribution,
@@ -101,8 +104,11 @@ def measure_shift(run_dir: str | os.PathLike[str], target_dir: str | os.PathLike
     target = _subset(target_scan, max_images, rng)
     features = _Features(model, model_info.image_size, device, progress, control)
     f_source, f_target = features(source, "source"), features(target, "target")
-    val_probs = _probabilities(model, features(_subset(val_scan, max_images, rng), "validation"))
     source_probs, target_probs = _probabilities(model, f_source), _probabilities(model, f_target)
+    # A run trained on all images held none out: its confidence is then on training images.
+    confidence_images = "validation" if len(val_scan) else "training"
+    val_probs = (_probabilities(model, features(_subset(val_scan, max_images, rng), "validation"))
+                 if len(val_scan) else source_probs)
     accuracy = domain_accuracy(f_source.numpy(), f_target.numpy(), seed)
     classes = train_scan.classes
     points = pca_map(f_source.numpy(), f_target.numpy(), _paths(source), _paths(target))
@@ -115,7 +121,8 @@ def measure_shift(run_dir: str | os.PathLike[str], target_dir: str | os.PathLike
                                                minlength=len(classes)).tolist(), strict=True))),
         len(source), len(target),
         tuple(dataclasses.replace(point, predicted=name, confidence=p, true=true)
-              for point, (name, p), true in zip(points, predictions, truths, strict=True)))
+              for point, (name, p), true in zip(points, predictions, truths, strict=True)),
+        confidence_images)
 
 
 def domain_accuracy(source: np.ndarray, target: np.ndarray, seed: int = 0) -> float:

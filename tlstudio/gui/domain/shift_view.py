@@ -52,7 +52,8 @@ def shift_job(state: TaskState, run_dir: str, target_dir: str) -> DomainShift:
 
 def confidence_text(shift: DomainShift) -> str:
     text = (
-        f"Model confidence: {shift.source_confidence:.0%} on the run's validation images, "
+        f"Model confidence: {shift.source_confidence:.0%} on the run's "
+        f"{shift.confidence_images} images, "
         f"{shift.target_confidence:.0%} on the target images"
     )
     if shift.target_confidence < shift.source_confidence - 0.05:
