@@ -243,7 +243,8 @@ def shoot_beginner(s: Session) -> None:
     w = s.window
     tabs = [("data", w.dataset_view), ("training", w.training_view),
             ("results", w.results_view), ("gallery", w.gallery),
-            ("try-images", w.try_images)]
+            ("try-images", w.try_images), ("domain-shift", w.shift_view),
+            ("runs", w.runs_view)]
 
     def first_start() -> None:
         s.save("beginner-first-start.png")
