@@ -91,6 +91,18 @@ def test_compare_refuses_unknown_strategies_and_needs_an_out_folder(
     assert "--out DIR" in capsys.readouterr().err
 
 
+def test_compare_refuses_an_unknown_backbone_before_training_any_strategy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A typo in the second backbone used to surface only after the first backbone's folds had
+    # trained, leaving a comparison folder with no compare.json.
+    data = write_class_folders(tmp_path / "data", {"red": 4, "green": 4})
+    out = tmp_path / "c"
+    assert main(["compare", str(data), "--backbones", "tiny_cnn,nope", "--strategies",
+                 "logreg", "--image-size", "16", "--epochs", "1", "--out", str(out)]) == 2
+    assert "Unknown backbone 'nope'" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_head_only_fits_sharing_a_store_build_the_backbone_once_and_train_as_alone(
         tmp_path: Path) -> None:
     data = write_class_folders(tmp_path / "data", {"red": 5, "green": 5})

@@ -47,6 +47,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "wide": dict(common, image_size=24, epochs=2),
         "other": dict(common, data_dir=str(other), image_size=16, epochs=1),
         "resplit": dict(common, image_size=16, epochs=1, seed=7),  # another validation split
+        "knn": dict(common, image_size=16, epochs=1, freeze="backbone", head="knn"),
     }
     for name, settings in made.items():
         fit(Recipe(out_dir=str(base / name), **settings))
@@ -216,6 +217,21 @@ def test_predict_and_report_accept_an_ensemble_folder(runs, tmp_path, capsys) ->
     assert prediction["label"] in CLASSES
     assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
     assert "validation images its members share" in (tmp_path / "r.html").read_text()
+
+
+def test_an_ensemble_with_a_knn_member_predicts_as_its_members_average(runs, tmp_path,
+                                                                        capsys) -> None:
+    # It used to be written, then refused by predict and export: its kNN member's stored
+    # features did not fit the linear head the ensemble's loader built for every member.
+    out = tmp_path / "ens"
+    build_ensemble([runs["good"], runs["knn"]], "average", out)
+    image = next((Path(read_run_info(runs["good"]).recipe.data_dir) / "green").iterdir())
+    assert main(["predict", str(out), str(image), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["label"] in CLASSES
+    batch = _images(16)
+    members = [load_predictor(runs[name]).predict_tensor(batch) for name in ("good", "knn")]
+    np.testing.assert_allclose(load_predictor(out).predict_tensor(batch),
+                               np.mean(members, axis=0), atol=1e-6)
 
 
 def _run_cli(capsys, argv: list[str]) -> str:

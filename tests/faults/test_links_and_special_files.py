@@ -69,3 +69,17 @@ def test_predict_names_them_too(linked_data: Path, tiny_run: tuple[Path, Path]) 
     for name in ("broken.png", "loop.png", "parent", "pipe.png"):
         assert f"skipped {linked_data / 'red' / name}: {EXPECTED['red/' + name]}" in err
     assert ".DS_Store" not in err
+
+
+def test_a_target_folder_of_linked_class_folders_says_the_links_were_not_followed(
+        tiny_run: tuple[Path, Path], tmp_path: Path) -> None:
+    # `shift RUN TARGET` with TARGET/red -> elsewhere/red used to say only "has no readable
+    # images", though the images are right there behind the links.
+    run, data = tiny_run
+    target = tmp_path / "target"
+    target.mkdir()
+    os.symlink(data / "red", target / "red")
+    done = run_tlstudio("shift", run, target)
+    err = assert_no_traceback(done)
+    assert done.returncode == 2
+    assert "has no readable images" in err and "link to a folder (not followed" in err, err

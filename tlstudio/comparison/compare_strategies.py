@@ -20,6 +20,7 @@ from tlstudio.comparison.strategies import FINE_TUNING, strategy_recipe
 from tlstudio.comparison.verdict import best_strategy, conclusions, pretrained_helped
 from tlstudio.data import DatasetScan, resolve_data_folders, scan_folder, stratified_split
 from tlstudio.errors import RecipeError
+from tlstudio.models import get_spec
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder, claim_run_folder
 from tlstudio.training import (
@@ -72,6 +73,8 @@ def compare(recipe: Recipe, backbones: Sequence[str], strategies: Sequence[str],
     the recipe's out_dir; write compare.json and the chart."""
     if not backbones or not strategies:
         raise RecipeError("a comparison needs at least one backbone and one strategy")
+    for backbone in backbones:  # a typo found after the first backbone trained left a half run
+        get_spec(backbone)
     splits = _splits(recipe)
     budget = Budget(budget_minutes * 60 if budget_minutes else None)
     store, skipped = FeatureStore(), []

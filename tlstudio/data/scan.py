@@ -226,6 +226,9 @@ def scan_images(
     samples = tuple((p, 0) for p, why in zip(candidates, reasons, strict=True) if why is None)
     skipped = tuple(passed_over) + tuple(
         SkippedFile(p, why) for p, why in zip(candidates, reasons, strict=True) if why)
-    if not samples:
-        raise DatasetError(f"The folder '{root_path}' has no readable images")
+    if not samples:  # say why the files there were passed over (the first few)
+        why = "; ".join(f"'{s.path}': {s.reason}" for s in skipped[:3])
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        raise DatasetError(f"The folder '{root_path}' has no readable images"
+                           + (f" ({why}{more})" if why else ""))
     return DatasetScan(str(root_path), (UNLABELLED,), samples, skipped)

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from tlstudio import atomic
 from tlstudio.errors import ModelFileError
-from tlstudio.models import EnsembleModel, build_classifier
+from tlstudio.models import EnsembleModel, build_classifier, head_from_state
 from tlstudio.runs.folder import RunFolder
 from tlstudio.runs.model_files import ModelInfo, read_model_info
 
@@ -92,7 +92,14 @@ def load_ensemble_model(run_dir: str | os.PathLike[str]) -> tuple[EnsembleModel,
     model = empty_ensemble(read_ensemble_info(run_dir), info)
     weights = RunFolder.at(run_dir).model_weights
     try:
-        model.load_state_dict(load_file(str(weights)))
+        state = load_file(str(weights))
+        for number, member in enumerate(model.members):  # a kNN member: stored features
+            prefix = f"members.{number}."
+            head = head_from_state({k.removeprefix(prefix): v for k, v in state.items()
+                                    if k.startswith(prefix)})
+            if head is not None:
+                member.head = head
+        model.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - missing, corrupt or mismatched file
         raise ModelFileError(f"Cannot load {weights}: {e}") from None
     return model.eval(), info

@@ -7,6 +7,7 @@ The description says everything a client needs to reproduce the preprocessing wi
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def read_model_info(run_dir: str | Path) -> ModelInfo:
     path = RunFolder.at(run_dir).model_info
     try:
         return ModelInfo.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the latter: a file given as the run
         raise _no_model(run_dir) from None
     except json.JSONDecodeError as e:
         raise ModelFileError(f"{path} is not valid JSON: {e}") from None
@@ -143,6 +144,13 @@ def _no_model(run_dir: str | Path) -> ModelFileError:
 
     if can_resume(run_dir):  # killed mid-run: its model is saved when the run ends
         return no_model_yet(run_dir)
+    if Path(run_dir).is_file():
+        return ModelFileError(f"'{run_dir}' is a file, not a run folder")
+    folds = RunFolder.at(run_dir).fold(1).parent
+    if folds.is_dir():
+        return ModelFileError(f"'{run_dir}' is a cross-validation run: it holds one model per "
+                              f"fold, in '{folds}{os.sep}N', not one model; give a fold's folder, "
+                              "or train the final model with --all-data")
     return ModelFileError(f"'{run_dir}' is not a tlstudio run: it has no {MODEL_INFO}")
 
 
