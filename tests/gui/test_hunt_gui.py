@@ -8,6 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from tlstudio.gui import MainWindow
+from tlstudio.recipe import Recipe
+from tlstudio.training import fit
 
 WAIT = 20_000
 
@@ -33,3 +35,32 @@ def test_a_runs_folder_that_is_a_file_is_named_not_shown_as_empty(
     assert "runs.txt" in window.banner.label.text()
     assert "not a folder" in window.banner.label.text()
     assert window.runs_view.model.rowCount() == 0
+
+
+def test_a_shift_measured_after_a_failed_one_clears_the_old_error(
+    qtbot, window: MainWindow, digits: Path, tmp_path: Path
+) -> None:
+    """Measure shift on a folder that does not exist, then on the right one: the banner no
+    longer says the folder does not exist once the measurement runs."""
+    run = tmp_path / "run"
+    fit(
+        Recipe(
+            data_dir=str(digits),
+            out_dir=str(run),
+            epochs=1,
+            backbone="tiny_cnn",
+            image_size=16,
+            batch_size=8,
+        )
+    )
+    window.results_view.open_run(str(run))
+    view = window.shift_view
+    show_tab(qtbot, window, view)
+    view.target.set_path(str(tmp_path / "no such folder"))
+    with qtbot.waitSignal(view.failed, timeout=WAIT):
+        qtbot.mouseClick(view.measure_button, Qt.MouseButton.LeftButton)
+    assert "no such folder" in window.banner.label.text()
+    view.target.set_path(str(digits / "val"))
+    with qtbot.waitSignal(view.measured, timeout=60_000):
+        qtbot.mouseClick(view.measure_button, Qt.MouseButton.LeftButton)
+    assert not window.banner.isVisible()
