@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from imagefolders import write_class_folders
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton, QSpinBox
+from window_helpers import child, make_tiny_window, scan
 
 from tlstudio.gui import MainWindow
+from tlstudio.gui.compare.compare_dialog import CompareDialog
 from tlstudio.recipe import Recipe
 from tlstudio.training import fit
 
@@ -64,3 +68,25 @@ def test_a_shift_measured_after_a_failed_one_clears_the_old_error(
     with qtbot.waitSignal(view.measured, timeout=60_000):
         qtbot.mouseClick(view.measure_button, Qt.MouseButton.LeftButton)
     assert not window.banner.isVisible()
+
+
+def test_train_waits_while_a_comparison_runs(qtbot, settings_dir, tmp_path: Path) -> None:
+    """Compare strategies… running (its dialog closed, it goes on), then Train: the window
+    says a comparison is running instead of training beside it (the dialog refuses the
+    other way round too)."""
+    window = make_tiny_window(qtbot, tmp_path / "runs")
+    window.show()
+    data = write_class_folders(tmp_path / "data", {"round": 12, "square": 12}, size=16)
+    scan(qtbot, window, data)
+    qtbot.mouseClick(child(window, QPushButton, "compareButton"), Qt.MouseButton.LeftButton)
+    dialog = window.findChild(CompareDialog, "compareDialog")
+    dialog.findChild(QSpinBox, "compareFolds").setValue(3)
+    qtbot.mouseClick(child(dialog, QPushButton, "compareRunButton"), Qt.MouseButton.LeftButton)
+    assert dialog.is_running()
+    dialog.close()
+    qtbot.mouseClick(child(window, QPushButton, "startButton"), Qt.MouseButton.LeftButton)
+    assert not window.controller.is_running()
+    assert window.banner.isVisible() and "comparison" in window.banner.label.text()
+    qtbot.mouseClick(child(dialog, QPushButton, "compareCancelButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.is_running(), timeout=60_000)
+    window.close()
