@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from tlstudio.errors import TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure
 from tlstudio.gui import recipe_files
-from tlstudio.gui.compare.compare_action import CompareStrategies
+from tlstudio.gui.compare.compare_action import COMPARING, CompareStrategies
 from tlstudio.gui.dataset.dataset_view import DatasetView
 from tlstudio.gui.domain.shift_view import ShiftView
 from tlstudio.gui.export.export_dialog import Exporter, describe_result
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
             return False
         problem = self.form.not_ready() or (
             "The LR finder is still running: stop it or wait for its result."
-            if self.lr_finder.is_running() else None)
+            if self.lr_finder.is_running() else COMPARING if self.compare.is_running() else None)
         if problem:
             self.show_error(problem)
             return False

@@ -152,6 +152,7 @@ def connect_parts(window: MainWindow) -> None:
     window.current.changed.connect(window.shift_view.set_run)
     window.trainingFinished.connect(window.shift_view.set_run)  # its target folder, if any
     window.shift_view.failed.connect(window.show_error)
+    window.shift_view.started.connect(window.banner.dismiss)
 
 
 def connect_runs_view(window: MainWindow) -> None:

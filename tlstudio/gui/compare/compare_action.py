@@ -13,6 +13,10 @@ from tlstudio.gui.sidebar.recipe_form import new_run_dir
 from tlstudio.recipe import Recipe
 
 TRAINING = "A training run is in progress: wait for it to end, or stop it."
+COMPARING = (
+    "A comparison of strategies is running: wait for it to end, or press Cancel in its "
+    "dialog (File > Compare strategies…)."
+)
 TIP = (
     "Which transfer strategy suits these images: linear probes on frozen features, "
     "fine-tuning some or all stages, random weights, on the same folds"
@@ -44,6 +48,9 @@ class CompareStrategies(QObject):
         self.dialog.raise_()
         self.dialog.activateWindow()
         return self.dialog
+
+    def is_running(self) -> bool:
+        return self.dialog is not None and self.dialog.is_running()
 
     def cancel(self) -> None:
         """The window closes: stop the comparison and join its thread."""

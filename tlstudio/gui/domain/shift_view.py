@@ -67,6 +67,7 @@ class ShiftView(QWidget):
 
     measured = Signal(object)  # DomainShift, once shown
     failed = Signal(str)  # a message for the window's banner
+    started = Signal()  # a measurement began: an earlier failure's message is out of date
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="domainShift")
@@ -178,6 +179,7 @@ class ShiftView(QWidget):
         self.progress.show()
         self._job.start(shift_job, self.run_dir, self.target.path())
         self._update_button()
+        self.started.emit()
         return True
 
     def is_running(self) -> bool:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tlstudio.errors import TlstudioError
 from tlstudio.evaluation import compare_runs
 from tlstudio.gui.runs.comparison_view import RunsComparisonView
 from tlstudio.gui.runs.ensemble_dialog import (
@@ -38,6 +39,9 @@ HINT = "Select two or more runs (Ctrl+click, Shift+click) to compare or combine 
 def list_runs_job(state: TaskState, runs_dir: str) -> list[RunSummary]:
     """The runs folder's runs; a folder not made yet holds none."""
     root = Path(runs_dir).expanduser()
+    if root.exists() and not root.is_dir():
+        raise TlstudioError(f"The runs folder '{root}' is a file, not a folder: choose a "
+                            "folder in 'Save runs in'")
     return list_runs(root) if root.is_dir() else []
 
 
@@ -108,7 +112,7 @@ class RunsView(QWidget):
 
         self._listing = BackgroundJob(self)
         self._listing.returned.connect(self._on_listed)
-        self._listing.errored.connect(self._on_failed)
+        self._listing.errored.connect(self._on_listing_failed)
         self._comparing = BackgroundJob(self)
         self._comparing.returned.connect(self._on_compared)
         self._comparing.errored.connect(self._on_failed)
@@ -246,6 +250,11 @@ class RunsView(QWidget):
         self.info.emit(f"Ensemble written to {out}: select it and Open, or double-click it")
         self.ensembleBuilt.emit(out)
         self.refresh()
+
+    def _on_listing_failed(self, error: BaseException) -> None:
+        self.model.set_runs([])  # not the last folder's runs under this folder's name
+        self._update_buttons()
+        self._on_failed(error)
 
     def _on_failed(self, error: BaseException) -> None:
         self.failed.emit(error_message(error))
