@@ -85,6 +85,9 @@ def _edge_values(edge: str, tmp_path: Path) -> dict[str, Any]:
     # A scikit-learn head fits on a frozen backbone's unaugmented features, which the other
     # edges do not all allow: the trained linear head stays (test_classical_heads: the others).
     values["head"] = "linear"
+    # Training on all images holds none out, which early stopping, plateau, folds and auto
+    # adaptation need: it is refused beside their edges (test_all_data covers it on its own).
+    values["all_data"] = False
     if values["adapt"] != "none":  # adapting needs target images (auto, labelled ones too)
         values["target_dir"] = str(tmp_path / "target")
         values["target_val_dir"] = str(tmp_path / "target_val")
