@@ -72,6 +72,9 @@ def test_adapting_needs_target_images_and_auto_a_labelled_folder(tmp_path, domai
         Recipe(data_dir=str(domains[0]), adapt="adabn")
     with pytest.raises(RecipeError, match="labelled target folder"):
         Recipe(data_dir=str(domains[0]), target_dir=str(domains[1]), adapt="auto")
+    # A labelled target folder alone was ignored: no target accuracy, and no word of why.
+    with pytest.raises(RecipeError, match="choose the target images"):
+        Recipe(data_dir=str(domains[0]), target_val_dir=str(domains[1]))
 
 
 def test_adabn_saves_the_target_statistics_and_align_folds_them_into_the_head(tmp_path, domains):

@@ -326,6 +326,9 @@ class Recipe:
         if self.adapt != "none" and not self.target_dir:
             raise RecipeError(f"Domain adaptation ({self.adapt}) needs the target images: a "
                               "folder of images from where the model will be used")
+        if self.target_val_dir and not self.target_dir:
+            raise RecipeError("Labelled target images are scored alongside the target images "
+                              "themselves: choose the target images (unlabelled) too")
         if self.adapt == "auto" and not self.target_val_dir:
             raise RecipeError("Auto adaptation chooses by the accuracy on labelled target "
                               "images: it needs a labelled target folder")
