@@ -18,7 +18,7 @@ from sklearn.svm import LinearSVC
 from tlstudio.data import eval_transform, load_rgb
 from tlstudio.errors import ExportError, RecipeError
 from tlstudio.export import export_run
-from tlstudio.inference import open_onnx
+from tlstudio.inference import load_predictor, open_onnx
 from tlstudio.recipe import Recipe
 from tlstudio.runs import RunFolder, load_model
 from tlstudio.training import fit
@@ -61,7 +61,7 @@ def test_a_logistic_regression_head_exported_to_onnx_gives_scikit_learns_probabi
     assert (expected.argmax(1) == labels[val]).mean() >= 0.5  # a real probe; chance is 0.25
 
 
-def test_svm_and_knn_heads_predict_as_scikit_learn_does_and_knn_is_not_exported(
+def test_svm_and_knn_heads_predict_as_scikit_learn_does_and_knn_exports_like_them(
         tmp_path: Path) -> None:
     data = write_class_folders(tmp_path / "data", {"red": 6, "green": 6, "blue": 6})
     images, labels, paths = _images(data, 16)
@@ -81,10 +81,14 @@ def test_svm_and_knn_heads_predict_as_scikit_learn_does_and_knn_is_not_exported(
         assert (ours.argmax(1) == reference.predict(features[val])).all()
         if head == "knn":
             np.testing.assert_allclose(ours, reference.predict_proba(features[val]), atol=1e-4)
-    assert RunFolder.at(runs["knn"]).has_model()
-    with pytest.raises(ExportError, match="k-nearest-neighbours"):
-        export_run(runs["knn"], "onnx")
-    assert not RunFolder.at(runs["knn"]).export_folder.exists()
+    # kNN exports as an ensemble's kNN member does: checked by its runtime, the same votes.
+    for fmt in ("onnx", "safetensors"):
+        exported = load_predictor(export_run(runs["knn"], fmt).path)
+        np.testing.assert_allclose(exported.predict_tensor(images[val]), ours, atol=1e-4)
+    # Core ML alone has no operation for it, and says so before converting anything.
+    with pytest.raises(ExportError, match="k-nearest-neighbours head needs"):
+        export_run(runs["knn"], "coreml")
+    assert not RunFolder.at(runs["knn"]).export_file("coreml", ".mlpackage").exists()
 
 
 def test_a_scikit_learn_head_needs_a_frozen_backbone_and_unaugmented_images() -> None:
@@ -94,7 +98,7 @@ def test_a_scikit_learn_head_needs_a_frozen_backbone_and_unaugmented_images() ->
         Recipe(data_dir="d", head="svm", augment="light")
 
 
-def test_the_command_line_trains_a_knn_head_predicts_with_it_and_says_why_it_is_not_exported(
+def test_the_command_line_trains_a_knn_head_predicts_with_it_and_exports_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tlstudio.cli import main
 
@@ -106,5 +110,8 @@ def test_the_command_line_trains_a_knn_head_predicts_with_it_and_says_why_it_is_
     capsys.readouterr()
     assert main(["predict", str(run), str(data / "red" / "000.png"), "--json"]) == 0
     assert '"label": "red"' in capsys.readouterr().out
-    assert main(["export", str(run), "--format", "onnx"]) == 2
-    assert "k-nearest-neighbours head" in capsys.readouterr().err
+    assert main(["export", str(run), "--format", "onnx"]) == 0
+    assert "Checked by its runtime" in capsys.readouterr().out
+    onnx = RunFolder.at(run).export_file("onnx", ".onnx")
+    assert main(["predict", str(onnx), str(data / "red" / "000.png"), "--json"]) == 0
+    assert '"label": "red"' in capsys.readouterr().out

@@ -122,3 +122,22 @@ def test_head_only_fits_sharing_a_store_build_the_backbone_once_and_train_as_alo
     assert len(store.backbones) == 1
     assert alone.keys() == shared.keys()
     assert all(torch.equal(alone[k], shared[k]) for k in alone)  # backbone and head alike
+
+
+def test_compare_into_a_folder_holding_a_comparison_says_so_and_keeps_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It used to call the comparison "a run that stopped before its first epoch finished, so
+    # it cannot be resumed".
+    data = write_class_folders(tmp_path / "data", {"red": 4, "green": 4})
+    out = tmp_path / "cmp"
+    argv = ["compare", str(data), "--backbones", "tiny_cnn", "--image-size", "16",
+            "--strategies", "logreg", "--out", str(out)]
+    assert main(argv) == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"error: '{out}' already holds a strategy comparison (compare.json, "
+                           "compare.png), left as it is; choose another --out, or remove it "
+                           "first (--overwrite replaces it)")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

@@ -16,6 +16,7 @@ from imagefolders import write_class_folders
 from tlstudio.cli import main
 from tlstudio.ensemble import build_ensemble
 from tlstudio.ensemble.combine import fit_stacker, stack_features
+from tlstudio.errors import ExportError
 from tlstudio.evaluation.report import write_report
 from tlstudio.export import export_run
 from tlstudio.inference import load_predictor
@@ -232,6 +233,12 @@ def test_an_ensemble_with_a_knn_member_predicts_as_its_members_average(runs, tmp
     members = [load_predictor(runs[name]).predict_tensor(batch) for name in ("good", "knn")]
     np.testing.assert_allclose(load_predictor(out).predict_tensor(batch),
                                np.mean(members, axis=0), atol=1e-6)
+    # Exported like a kNN run: every format but Core ML, which says why as for a kNN run.
+    exported = load_predictor(export_run(out, "onnx").path)
+    np.testing.assert_allclose(exported.predict_tensor(batch), np.mean(members, axis=0),
+                               atol=1e-4)
+    with pytest.raises(ExportError, match="k-nearest-neighbours head needs"):
+        export_run(out, "coreml")
 
 
 def _run_cli(capsys, argv: list[str]) -> str:

@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tlstudio",
         description="Transfer learning on image folders. With no command, opens the window.",
+        allow_abbrev=False,
     )
     parser.add_argument("--demo", action="store_true",
                         help="open the window with the bundled demo data and backbone")
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="never open the window")
     p.add_argument("--epochs", type=int, default=10)
     p.set_defaults(handler=cmd_demo)
+    for command in sub.choices.values():  # option names are a contract for scripts: no prefixes
+        command.allow_abbrev = False
     return parser
 
 

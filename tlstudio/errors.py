@@ -29,6 +29,7 @@ class Remedy(Enum):
     WAIT_OR_CHOOSE_OUT = "wait_or_choose_out"  # another training writes there: wait, or elsewhere
     INSTALL_DEPLOY = "install_deploy"  # install the converters and runtimes of the deploy extra
     OTHER_QUANTIZATION = "other_quantization"  # a quantization the chosen format supports
+    MOVE_COMPARISON = "move_comparison"  # a comparison is in the folder: elsewhere, or remove it
 
 
 class TlstudioError(Exception):

@@ -74,6 +74,9 @@ REMEDY_WORDS: dict[Remedy, RemedyWords] = {
     Remedy.OTHER_QUANTIZATION: RemedyWords(
         "leave out --quantize, or pick a format that offers it (see `tlstudio export --help`)",
         "pick one of the choices the export dialog lists"),
+    Remedy.MOVE_COMPARISON: RemedyWords(
+        "choose another --out, or remove it first (--overwrite replaces it)",
+        "choose another output folder, or remove that comparison first"),
 }
 
 

@@ -220,7 +220,7 @@ def open_safetensors(path: str | os.PathLike[str]) -> Predictor:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from tlstudio.models.classifier import build_classifier
+    from tlstudio.models import build_classifier, take_saved_head
 
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -231,6 +231,7 @@ def open_safetensors(path: str | os.PathLike[str]) -> Predictor:
             f"Cannot read the safetensors file '{path}': {first_line(e)}") from None
     info = info_from_metadata(metadata, path) if "classes" in metadata else _sidecar_info(path)
     classifier = build_classifier(info.backbone, len(info.classes), pretrained=False).model
+    take_saved_head(classifier, state)  # a kNN run's: its stored features, not a linear layer
     try:
         classifier.load_state_dict(state)
     except RuntimeError as e:

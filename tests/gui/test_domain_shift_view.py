@@ -109,3 +109,22 @@ def test_a_folder_without_images_is_a_message(
     assert "Traceback" not in failed.args[0]
     assert window.banner.isVisible() and window.banner.label.text() == failed.args[0]
     assert view.shift is None and not view.map.scatters["target"].data.size
+
+
+def test_before_a_measurement_the_tab_says_what_to_do_instead_of_empty_plots(
+    qtbot, window: MainWindow, run_and_night: tuple[Path, Path]
+) -> None:
+    run, night = run_and_night
+    window.show()
+    bar = window.tabs.findChild(QTabBar)
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == "Domain shift")
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    view = window.tabs.currentWidget()
+    note = view.empty_note
+    assert note.isVisible() and not view.map.isVisible() and not view.classes.isVisible()
+    assert note.text().startswith("Train a run or open one (File > Open run…)")
+    view = open_shift_tab(qtbot, window, run)
+    assert note.isVisible() and note.text().startswith("Choose the folder of target images")
+    with qtbot.waitSignal(view.measured, timeout=WAIT):
+        measure(qtbot, window, night)
+    assert view.map.isVisible() and view.classes.isVisible() and not note.isVisible()

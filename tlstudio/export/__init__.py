@@ -24,7 +24,6 @@ from tlstudio.export.safetensors import write_sidecar
 from tlstudio.export.staging import staged
 from tlstudio.export.table import COLUMNS, export_table, table_rows
 from tlstudio.inference import Predictor, ProbabilityModel
-from tlstudio.models import Classifier, KNNHead
 from tlstudio.runs import (
     ModelInfo,
     PredictionsError,
@@ -87,7 +86,6 @@ def export_run(
     variant = variant_name(key, quantize)
     dest = check_writable(_destination(Path(run_dir), variant, spec.suffix, out))
     classifier, info = load_model(run_dir)
-    _check_exportable(classifier, run_dir)
     reference = ProbabilityModel(classifier, info.temperature).eval()  # T inside the graph
     batch = check_batch(info, check_images)  # before writing: a bad check image fails early
     images = run_images(info, read_run_info(run_dir).recipe, batch.images)
@@ -203,11 +201,3 @@ def _destination(run_dir: Path, variant: str, suffix: str,
 __all__ = ["COLUMNS", "EXPORT_FOLDER", "FORMATS", "QUANTIZATIONS", "ExportError",
            "ExportResult", "export_run", "export_table", "open_model", "table_rows"]
 
-
-def _check_exportable(classifier: Classifier, run_dir: str | os.PathLike[str]) -> None:
-    if isinstance(getattr(classifier, "head", None), KNNHead):  # an ensemble has none
-        raise ExportError(
-            f"The run in '{run_dir}' has a k-nearest-neighbours head: it keeps every training "
-            "image's features and votes among the nearest, which the export formats' fixed "
-            "networks do not hold faithfully, so it is not exported. A logistic-regression or "
-            "linear-SVM head folds into one layer and exports like any run.")

@@ -21,6 +21,7 @@ from tlstudio.export.metadata import describe, example_input, string_metadata
 from tlstudio.export.onnx import INPUT_NAME, OUTPUT_NAME
 from tlstudio.export.runtime import require
 from tlstudio.inference import Predictor, ProbabilityModel
+from tlstudio.models import KNNHead
 from tlstudio.runs import ModelInfo
 
 NOT_RUN = "not run: Core ML runs only on macOS; the package was validated structurally"
@@ -28,6 +29,10 @@ NOT_RUN = "not run: Core ML runs only on macOS; the package was validated struct
 
 def write_coreml(model: ProbabilityModel, info: ModelInfo, path: Path, quantize: str | None,
                  _calibration: torch.Tensor) -> list[Path]:
+    if any(isinstance(m, KNNHead) for m in model.modules()):  # a run's head or a member's
+        raise ExportError("Core ML's converter has no pairwise-distance operation, which a "
+                          "k-nearest-neighbours head needs to find the nearest training "
+                          "images: export it as ONNX, TorchScript, OpenVINO or LiteRT")
     ct = require("coremltools", "Core ML")
     size = info.image_size
     precision = ct.precision.FLOAT16 if quantize == "fp16" else ct.precision.FLOAT32

@@ -98,6 +98,7 @@ def connect_parts(window: MainWindow) -> None:
     window.backbone_panel.backboneChanged.connect(window._on_backbone_changed)
     window.backbone_panel.downloadFailed.connect(window.show_error)
     window.backbone_panel.weightsChanged.connect(window._update_start_button)
+    window.backbone_panel.weights_file.replaced.connect(window.banner.dismiss_naming)
     window.start_button.clicked.connect(window.start_training)
     runs = window.run_buttons
     runs.runningChanged.connect(window._set_running)

@@ -20,7 +20,7 @@ from tlstudio.models.freezing import (
     stages_for_freeze,
     trainable_stage_names,
 )
-from tlstudio.models.heads import KNNHead, head_from_state
+from tlstudio.models.heads import KNNHead, head_from_state, take_saved_head
 from tlstudio.models.registry import BackboneSpec, Stage, backbone_names, get_spec
 from tlstudio.models.timm_hub import TIMM_PREFIX, is_timm_name, pretrained_models
 from tlstudio.models.weights import weights_status
@@ -50,6 +50,7 @@ __all__ = [
     "stage_infos",
     "stage_names",
     "stages_for_freeze",
+    "take_saved_head",
     "trainable_stage_names",
     "weights_status",
 ]

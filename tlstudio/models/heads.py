@@ -35,3 +35,11 @@ def head_from_state(state: dict[str, torch.Tensor]) -> nn.Module | None:
     if KNN_KEYS not in state:
         return None
     return KNNHead(state[KNN_KEYS], state["head.votes"], int(state["head.k"]))
+
+
+def take_saved_head(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Give `model` the head its saved `state` holds (a kNN vote in place of the linear layer),
+    so that `model.load_state_dict(state)` fits."""
+    head = head_from_state(state)
+    if head is not None:
+        model.head = head

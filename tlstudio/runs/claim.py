@@ -127,6 +127,10 @@ def _make_room(folder: RunFolder, overwrite: bool) -> None:
         return
     if not overwrite:
         shown = [name for name in present if name in HEADLINE] or list(present)
+        if folder.compare.is_file():  # a comparison, not a run: resuming means nothing to it
+            raise RecipeError(f"'{folder.path}' already holds a strategy comparison "
+                              f"({', '.join(shown)}), left as it is",
+                              remedies=(Remedy.MOVE_COMPARISON,))
         if not folder.checkpoint.is_file():
             raise unresumable_run(folder.path, shown)
         raise RecipeError(f"'{folder.path}' already holds a run ({', '.join(shown)})",

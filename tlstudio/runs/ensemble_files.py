@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from tlstudio import atomic
 from tlstudio.errors import ModelFileError
-from tlstudio.models import EnsembleModel, build_classifier, head_from_state
+from tlstudio.models import EnsembleModel, build_classifier, take_saved_head
 from tlstudio.runs.folder import RunFolder
 from tlstudio.runs.model_files import ModelInfo, read_model_info
 
@@ -95,10 +95,8 @@ def load_ensemble_model(run_dir: str | os.PathLike[str]) -> tuple[EnsembleModel,
         state = load_file(str(weights))
         for number, member in enumerate(model.members):  # a kNN member: stored features
             prefix = f"members.{number}."
-            head = head_from_state({k.removeprefix(prefix): v for k, v in state.items()
-                                    if k.startswith(prefix)})
-            if head is not None:
-                member.head = head
+            take_saved_head(member, {k.removeprefix(prefix): v for k, v in state.items()
+                                     if k.startswith(prefix)})
         model.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - missing, corrupt or mismatched file
         raise ModelFileError(f"Cannot load {weights}: {e}") from None

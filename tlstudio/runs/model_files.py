@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save
 from tlstudio import atomic
 from tlstudio.data import describe_eval_transform
 from tlstudio.errors import ModelFileError
-from tlstudio.models import Classifier, build_classifier, head_from_state
+from tlstudio.models import Classifier, build_classifier, take_saved_head
 from tlstudio.runs.folder import MODEL_INFO, RunFolder
 
 FORMAT = "tlstudio-model"
@@ -168,9 +168,7 @@ def load_model(run_dir: str | Path) -> tuple[Classifier, ModelInfo]:
     built = build_classifier(info.backbone, len(info.classes), pretrained=False)
     try:
         state = load_file(str(weights))
-        head = head_from_state(state)  # a kNN head: stored features instead of a layer
-        if head is not None:
-            built.model.head = head
+        take_saved_head(built.model, state)  # a kNN head: stored features instead of a layer
         built.model.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - corrupt or mismatched file
         raise ModelFileError(f"Cannot load {weights}: {e}") from None

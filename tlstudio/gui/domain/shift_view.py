@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +33,21 @@ INTRO = (
     "folder of them (no labels needed) to see how different they look to the model."
 )
 CLEAR_SHIFT = 0.75  # domain accuracy from which the verdict is shown as a warning
+CHARTS = "the map of training and target images and the classes the model predicts"
+
+
+def empty_note(has_run: bool, has_target: bool, measuring: bool) -> str:
+    """What to do to get the charts, in place of empty axes until a shift is measured."""
+    if measuring:
+        return f"Measuring: {CHARTS} appear here when it is done."
+    if not has_run:
+        step = "Train a run or open one (File > Open run…), then choose the target images and"
+    elif not has_target:
+        step = "Choose the folder of target images above and"
+    else:
+        step = ""
+    text = f"{step} click Measure shift: {CHARTS} appear here.".strip()
+    return text[0].upper() + text[1:]
 
 
 def shift_job(state: TaskState, run_dir: str, target_dir: str) -> DomainShift:
@@ -101,11 +117,16 @@ class ShiftView(QWidget):
         self.classes = ClassShares()
         self.classes_note = QLabel(objectName="shiftClassesNote", wordWrap=True)
         self.point = ShiftPoint()
+        self.empty_note = QLabel(objectName="shiftEmptyNote", wordWrap=True)
+        self.empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_note.setStyleSheet("color: palette(placeholder-text); font-size: 12pt;")
+        self.pages = QStackedWidget(objectName="shiftPages")  # the note, or the charts
         self._build_layout()
         self.measure_button.clicked.connect(self.measure)
         self.target.edit.textChanged.connect(self._update_button)
         self.map.pointClicked.connect(self.show_point)
         self.show_empty()
+        self._update_button()
 
     def _build_layout(self) -> None:
         row = QHBoxLayout()
@@ -131,13 +152,15 @@ class ShiftView(QWidget):
         charts.addWidget(side)
         charts.setStretchFactor(0, 3)
         charts.setStretchFactor(1, 2)
+        self.pages.addWidget(self.empty_note)
+        self.pages.addWidget(charts)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.verdict)
         layout.addWidget(self.confidence)
-        layout.addWidget(charts, 1)
+        layout.addWidget(self.pages, 1)
 
     # ---- what the window sets -----------------------------------------------------------
 
@@ -193,6 +216,7 @@ class ShiftView(QWidget):
         self.verdict.hide()
         self.map.show_points(())
         self.point.show_point(None)
+        self.pages.setCurrentWidget(self.empty_note)
 
     def show_point(self, index: int) -> None:
         if self.shift is not None and 0 <= index < len(self.shift.points):
@@ -224,6 +248,7 @@ class ShiftView(QWidget):
         self.confidence.setText(confidence_text(shift))
         self.map.show_points(shift.points)
         self.classes.show_shares(shift)
+        self.pages.setCurrentIndex(1)
         many = len(shift.training_distribution) > MOST_CLASSES
         self.classes_note.setText(
             f"The {MOST_CLASSES} classes whose shares differ most."
@@ -241,6 +266,8 @@ class ShiftView(QWidget):
     def _update_button(self) -> None:
         ready = self.run_dir is not None and bool(self.target.path())
         self.measure_button.setEnabled(ready and not self._job.is_running())
+        self.empty_note.setText(empty_note(self.run_dir is not None, bool(self.target.path()),
+                                           self._job.is_running()))
         self.measure_button.setToolTip(
             "Compare the target images with the current run's training images"
             if ready

@@ -39,6 +39,11 @@ class Banner(QFrame):
         self.label.clear()
         self.hide()
 
+    def dismiss_naming(self, name: str) -> None:
+        """Dismiss the error if it names `name` (a file the user has just replaced)."""
+        if self.kind == "error" and name and escape_undecodable(name) in self.label.text():
+            self.dismiss()
+
 
 def announce(label: QLabel) -> None:
     """Tell a screen reader that `label` has a new message (errors are read out)."""

@@ -19,9 +19,11 @@ def weights_tooltip() -> str:
 
 
 class WeightsFileEdit(QWidget):
-    """A typed path or a chosen file; `changed(path)` when it changes ("" = none)."""
+    """A typed path or a chosen file; `changed(path)` when it changes ("" = none), after
+    `replaced(path)` with the file it no longer names."""
 
     changed = Signal(str)
+    replaced = Signal(str)  # the path chosen before: an error about that file is gone with it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,5 +64,7 @@ class WeightsFileEdit(QWidget):
 
     def _typed(self) -> None:
         if self.path() != self._last:
-            self._last = self.path()
+            before, self._last = self._last, self.path()
+            if before:
+                self.replaced.emit(before)
             self.changed.emit(self._last)
