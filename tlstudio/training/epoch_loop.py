@@ -46,7 +46,8 @@ def train_epochs(state: FitState, folder: RunFolder, restore_rng=None) -> bool:
             state.metrics["epochs"].append(ended.to_dict())
             state.emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
             save_checkpoint(folder.checkpoint, training_state(state, epoch))
-            folder.write_metrics(state.metrics)  # after the checkpoint (see the docstring)
+            if epoch < state.recipe.epochs:  # the last epoch's: `finish` writes them, once
+                folder.write_metrics(state.metrics)  # after the checkpoint (see the docstring)
             if loop.stop_reason is not None:
                 return loop.failed  # early stopping is a finished run, a NaN is not
     except TrainingStopped:
@@ -115,8 +116,7 @@ def fit_classical_head(state: FitState, folder: RunFolder) -> bool:
     state.history.append(ended)
     state.metrics["epochs"].append(ended.to_dict())
     state.emit(ended)
-    folder.write_metrics(state.metrics)
-    return False
+    return False  # `finish` writes the metrics
 
 
 def _best_file_is_model(state: FitState, folder: RunFolder, stopped: bool):
