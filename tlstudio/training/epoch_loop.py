@@ -19,6 +19,7 @@ from tlstudio.training import distributed, stages
 from tlstudio.training.checkpoint_model import model_state
 from tlstudio.training.classical_heads import fit_head
 from tlstudio.training.events import EpochEnded, FitEnded, LogMessage
+from tlstudio.training.head_threads import head_threads
 from tlstudio.training.loops import EpochStats, evaluate, per_class_accuracy, train_one_epoch
 from tlstudio.training.stages import FitState
 
@@ -28,30 +29,35 @@ def train_epochs(state: FitState, folder: RunFolder, restore_rng=None) -> bool:
     `state.history`. Returns whether the run stopped short (a stop request or a NaN; early
     stopping is a finished run). `restore_rng` puts back a checkpoint's random state once the
     features are extracted."""
-    loop = state.loop
     try:
         stages.extract_batches(state)
-        if state.recipe.head != "linear":
-            return fit_classical_head(state, folder)
-        if state.adaptation is not None:
-            state.adaptation.prepare()
-        if restore_rng is not None:
-            restore_rng(state.generator)
-        for epoch in range(len(state.history) + 1, state.recipe.epochs + 1):
-            state.phases.start_epoch(epoch)
-            ended = run_epoch(state, epoch, folder)
-            if ended is None:
-                return True
-            state.history.append(ended)
-            state.metrics["epochs"].append(ended.to_dict())
-            state.emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
-            save_checkpoint(folder.checkpoint, training_state(state, epoch))
-            if epoch < state.recipe.epochs:  # the last epoch's: `finish` writes them, once
-                folder.write_metrics(state.metrics)  # after the checkpoint (see the docstring)
-            if loop.stop_reason is not None:
-                return loop.failed  # early stopping is a finished run, a NaN is not
+        with head_threads(state):
+            if state.recipe.head != "linear":
+                return fit_classical_head(state, folder)
+            return _train(state, folder, restore_rng)
     except TrainingStopped:
         return True
+
+
+def _train(state: FitState, folder: RunFolder, restore_rng) -> bool:
+    loop = state.loop
+    if state.adaptation is not None:
+        state.adaptation.prepare()
+    if restore_rng is not None:
+        restore_rng(state.generator)
+    for epoch in range(len(state.history) + 1, state.recipe.epochs + 1):
+        state.phases.start_epoch(epoch)
+        ended = run_epoch(state, epoch, folder)
+        if ended is None:
+            return True
+        state.history.append(ended)
+        state.metrics["epochs"].append(ended.to_dict())
+        state.emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
+        save_checkpoint(folder.checkpoint, training_state(state, epoch))
+        if epoch < state.recipe.epochs:  # the last epoch's: `finish` writes them, once
+            folder.write_metrics(state.metrics)  # after the checkpoint (see the docstring)
+        if loop.stop_reason is not None:
+            return loop.failed  # early stopping is a finished run, a NaN is not
     return False
 
 
