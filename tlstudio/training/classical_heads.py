@@ -9,6 +9,8 @@ vote of scikit-learn's KNeighborsClassifier (uniform weights) as a module, so th
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import torch
 from scipy.optimize import minimize_scalar
@@ -16,6 +18,7 @@ from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
+from threadpoolctl import ThreadpoolController
 from torch import nn
 
 from tlstudio.models import KNNHead
@@ -26,7 +29,22 @@ ABSENT_LOGIT = -30.0  # a class with no training image in this fit: never predic
 
 def fit_head(kind: str, features: torch.Tensor, labels: torch.Tensor, classes: int,
              seed: int) -> nn.Module:
-    """The fitted head for ``kind`` (logreg, svm, knn) on (features, labels), on the CPU."""
+    """The fitted head for ``kind`` (logreg, svm, knn) on (features, labels), on the CPU.
+
+    On one BLAS thread: these fits are small (hundreds of images), and a second thread's
+    wake-ups cost far more than it computes (measured on the shared 2-core machine under load:
+    LogisticRegression 24-48 ms on one thread, 1.5-2.7 s on two; the SVM 8-18 ms, 19-66 ms)."""
+    with _blas().limit(limits=1, user_api="blas"):
+        return _fit(kind, features, labels, classes, seed)
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # the BLAS libraries numpy and scipy loaded
+
+
+def _fit(kind: str, features: torch.Tensor, labels: torch.Tensor, classes: int,
+         seed: int) -> nn.Module:
     x = features.detach().float().cpu().numpy()
     y = labels.detach().cpu().numpy()
     if kind == "knn":
