@@ -4,11 +4,19 @@ extraction saves: each head-only strategy after the first, per fold, against the
 The first head-only strategy of a fold (logreg) pays for extracting the backbone's features;
 svm, knn and head reuse them (target: each costs <= 0.05 of the first's time). Fold seconds
 are as compare.json records them: the whole fit (model build, features or their reuse, the
-head, validation, the run's files). With --repeats R the comparison runs R times and each
-strategy's fold keeps its fastest time (the run least disturbed by other work on a shared
-machine), as timeit does. It also prints the CPU seconds each fold used (the process's, all
-threads; from one FoldEnded event to the next), which other processes on the machine move
-less than wall-clock seconds, and the same ratio over them.
+head, validation, the run's files).
+
+Defaults: the digits demo as `tlstudio demo` writes it (40 images per class: 300 training, 100
+validation; with --folds the validation images join the folds) and 3 folds. With 2 folds the
+second fold's training images are exactly the first fold's held-out images, whose features the
+first fold already extracted, so no strategy of fold 2 extracts anything and its "first" is a
+bare logistic-regression fit: 3 folds keep the premise (each fold's first strategy extracts).
+
+With --repeats R the comparison runs R times and each strategy's fold keeps its fastest time
+(the run least disturbed by other work on a shared machine), as timeit does. It also prints
+the CPU seconds each fold used (the process's, all threads; from one FoldEnded event to the
+next), which other processes on the machine move less than wall-clock seconds, and the same
+ratio over them.
 """
 
 from __future__ import annotations
@@ -48,8 +56,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", default="tf_efficientnet_lite0")
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--folds", type=int, default=2)
-    p.add_argument("--per-class", type=int, default=16, help="digits demo images per class")
+    p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--per-class", type=int, default=40,
+                   help="digits demo images per class (training and validation)")
     p.add_argument("--strategies", default=None, help="default: all nine")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=1, help="runs of the whole comparison; "

@@ -91,6 +91,24 @@ def test_svm_and_knn_heads_predict_as_scikit_learn_does_and_knn_exports_like_the
     assert not RunFolder.at(runs["knn"]).export_file("coreml", ".mlpackage").exists()
 
 
+def test_an_svm_head_on_fewer_images_than_features_is_scikit_learns_linear_svm() -> None:
+    # 40 images, 300 features: the head solves LinearSVC's dual in the images' own span.
+    from tlstudio.training.classical_heads import fit_head
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 4)
+    features = rng.normal(size=(10, 300))[labels] + rng.normal(size=(40, 300)) * 2
+    unseen = rng.normal(size=(10, 300))[labels] + rng.normal(size=(40, 300)) * 2
+    head = fit_head("svm", torch.from_numpy(features), torch.from_numpy(labels), 10, seed=0)
+    with torch.inference_mode():
+        ours = head(torch.from_numpy(unseen).float()).double().numpy()
+    reference = make_pipeline(StandardScaler(), LinearSVC(random_state=0, max_iter=10000))
+    expected = reference.fit(features, labels).decision_function(unseen)
+    scale = float((ours * expected).sum() / (expected * expected).sum())  # the temperature
+    np.testing.assert_allclose(ours, scale * expected, atol=1e-4 * np.abs(ours).max())
+    assert (ours.argmax(1) == expected.argmax(1)).all()
+
+
 def test_a_scikit_learn_head_needs_a_frozen_backbone_and_unaugmented_images() -> None:
     with pytest.raises(RecipeError, match="only the head"):
         Recipe(data_dir="d", head="logreg", freeze="none")

@@ -203,3 +203,27 @@ def test_killed_run_resumes_to_the_uninterrupted_result(kill_data, tmp_path, epo
     assert _val_losses(run) == pytest.approx(whole, rel=1e-5)
     assert torch.load(run / CHECKPOINT, weights_only=True)["epoch"] == 3
     assert not list(run.glob(".*.tmp"))  # the resumed run cleared what the kill left
+
+
+def test_head_only_checkpoint_holds_the_head_and_extends_to_the_same_result(colour_data, tmp_path):
+    # The bundled backbone's own weights, frozen, on cached features: resuming builds the same
+    # backbone again, so the checkpoint need not write its weights (it did, every epoch).
+    settings = dict(
+        backbone="tf_efficientnet_lite0", image_size=32, freeze="backbone", feature_cache=True
+    )
+    whole = fit(_recipe(colour_data, tmp_path / "whole", **settings))
+    run = tmp_path / "run"
+    fit(_recipe(colour_data, run, epochs=2, **settings))
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    assert state["model_part"] == "head"
+    assert not any(k.startswith("backbone.") for k in state["model"])
+    assert (run / CHECKPOINT).stat().st_size < (run / "model.safetensors").stat().st_size / 20
+
+    extended = resume_run(run, epochs=4)
+
+    assert [e.val_loss for e in extended.epochs] == pytest.approx(
+        [e.val_loss for e in whole.epochs], rel=1e-5
+    )
+    # A random backbone is not rebuilt bit for bit: it is checkpointed whole.
+    fit(_recipe(colour_data, tmp_path / "random", epochs=1, pretrained=False, **settings))
+    assert torch.load(tmp_path / "random" / CHECKPOINT, weights_only=True)["model_part"] == "whole"

@@ -27,10 +27,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     fit(Recipe(out_dir=str(base / "runs" / "slow"), epochs=2, lr=1e-3, **common))
     fit(Recipe(out_dir=str(base / "runs" / "fast"), epochs=3, lr=1e-2, freeze="none", **common))
+    fit(Recipe(out_dir=str(base / "runs" / "all"), epochs=2, all_data=True, **common))
     build_ensemble(
         [base / "runs" / "slow", base / "runs" / "fast"], "average", base / "runs" / "ens"
     )
-    return {name: base / "runs" / name for name in ("slow", "fast", "ens")}
+    return {name: base / "runs" / name for name in ("slow", "fast", "all", "ens")}
 
 
 def test_each_runs_curves_and_metrics_come_from_its_folder(runs) -> None:
@@ -49,6 +50,20 @@ def test_each_runs_curves_and_metrics_come_from_its_folder(runs) -> None:
         predicted = stored.probabilities(saved).argmax(1)
         assert run.macro_f1 == pytest.approx(f1_score(stored.targets, predicted, average="macro"))
     assert [r.summary.strategy for r in compared.runs] == ["head", "full"]
+
+
+def test_a_run_trained_on_all_its_images_has_training_curves_and_no_validation_ones(
+    runs,
+) -> None:
+    compared = compare_runs([runs["all"], runs["slow"]])
+    every, slow = compared.runs
+    epochs = RunFolder.at(runs["all"]).read_metrics()["epochs"]
+    assert all(e["val_loss"] is None for e in epochs)
+    assert every.curves.epochs == (1, 2)
+    assert every.curves.train_loss == tuple(e["train_loss"] for e in epochs)
+    assert every.curves.train_accuracy == tuple(e["train_accuracy"] for e in epochs)
+    assert every.curves.val_epochs == every.curves.val_loss == every.curves.val_accuracy == ()
+    assert slow.curves.val_epochs == slow.curves.epochs == (1, 2)
 
 
 def test_only_the_settings_that_differ_are_listed(runs) -> None:

@@ -29,7 +29,7 @@ WAIT = 20_000
 @pytest.fixture(scope="module")
 def made_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """slow (head, lr 0.001, 2 epochs), fast (every stage, lr 0.01, 3 epochs), stopped (after
-    its first of 3 epochs) and other (other classes)."""
+    its first of 3 epochs), other (other classes) and all (every image trained, none held out)."""
     base = tmp_path_factory.mktemp("runs-tab")
     data = write_class_folders(base / "data", {"red": 8, "green": 8, "blue": 8})
     other = write_class_folders(base / "other", {"cat": 6, "dog": 6})
@@ -47,6 +47,7 @@ def made_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     )
     fit(Recipe(data_dir=str(other), out_dir=str(runs / "other"), epochs=1, **common))
+    fit(Recipe(data_dir=str(data), out_dir=str(runs / "all"), epochs=2, all_data=True, **common))
     control = RunControl()
 
     def stop(event: object) -> None:
@@ -123,7 +124,7 @@ def test_the_runs_tab_lists_each_run_with_its_columns(qtbot, window, runs: Path)
         "Status",
     ]
     listed = rows(window)
-    assert set(listed) == {"slow", "fast", "other", "stopped"}
+    assert set(listed) == {"slow", "fast", "other", "stopped", "all"}
     slow_epochs = RunFolder.at(runs / "slow").read_metrics()["epochs"]
     best = max(e["val_accuracy"] for e in slow_epochs)
     assert listed["slow"][2:5] == ["tiny_cnn", "head", f"{best:.1%}"]
@@ -212,6 +213,28 @@ def test_compare_runs_overlays_both_curves_and_names_the_differing_settings(
     metrics = view.metrics
     assert [metrics.item(r, 0).text() for r in range(metrics.rowCount())] == shown
     assert {metrics.item(r, 3).text() for r in range(2)} == {"2", "3"}  # epochs
+
+
+def test_compare_runs_draws_the_training_curves_of_a_run_without_validation(
+    qtbot, window, runs: Path
+) -> None:
+    show_runs_tab(qtbot, window)
+    click_rows(qtbot, window, ["slow", "all"])
+    with qtbot.waitSignal(window.runs_view.compared, timeout=WAIT):
+        qtbot.mouseClick(button(window, "compareRunsButton"), Qt.MouseButton.LeftButton)
+    view = window.runs_view.comparison
+    drawn = dict(zip([r.name for r in window.runs_view.selected()], view.curves, strict=True))
+    epochs = RunFolder.at(runs / "all").read_metrics()["epochs"]
+    for key in ("train_loss", "train_accuracy"):
+        x, y = drawn["all"][key].getData()
+        scale = 100 if key.endswith("accuracy") else 1
+        assert list(x) == [1, 2]
+        assert list(y) == pytest.approx([scale * e[key] for e in epochs])
+    for key in ("val_loss", "val_accuracy"):
+        x, _ = drawn["all"][key].getData()
+        assert x is None or len(x) == 0  # nothing was held out to validate on
+        assert len(drawn["slow"][key].getData()[0]) == 2  # the other run's are still there
+    assert "Training curves only for all: no images were held out" in view.title.text()
 
 
 def test_ensemble_combines_the_selected_runs_into_a_run_in_the_list(

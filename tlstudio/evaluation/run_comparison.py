@@ -29,13 +29,20 @@ NO_RECIPE = "—"  # a run without a recipe (an ensemble trains nothing)
 
 @dataclass(frozen=True)
 class Curves:
-    """A run's per-epoch history, as the training tab plots it (accuracy as a fraction)."""
+    """A run's per-epoch history, as the training tab plots it (accuracy as a fraction). The
+    validation values have epochs of their own: a run trained on all its images (`all_data`)
+    has training curves and none for validation."""
 
-    epochs: tuple[int, ...]
+    epochs: tuple[int, ...]  # of the training values
+    val_epochs: tuple[int, ...]  # of the validation values
     train_loss: tuple[float, ...]
     val_loss: tuple[float, ...]
     train_accuracy: tuple[float, ...]
     val_accuracy: tuple[float, ...]
+
+    def epochs_of(self, key: str) -> tuple[int, ...]:
+        """The epochs of the curve named `key` (train_loss, val_accuracy, ...)."""
+        return self.val_epochs if key.startswith("val") else self.epochs
 
 
 @dataclass(frozen=True)
@@ -93,17 +100,31 @@ def _read(run_dir: str | os.PathLike[str]) -> RunInfo:
 
 
 def curves_of(metrics: dict[str, Any]) -> Curves:
-    """The epochs of a metrics.json (an epoch missing a value is left out of the curves)."""
-    keys = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
-    epochs = [
-        e
-        for e in metrics.get("epochs", ())
-        if isinstance(e, dict) and all(isinstance(e.get(k), int | float) for k in keys)
-    ]
+    """The epochs of a metrics.json: the training curves from the epochs with both training
+    values, the validation curves from those with both validation values (none, for a run that
+    held no images out)."""
+    epochs = [e for e in metrics.get("epochs", ()) if isinstance(e, dict)]
+    train = _epochs_with(epochs, ("train_loss", "train_accuracy"))
+    val = _epochs_with(epochs, ("val_loss", "val_accuracy"))
     return Curves(
-        tuple(int(e.get("epoch", i + 1)) for i, e in enumerate(epochs)),
-        *(tuple(float(e[k]) for e in epochs) for k in keys),
+        tuple(number for number, _ in train),
+        tuple(number for number, _ in val),
+        tuple(float(e["train_loss"]) for _, e in train),
+        tuple(float(e["val_loss"]) for _, e in val),
+        tuple(float(e["train_accuracy"]) for _, e in train),
+        tuple(float(e["val_accuracy"]) for _, e in val),
     )
+
+
+def _epochs_with(
+    epochs: list[dict[str, Any]], keys: tuple[str, ...]
+) -> list[tuple[int, dict[str, Any]]]:
+    """(epoch number, entry) of the entries holding a number for each of `keys`."""
+    return [
+        (int(e.get("epoch", i + 1)), e)
+        for i, e in enumerate(epochs)
+        if all(isinstance(e.get(k), int | float) for k in keys)
+    ]
 
 
 def _macro_f1(run: RunInfo) -> float | None:

@@ -30,6 +30,7 @@ from tlstudio.runs import (
 )
 from tlstudio.runs.checkpoint import restore_rng
 from tlstudio.training import adaptation, data_controls, stages
+from tlstudio.training.checkpoint_model import restore_model
 from tlstudio.training.epoch_loop import finish, train_epochs
 from tlstudio.training.events import Callback, EpochEnded, FitStarted, LogMessage, RunControl
 from tlstudio.training.feature_cache import FeatureStore
@@ -179,7 +180,7 @@ def _restore(state: FitState, checkpoint: dict[str, Any]):
     """Model, optimizer, schedule, callbacks and history as they were after the checkpoint's
     epoch; returns what restores the random state once the features are extracted."""
     recipe, optimizer, scheduler = state.recipe, state.optimizer, state.scheduler
-    state.model.load_state_dict(checkpoint["model"])
+    restore_model(state, checkpoint)
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
     if checkpoint["total_epochs"] != recipe.epochs:

@@ -16,8 +16,10 @@ from tlstudio.runs import ModelInfo, RunFolder, load_weights, save_checkpoint, s
 from tlstudio.runs.checkpoint import rng_state
 from tlstudio.runs.predictions import save_epoch_predictions
 from tlstudio.training import distributed, stages
+from tlstudio.training.checkpoint_model import model_state
 from tlstudio.training.classical_heads import fit_head
 from tlstudio.training.events import EpochEnded, FitEnded, LogMessage
+from tlstudio.training.head_threads import head_threads
 from tlstudio.training.loops import EpochStats, evaluate, per_class_accuracy, train_one_epoch
 from tlstudio.training.stages import FitState
 
@@ -27,29 +29,35 @@ def train_epochs(state: FitState, folder: RunFolder, restore_rng=None) -> bool:
     `state.history`. Returns whether the run stopped short (a stop request or a NaN; early
     stopping is a finished run). `restore_rng` puts back a checkpoint's random state once the
     features are extracted."""
-    loop = state.loop
     try:
         stages.extract_batches(state)
-        if state.recipe.head != "linear":
-            return fit_classical_head(state, folder)
-        if state.adaptation is not None:
-            state.adaptation.prepare()
-        if restore_rng is not None:
-            restore_rng(state.generator)
-        for epoch in range(len(state.history) + 1, state.recipe.epochs + 1):
-            state.phases.start_epoch(epoch)
-            ended = run_epoch(state, epoch, folder)
-            if ended is None:
-                return True
-            state.history.append(ended)
-            state.metrics["epochs"].append(ended.to_dict())
-            state.emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
-            save_checkpoint(folder.checkpoint, training_state(state, epoch))
-            folder.write_metrics(state.metrics)  # after the checkpoint (see the docstring)
-            if loop.stop_reason is not None:
-                return loop.failed  # early stopping is a finished run, a NaN is not
+        with head_threads(state):
+            if state.recipe.head != "linear":
+                return fit_classical_head(state, folder)
+            return _train(state, folder, restore_rng)
     except TrainingStopped:
         return True
+
+
+def _train(state: FitState, folder: RunFolder, restore_rng) -> bool:
+    loop = state.loop
+    if state.adaptation is not None:
+        state.adaptation.prepare()
+    if restore_rng is not None:
+        restore_rng(state.generator)
+    for epoch in range(len(state.history) + 1, state.recipe.epochs + 1):
+        state.phases.start_epoch(epoch)
+        ended = run_epoch(state, epoch, folder)
+        if ended is None:
+            return True
+        state.history.append(ended)
+        state.metrics["epochs"].append(ended.to_dict())
+        state.emit(ended)  # the callbacks act (best weights, plateaus) before the checkpoint
+        save_checkpoint(folder.checkpoint, training_state(state, epoch))
+        if epoch < state.recipe.epochs:  # the last epoch's: `finish` writes them, once
+            folder.write_metrics(state.metrics)  # after the checkpoint (see the docstring)
+        if loop.stop_reason is not None:
+            return loop.failed  # early stopping is a finished run, a NaN is not
     return False
 
 
@@ -114,8 +122,7 @@ def fit_classical_head(state: FitState, folder: RunFolder) -> bool:
     state.history.append(ended)
     state.metrics["epochs"].append(ended.to_dict())
     state.emit(ended)
-    folder.write_metrics(state.metrics)
-    return False
+    return False  # `finish` writes the metrics
 
 
 def _best_file_is_model(state: FitState, folder: RunFolder, stopped: bool):
@@ -132,7 +139,7 @@ def training_state(state: FitState, epoch: int) -> dict[str, Any]:
     return {
         "epoch": epoch,
         "total_epochs": state.recipe.epochs,
-        "model": state.model.state_dict(),
+        **model_state(state),  # the whole model, or the head over an untouched backbone
         "optimizer": state.optimizer.state_dict(),
         "scheduler": state.scheduler.state_dict(),
         "best_epoch": state.loop.best_epoch,

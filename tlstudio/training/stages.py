@@ -209,14 +209,14 @@ def _backbone(state: FitState) -> BuiltBackbone:
         return build_backbone(recipe.backbone, recipe.weights, pretrained=recipe.pretrained,
                               progress=progress, cancelled=lambda: state.control.stopped)
 
-    if state.feature_store is None or not _backbone_untouched(recipe):
+    if state.feature_store is None or not backbone_untouched(recipe):
         return build()
     key = (recipe.backbone, recipe.weights, recipe.pretrained, str(state.device),
            recipe.precision, recipe.channels_last)
     return state.feature_store.backbone(key, build)
 
 
-def _backbone_untouched(recipe: Recipe) -> bool:
+def backbone_untouched(recipe: Recipe) -> bool:
     """Whether a fit of `recipe` leaves its backbone exactly as built: only the head trains,
     on cached features (the backbone runs once, in eval mode, if at all), nothing adapts it."""
     return (tuple(recipe.train_stages) == HEAD_ONLY and not recipe.unfreeze

@@ -50,6 +50,21 @@ def legend_html(runs: tuple[ComparedRun, ...]) -> str:
     return "&nbsp;&nbsp;&nbsp; ".join(entries)
 
 
+def title_text(runs: tuple[ComparedRun, ...]) -> str:
+    """How many runs, and whose curves are missing and why."""
+    untrained = [r.name for r in runs if not r.curves.epochs]
+    unvalidated = [r.name for r in runs if r.curves.epochs and not r.curves.val_epochs]
+    text = f"Comparing {len(runs)} runs."
+    if untrained:
+        text += f" No curves for {', '.join(untrained)}: no epoch trained there."
+    if unvalidated:
+        text += (
+            f" Training curves only for {', '.join(unvalidated)}: no images were held "
+            "out for validation."
+        )
+    return text
+
+
 def fit_height(table: QTableWidget, most_rows: int) -> None:
     """As tall as its rows (up to `most_rows`, then it scrolls), so the plots get the rest."""
     table.resizeRowsToContents()
@@ -117,15 +132,7 @@ class RunsComparisonView(QWidget):
 
     def show_comparison(self, comparison: RunsComparison) -> None:
         runs = comparison.runs
-        untrained = [r.name for r in runs if not r.curves.epochs]
-        self.title.setText(
-            f"Comparing {len(runs)} runs."
-            + (
-                f" No curves for {', '.join(untrained)}: no epoch trained there."
-                if untrained
-                else ""
-            )
-        )
+        self.title.setText(title_text(runs))
         self.legend.setText(legend_html(runs))
         self._draw_curves(runs)
         self._fill_metrics(runs)
@@ -151,7 +158,7 @@ class RunsComparisonView(QWidget):
                     style=Qt.PenStyle.DashLine if training else Qt.PenStyle.SolidLine,
                 )
                 drawn[key] = plot.plot(
-                    list(c.epochs),
+                    list(c.epochs_of(key)),
                     ys,
                     pen=pen,
                     antialias=True,
