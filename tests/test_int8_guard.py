@@ -67,7 +67,7 @@ def test_every_layer_of_the_exported_graph_is_found_in_its_stage(
 ) -> None:
     classifier, info = load_model(make_run(tmp_path / "run", colour_data))
     model = ProbabilityModel(classifier).eval()
-    stages = stage_prefixes(model, info.backbone)
+    stages = stage_prefixes(info.backbone)
     modules = {name for name, _ in model.named_modules()}
     proto = onnx.load_from_string(onnx_bytes(model, info))
     layers = [n for n in proto.graph.node if n.op_type in ("Conv", "Gemm")]

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tlstudio.errors import WeightsError
-from tlstudio.inference import ProbabilityModel
-from tlstudio.models.registry import backbone_stages, get_spec
+from tlstudio.models import build_classifier
 
 TARGET_AGREEMENT = 0.995  # top-1 agreement with fp32 on the training images that ends the search
 MAX_SIZE_RATIO = 0.35  # of the fp32 file: the int8 bar of issue 15
@@ -71,18 +69,16 @@ def float_stages(
     return best
 
 
-def stage_prefixes(model: ProbabilityModel, backbone: str) -> list[tuple[str, ...]]:
-    """Module path prefixes of each stage of the backbone, input to output, and of the head;
-    empty for a model of another shape (an ensemble): its int8 export is not searched."""
-    classifier = model.classifier
+def stage_prefixes(backbone: str) -> list[tuple[str, ...]]:
+    """Module path prefixes of each stage of the backbone, input to output, then the head;
+    empty for a model that is no single backbone (an ensemble): its int8 export is not searched.
+    """
     try:
-        stages = backbone_stages(get_spec(backbone), classifier.backbone)
-    except (AttributeError, WeightsError):
+        with torch.device("meta"):  # the stages' names only: no weights, no memory
+            built = build_classifier(backbone, 2, pretrained=False)
+    except Exception:  # noqa: BLE001 - any name the registry cannot build has no stages to try
         return []
-    found = [tuple(f"classifier.backbone.{p}" for p in stage.prefixes) for stage in stages]
-    if isinstance(getattr(classifier, "head", None), torch.nn.Module):
-        found.append(("classifier.head.",))
-    return found
+    return [tuple(f"classifier.{prefix}" for prefix in stage.prefixes) for stage in built.stages]
 
 
 def in_stages(module_path: str, stages: Sequence[str]) -> bool:

@@ -78,7 +78,7 @@ def int8_search(
 
             with torch.inference_mode():
                 reference = model(calibration).numpy()
-            candidates = _float_costs(proto, set(always), stage_prefixes(model, info.backbone))
+            candidates = _float_costs(proto, set(always), stage_prefixes(info.backbone))
             chosen = float_stages(quantize, reference, candidates, len(fp32)).stages
         except Exception as e:  # re-raised: quantization fails in many ways on unusual graphs
             raise ExportError(
