@@ -8,6 +8,7 @@ accuracy within 1 point, <= 0.35 of the size; fp16 within 0.5 point at <= 0.55 o
     python benchmarks/export_formats.py                   # lite0, lite1, lite2 x demo, photos
     python benchmarks/export_formats.py --data photos --backbone tf_efficientnet_lite0
     python benchmarks/export_formats.py --run RUN ...     # runs you trained
+    python benchmarks/export_formats.py --run RUN --formats onnx   # ONNX's variants only
 """
 
 from __future__ import annotations
