@@ -77,7 +77,7 @@ def int8_search(
                 return len(tried[stages]), _probabilities(tried[stages], calibration)
 
             with torch.inference_mode():
-                reference = model(calibration).numpy()
+                reference = torch.cat([model(c) for c in calibration.split(SEARCH_BATCH)]).numpy()
             candidates = _float_costs(proto, set(always), stage_prefixes(info.backbone))
             chosen = float_stages(quantize, reference, candidates, len(fp32)).stages
         except Exception as e:  # re-raised: quantization fails in many ways on unusual graphs
