@@ -8,6 +8,7 @@ accuracy within 1 point, <= 0.35 of the size; fp16 within 0.5 point at <= 0.55 o
     python benchmarks/export_formats.py                   # lite0, lite1, lite2 x demo, photos
     python benchmarks/export_formats.py --data photos --backbone tf_efficientnet_lite0
     python benchmarks/export_formats.py --run RUN ...     # runs you trained
+    python benchmarks/export_formats.py --run RUN --formats onnx   # ONNX's variants only
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--photos-per-class", type=int, default=30, help="crops per photo region")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--image-size", type=int, default=128, help="as `tlstudio demo` trains")
+    p.add_argument("--formats", default=",".join(dict.fromkeys(f for f, _ in VARIANTS)),
+                   help="only these formats (comma-separated; ONNX fp32 is always the base)")
     return p
 
 
@@ -81,9 +84,11 @@ def verdicts(results: list[ExportResult]) -> list[str]:
     return lines
 
 
-def report(run: Path, folder: Path) -> None:
+def report(run: Path, folder: Path, formats: set[str]) -> None:
     results, refused = [], []
     for fmt, quantize in VARIANTS:
+        if fmt not in formats and (fmt, quantize) != ("onnx", None):
+            continue
         out = folder / f"{fmt}-{quantize or 'fp32'}"
         out.mkdir(parents=True)
         try:
@@ -105,7 +110,7 @@ def main() -> None:
             runs = [train(n, data, Path(tmp), args) for n in names
                     for data in args.data.split(",")]
         for i, run in enumerate(runs):
-            report(run, Path(tmp) / f"exports-{i}")
+            report(run, Path(tmp) / f"exports-{i}", set(args.formats.split(",")))
 
 
 if __name__ == "__main__":

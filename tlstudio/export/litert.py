@@ -10,10 +10,8 @@ The input is one image (batch 1), as phones and microcontrollers run it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +21,24 @@ from tlstudio.errors import ExportError
 from tlstudio.export.litert_metadata import with_metadata
 from tlstudio.export.metadata import describe, string_metadata
 from tlstudio.export.onnx_float_layers import HIGH_RESOLUTION
+from tlstudio.export.quiet import silenced
 from tlstudio.export.runtime import require
 from tlstudio.inference import Predictor, ProbabilityModel
 from tlstudio.runs import ModelInfo
 
 
-def write_litert(model: ProbabilityModel, info: ModelInfo, path: Path, quantize: str | None,
-                 calibration: torch.Tensor) -> list[Path]:
-    litert_torch = require("litert_torch", "LiteRT")
+def write_litert(
+    model: ProbabilityModel,
+    info: ModelInfo,
+    path: Path,
+    quantize: str | None,
+    calibration: torch.Tensor,
+) -> list[Path]:
     sample = (calibration[:1].contiguous(),)
-    # The converter reports its progress on stdout, which `export --json` keeps for the JSON.
-    with contextlib.redirect_stdout(sys.stderr):
+    # The converter reports its progress on stdout and stderr; `export --json` keeps stdout for
+    # the JSON, and a user reads tlstudio's own lines only.
+    with silenced():
+        litert_torch = require("litert_torch", "LiteRT")
         try:
             if quantize == "int8":
                 converted = _int8(litert_torch, model, sample, calibration)
@@ -46,12 +51,14 @@ def write_litert(model: ProbabilityModel, info: ModelInfo, path: Path, quantize:
             raise
         except Exception as e:  # re-raised: the converter fails in many ways on unusual layers
             raise ExportError(
-                f"The {info.backbone} model could not be converted to LiteRT: {e}") from e
+                f"The {info.backbone} model could not be converted to LiteRT: {e}"
+            ) from e
     return []
 
 
-def _int8(litert_torch, model: ProbabilityModel, sample: tuple[torch.Tensor],
-          calibration: torch.Tensor):
+def _int8(
+    litert_torch, model: ProbabilityModel, sample: tuple[torch.Tensor], calibration: torch.Tensor
+):
     from litert_torch.quantize.quant_config import QuantConfig
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
@@ -80,9 +87,11 @@ def _quantizer(image_size: int):
 
     config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
     activations = dataclasses.replace(
-        config.input_activation, observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
-    config = dataclasses.replace(config, input_activation=activations,
-                                 output_activation=activations)
+        config.input_activation, observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12)
+    )
+    config = dataclasses.replace(
+        config, input_activation=activations, output_activation=activations
+    )
     floor = image_size / HIGH_RESOLUTION
 
     class HighResolutionFloat(PT2EQuantizer):
@@ -90,8 +99,11 @@ def _quantizer(image_size: int):
             model = super().annotate(model)
             for node in model.graph.nodes:
                 value = node.meta.get("val")
-                if (isinstance(value, torch.Tensor) and value.dim() == 4
-                        and min(value.shape[-2:]) >= floor):
+                if (
+                    isinstance(value, torch.Tensor)
+                    and value.dim() == 4
+                    and min(value.shape[-2:]) >= floor
+                ):
                     node.meta.pop("quantization_annotation", None)
             return model
 
@@ -101,8 +113,9 @@ def _quantizer(image_size: int):
 def open_litert(path: os.PathLike[str], info: ModelInfo, threads: int | None) -> Predictor:
     """The LiteRT interpreter (XNNPACK on the CPU); a batch runs one image at a time."""
     interpreter_module = require("ai_edge_litert.interpreter", "LiteRT")
-    interpreter = interpreter_module.Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
+    with silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interpreter = interpreter_module.Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
     source = interpreter.get_input_details()[0]["index"]
     target = interpreter.get_output_details()[0]["index"]
 

@@ -16,11 +16,19 @@ import onnx
 import torch
 
 from tlstudio.errors import ExportError
+from tlstudio.export.int8_guard import (
+    float_stages,
+    in_stages,
+    onnx_module_path,
+    stage_prefixes,
+)
 from tlstudio.export.metadata import describe, string_metadata
 from tlstudio.export.onnx import INPUT_NAME, onnx_bytes
 from tlstudio.export.onnx_float_layers import high_resolution_nodes
 from tlstudio.inference import ProbabilityModel
 from tlstudio.runs import ModelInfo
+
+SEARCH_BATCH = 32  # calibration images per run of a candidate (bounded memory at 224 px)
 
 
 def onnx_fp16_bytes(model: ProbabilityModel, info: ModelInfo, _calibration: torch.Tensor) -> bytes:
@@ -38,33 +46,96 @@ def onnx_fp16_bytes(model: ProbabilityModel, info: ModelInfo, _calibration: torc
 
 def onnx_int8_bytes(model: ProbabilityModel, info: ModelInfo, calibration: torch.Tensor) -> bytes:
     """int8 weights (per channel) and activations, ranges from `calibration` (NCHW images); the
-    high-resolution first layers and the softmax stay float (see onnx_float_layers)."""
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    high-resolution first layers, the softmax and the stages the accuracy guard picks stay
+    float (see onnx_float_layers, int8_guard)."""
+    return _with_metadata(onnx.load_from_string(int8_search(model, info, calibration)[0]), info)
+
+
+def int8_search(
+    model: ProbabilityModel, info: ModelInfo, calibration: torch.Tensor
+) -> tuple[bytes, tuple[str, ...]]:
+    """The guarded int8 ONNX model's bytes and the stages it leaves float (int8_guard)."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory(prefix="tlstudio-int8-") as folder:
         source, prepared = Path(folder) / "fp32.onnx", Path(folder) / "prepared.onnx"
-        target = Path(folder) / "int8.onnx"
-        source.write_bytes(onnx_bytes(model, info))
+        fp32 = onnx_bytes(model, info)
+        source.write_bytes(fp32)
         try:
             # ONNX Runtime's recommended pre-processing: folded constants, inferred shapes.
             quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
             proto = onnx.load(prepared)
-            keep_float = [n.name for n in proto.graph.node if n.op_type == "Softmax"]
-            keep_float += high_resolution_nodes(proto, calibration[:1].numpy())
-            quantize_static(
-                str(prepared), str(target), _Calibration(calibration),
-                quant_format=QuantFormat.QDQ, per_channel=True,
-                # S8S8 with symmetric activations (zero point 0): the TF "same" padding pads
-                # with a true zero, and it kept 95 % top-1 agreement where U8S8 kept 79 %.
-                activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                extra_options={"ActivationSymmetric": True},
-                nodes_to_exclude=keep_float,
-            )
+            always = [n.name for n in proto.graph.node if n.op_type == "Softmax"]
+            always += high_resolution_nodes(proto, calibration[:1].numpy())
+            tried: dict[tuple[str, ...], bytes] = {}
+
+            def quantize(stages: tuple[str, ...]) -> tuple[int, np.ndarray]:
+                keep = always + [
+                    n.name for n in proto.graph.node if in_stages(onnx_module_path(n.name), stages)
+                ]
+                tried[stages] = _quantized(prepared, Path(folder) / "int8.onnx", calibration, keep)
+                return len(tried[stages]), _probabilities(tried[stages], calibration)
+
+            with torch.inference_mode():
+                reference = torch.cat([model(c) for c in calibration.split(SEARCH_BATCH)]).numpy()
+            candidates = _float_costs(proto, set(always), stage_prefixes(info.backbone))
+            chosen = float_stages(quantize, reference, candidates, len(fp32)).stages
         except Exception as e:  # re-raised: quantization fails in many ways on unusual graphs
             raise ExportError(
-                f"The {info.backbone} model could not be quantized to int8: {e}") from e
-        return _with_metadata(onnx.load(target), info)
+                f"The {info.backbone} model could not be quantized to int8: {e}"
+            ) from e
+        return tried[chosen], chosen
+
+
+def _float_costs(
+    proto: onnx.ModelProto, already: set[str], stages: list[tuple[str, ...]]
+) -> dict[tuple[str, ...], int]:
+    """Bytes each stage adds when left float (3 per int8 weight of its nodes not float yet);
+    stages that add nothing (already float) are left out."""
+    weights = {t.name: int(np.prod(t.dims)) for t in proto.graph.initializer if len(t.dims) > 1}
+    costs = {}
+    for stage in stages:
+        extra = sum(
+            weights.get(name, 0)
+            for node in proto.graph.node
+            if node.name not in already and in_stages(onnx_module_path(node.name), stage)
+            for name in node.input
+        )
+        if extra:
+            costs[stage] = 3 * extra
+    return costs
+
+
+def _probabilities(model: bytes, images: torch.Tensor) -> np.ndarray:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    return np.concatenate(
+        [session.run(None, {INPUT_NAME: chunk.numpy()})[0] for chunk in images.split(SEARCH_BATCH)]
+    )
+
+
+def _quantized(
+    prepared: Path, target: Path, calibration: torch.Tensor, keep_float: list[str]
+) -> bytes:
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    quantize_static(
+        str(prepared),
+        str(target),
+        _Calibration(calibration),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        # S8S8 with symmetric activations (zero point 0): the TF "same" padding pads
+        # with a true zero, and it kept 95 % top-1 agreement where U8S8 kept 79 %.
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+        extra_options={"ActivationSymmetric": True},
+        nodes_to_exclude=keep_float,
+    )
+    return target.read_bytes()
 
 
 class _Calibration:
