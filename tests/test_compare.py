@@ -4,14 +4,15 @@ one feature extraction shared by the head-only strategies, and the time budget."
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from imagefolders import write_class_folders, write_photo_crops
 
 from tlstudio.cli import main
+from tlstudio.comparison import budget as budget_module
 from tlstudio.comparison import compare
 from tlstudio.comparison.budget import Budget
 from tlstudio.comparison.strategies import strategy_recipe
@@ -63,12 +64,15 @@ def test_strategies_share_the_splits_and_the_head_only_ones_one_extraction(
 
 
 def test_the_budget_gives_the_epochs_that_fit_and_compare_says_what_it_skipped(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    budget = Budget(100.0, begun=time.perf_counter() - 90.0)  # about 10 s left
-    budget.measured("full", seconds=12.0, epochs=3)  # 4 s an epoch
-    assert budget.epochs_that_fit("full", 5) == 2
-    assert budget.epochs_that_fit("last-two", 5, fallback="full") == 2
-    assert budget.epochs_that_fit("full", 5, minimum=3) == 0
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as clock:  # a clock that stands still: 10 s left, however slow
+        clock.setattr(budget_module, "time", SimpleNamespace(perf_counter=lambda: 1000.0))
+        budget = Budget(100.0, begun=910.0)
+        budget.measured("full", seconds=12.0, epochs=3)  # 4 s an epoch
+        assert budget.epochs_that_fit("full", 5) == 2
+        assert budget.epochs_that_fit("last-two", 5, fallback="full") == 2
+        assert budget.epochs_that_fit("full", 5, minimum=3) == 0
     assert Budget(None).epochs_that_fit("full", 5) == 5
     data = write_class_folders(tmp_path / "data", {"red": 4, "green": 4})
     code = main(["compare", str(data), "--backbones", "tiny_cnn", "--image-size", "16",

@@ -322,11 +322,13 @@ def test_precision_in_use_is_shown(qtbot, window: MainWindow, data: Path) -> Non
     scan(qtbot, window, data)
     window.settings_panel.epochs.setValue(1)
     child(window, QComboBox, "precision").setCurrentIndex(1)  # fp32
-    with qtbot.waitSignal(window.controller.fitStarted, timeout=TIMEOUT) as started:
-        assert window.start_training()
+    # One wait for both: a one-epoch run's `finished` can be queued before the GUI thread
+    # wakes for `fitStarted`, and is then delivered in the same pass, before a second wait.
+    started = []
+    window.controller.fitStarted.connect(started.append)
     with qtbot.waitSignal(window.controller.finished, timeout=TIMEOUT):
-        pass
-    precision = started.args[0].precision
+        assert window.start_training()
+    precision = started[0].precision
     assert "fp32" in precision
     assert window.advanced_panel.precision_in_use.text() == f"In use: {precision}"
     # The device panel says it too, beside the device choice.

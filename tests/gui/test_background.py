@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QThreadPool, Slot
 
 from tlstudio.errors import DatasetError
 from tlstudio.gui.shared.background import (
@@ -150,3 +150,20 @@ def test_progress_is_sent_only_when_the_bar_would_move(qtbot) -> None:
     assert len(reports) == PROGRESS_STEPS + 1  # 0.0 %, 0.1 %, ... 100 %
     assert reports[0] == (0, 100_000) and reports[-1] == (100_000, 100_000)
     assert reports == sorted(reports)
+
+
+def test_on_a_one_cpu_machine_a_stuck_job_holds_up_no_other(qtbot) -> None:
+    """Qt sizes its pool by the CPUs (one thread under `taskset -c 0`): a long job (or a
+    cancelled one not yet at its next check) must not keep another widget's job waiting."""
+    pool = QThreadPool.globalInstance()
+    before = pool.maxThreadCount()
+    pool.setMaxThreadCount(1)  # what Qt gives a 1-CPU machine
+    stuck, other = BackgroundJob(), BackgroundJob()
+    release = threading.Event()
+    stuck.start(lambda state: release.wait(WAIT / 1000))
+    with qtbot.waitSignal(other.returned, timeout=WAIT // 2) as returned:
+        other.start(lambda state: "other's result")
+    release.set()
+    wait_until_all_jobs_end(qtbot)
+    pool.setMaxThreadCount(before)
+    assert returned.args == ["other's result"]

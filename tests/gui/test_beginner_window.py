@@ -213,8 +213,10 @@ def test_a_finished_run_ends_with_its_result_card(qtbot, window: MainWindow, dat
     best = max(result.epochs, key=lambda e: e.val_accuracy)
     assert f"{final.val_accuracy:.1%}" in text or f"{best.val_accuracy:.1%}" in text
     assert "Weakest classes:" in text and "Training took" in text
-    with qtbot.waitSignal(window.evaluations.evaluated, timeout=TIMEOUT, raising=False):
-        pass  # the gallery's predictions of the run
+    # The gallery's predictions of the run: the load EvaluationFeed starts on `finished` (one
+    # started at the last epoch's end may arrive first; a timeout must not pass silently).
+    qtbot.waitUntil(lambda: not window.evaluations.busy() and window.gallery.model.rowCount() > 0,
+                    timeout=TIMEOUT)
     qtbot.mouseClick(child(window, QPushButton, "summaryMistakes"), Qt.MouseButton.LeftButton)
     assert window.tabs.currentWidget() is window.gallery
     assert "Misclassified" in window.gallery.filter_box.currentText()

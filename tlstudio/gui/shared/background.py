@@ -18,6 +18,9 @@ from tlstudio.errors import Cancelled, TlstudioError
 from tlstudio.failures import FrontEnd, describe_failure, save_details
 
 PROGRESS_STEPS = 1000  # a progress bar's resolution: finer reports are not sent
+# Qt sizes its pool by the CPUs: one thread on a 1-CPU machine (or under `taskset`), where a
+# cancelled job still holding it until its next check would hold up every other widget's job.
+MIN_POOL_THREADS = 4
 _RUNNING: set[_Job] = set()  # jobs still in the pool, alive until they have said `finished`
 
 
@@ -127,7 +130,7 @@ class BackgroundJob(QObject):
         job.returned.connect(self._on_returned)
         job.errored.connect(self._on_errored)
         _RUNNING.add(job)
-        QThreadPool.globalInstance().start(job.run)
+        _pool().start(job.run)
 
     def cancel(self) -> None:
         """Cancel the job in flight: it stops at its next check and is heard from no more."""
@@ -159,6 +162,13 @@ class BackgroundJob(QObject):
     def _finish(self) -> None:
         if self._job is None:  # the slots above may have started the next job already
             self.finished.emit()
+
+
+def _pool() -> QThreadPool:
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < MIN_POOL_THREADS:
+        pool.setMaxThreadCount(MIN_POOL_THREADS)
+    return pool
 
 
 def jobs_in_flight() -> int:
