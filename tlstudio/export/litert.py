@@ -2,9 +2,9 @@
 run by the LiteRT interpreter (`ai-edge-litert`); the model's description is stored in the file
 (litert_metadata).
 
-int8 is static PT2E quantization (per-channel int8 weights, int8 activations, the high-resolution
-first layers float) calibrated on the run's training images; input and output stay float32, so
-clients feed the same image either way.
+int8 is static PT2E quantization (per-channel int8 weights, int8 activations, each ReLU6 observed
+after its clip, the high-resolution first layers float) calibrated on the run's training images;
+input and output stay float32, so clients feed the same image either way.
 The input is one image (batch 1), as phones and microcontrollers run it.
 """
 
@@ -73,11 +73,13 @@ def _int8(
 
 def _quantizer(image_size: int):
     """Per-channel int8 weights, int8 activations over the full range the calibration images
-    reach (min/max), and the high-resolution first layers left float.
+    reach (min/max), each ReLU6 observed after its clip, and the high-resolution first layers
+    left float.
 
     On the digits demo (EfficientNet-Lite0): the recipe's default histogram observer clips
     activation outliers and kept 73 % top-1 agreement; min/max with the first layers float
     kept 98 %. The same layers are left float in the ONNX int8 export (onnx_float_layers).
+    Observing ReLU6 after the clip took EfficientNet-Lite2 on the demo from 97 % to 98 %.
     """
     from litert_torch.quantize.pt2e_quantizer import (
         PT2EQuantizer,
@@ -105,9 +107,32 @@ def _quantizer(image_size: int):
                     and min(value.shape[-2:]) >= floor
                 ):
                     node.meta.pop("quantization_annotation", None)
+            _observe_after_relu6(model)
             return model
 
     return HighResolutionFloat().set_global(config)
+
+
+def _observe_after_relu6(model: torch.fx.GraphModule) -> None:
+    """Each ReLU6 (hardtanh) right after a quantized layer gets that layer's output observer.
+
+    The quantizer shares a ReLU6's quantization with its input, whose range is observed before
+    the clip (the layer's whole output range): the 0..6 the next layer sees then gets only part
+    of int8's 256 levels. Observed after the clip, as the quantizer does for ReLU and ONNX
+    Runtime for Clip, the layer and its ReLU6 become one int8 operation over 0..6.
+    """
+    from torchao.quantization.pt2e.quantizer import QuantizationAnnotation
+
+    relu6 = (torch.ops.aten.hardtanh.default, torch.ops.aten.hardtanh_.default)
+    for node in model.graph.nodes:
+        source = node.args[0] if node.op == "call_function" and node.target in relu6 else None
+        before = source.meta.get("quantization_annotation") if source is not None else None
+        if before is None or before.output_qspec is None or len(source.users) != 1:
+            continue
+        node.meta["quantization_annotation"] = QuantizationAnnotation(
+            output_qspec=before.output_qspec, _annotated=True
+        )
+        before.output_qspec = None
 
 
 def open_litert(path: os.PathLike[str], info: ModelInfo, threads: int | None) -> Predictor:
