@@ -313,6 +313,43 @@ def test_a_run_without_stored_predictions_is_a_message_in_the_banner(
     window.close()
 
 
+def test_a_failed_load_of_a_run_already_left_stays_out_of_the_banner(
+        qtbot, tmp_path: Path, own_run: tuple[Path, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """File > Open run… on a run whose predictions cannot be read, then at once on another:
+    the first load fails after the user has moved on, and its error is not shown over the
+    second run; opened on its own, the same run's error is shown."""
+    import shutil
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from tlstudio.gui import MainWindow
+
+    good, _ = own_run
+    broken = tmp_path / "broken run"
+    shutil.copytree(good, broken)
+    (broken / "val_predictions.safetensors").write_bytes(b"not safetensors")
+    monkeypatch.setenv("TLSTUDIO_SETTINGS_DIR", str(tmp_path / "settings"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    failures, shown = [], []
+    window.evaluations.failed.connect(lambda run_dir, message: failures.append(run_dir))
+    window.evaluations.evaluated.connect(lambda run_dir, ev: shown.append(run_dir))
+    for run in (broken, good):  # the second click before the first load has ended
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, run=run, **k: str(run))
+        window.open_run_action.trigger()
+    qtbot.waitUntil(lambda: not window.evaluations.busy() and bool(shown), timeout=MODEL_WAIT)
+    assert failures == [str(broken)] and shown == [str(good)]
+    assert window.banner.kind != "error", window.banner.label.text()
+    assert window.gallery.run_dir == str(good)
+
+    with qtbot.waitSignal(window.evaluations.failed, timeout=MODEL_WAIT):
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(broken))
+        window.open_run_action.trigger()
+    assert window.banner.kind == "error" and "broken run" in window.banner.label.text()
+    window.close()
+
+
 def test_no_moves_while_the_run_is_still_reading_the_files(
         qtbot, own_run: tuple[Path, Path]) -> None:
     run, _ = own_run

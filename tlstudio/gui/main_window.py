@@ -330,6 +330,11 @@ class MainWindow(QMainWindow):
         if self.current.path is None or Path(run_dir) == Path(self.current.path):
             self.gallery.set_evaluation(run_dir, evaluation)
 
+    def _show_evaluation_error(self, run_dir: str, message: str) -> None:
+        """An evaluation that failed for a run the user has since left is not their problem."""
+        if self.current.path is None or Path(run_dir) == Path(self.current.path):
+            self.show_error(message)
+
     def _on_run_opened(self, run_dir: str) -> None:
         self.current.set(run_dir)
         self._use_run_model(None)

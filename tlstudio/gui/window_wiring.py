@@ -145,7 +145,7 @@ def connect_parts(window: MainWindow) -> None:
     c.fitStarted.connect(window.gallery.on_training_started)
     c.finished.connect(window.gallery.on_training_finished)
     window.evaluations.evaluated.connect(window._show_evaluation)
-    window.evaluations.failed.connect(window.show_error)
+    window.evaluations.failed.connect(window._show_evaluation_error)
     window.gallery.datasetChanged.connect(window.data_panel.rescan)
     window.current.changed.connect(window.try_images.follow_run)  # its model, when it has one
     runs.modelSaved.connect(window.try_images.set_run)

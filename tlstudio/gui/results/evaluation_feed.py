@@ -23,7 +23,7 @@ class EvaluationFeed(QObject):
     """One load at a time; epochs that end during a load collapse into one more load."""
 
     evaluated = Signal(str, object)  # run folder, RunEvaluation of its last stored epoch
-    failed = Signal(str)
+    failed = Signal(str, str)  # run folder, what went wrong
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,6 +33,7 @@ class EvaluationFeed(QObject):
         self._job.finished.connect(self._on_done)
         self._run_dir: str | None = None  # the run being trained
         self._again: str | None = None  # a run folder to load once the current load is done
+        self._loading: str = ""  # the run folder of the load in flight
 
     def follow(self, controller) -> None:
         """Load after every epoch and at the end of the TrainingController's runs."""
@@ -44,6 +45,7 @@ class EvaluationFeed(QObject):
         if self._job.is_running():
             self._again = run_dir
             return
+        self._loading = run_dir
         self._job.start(evaluation_job, run_dir)
 
     def busy(self) -> bool:
@@ -69,7 +71,7 @@ class EvaluationFeed(QObject):
         self.evaluated.emit(*item)
 
     def _on_failed(self, error: Exception) -> None:
-        self.failed.emit(error_message(error))
+        self.failed.emit(self._loading, error_message(error))
 
     def _on_done(self) -> None:
         if self._again is not None:
