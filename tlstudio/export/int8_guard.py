@@ -1,12 +1,11 @@
-"""Accuracy-guarded mixed precision for the int8 ONNX export: after quantizing, compare the int8
-model with fp32 on the run's training images (the calibration images; the validation images the
-export is measured on are never used); while they disagree, leave float the stage that brings
-them closest, as long as the file stays within the size the int8 bar allows.
+"""Accuracy-guarded mixed precision for the int8 ONNX and LiteRT exports: after quantizing,
+compare the int8 model with fp32 on the run's training images (the calibration images; the
+validation images the export is measured on are never used); while they disagree, leave float
+the stage that brings them closest, as long as the file stays within the size the int8 bar
+allows.
 
 A stage is named by module path prefixes of the exported `ProbabilityModel`
-("classifier.backbone.blocks.3."), which the exporter's node names carry. The LiteRT export does
-not use it: the stages that help ONNX Runtime's int8 did not help LiteRT's (measured in
-benchmarks/README.md), and each LiteRT try is a minute of conversion.
+("classifier.backbone.blocks.3."), which ONNX node names and torch.export's module stacks carry.
 """
 
 from __future__ import annotations
