@@ -40,7 +40,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", action="append", default=[],
                    help="train this backbone on the digits demo (default: the bundled ones)")
     p.add_argument("--data", default="demo,photos", help="demo, photos or both (comma-separated)")
-    p.add_argument("--photos-per-class", type=int, default=30, help="crops per photo region")
+    p.add_argument("--photos-per-class", type=int, default=90,
+                   help="crops per photo region (90: 216 validation images, so that one "
+                   "image weighs less than the bar's 0.5 point)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--image-size", type=int, default=128, help="as `tlstudio demo` trains")
     p.add_argument("--formats", default=",".join(dict.fromkeys(f for f, _ in VARIANTS)),

@@ -3,7 +3,8 @@ run by the LiteRT interpreter (`ai-edge-litert`); the model's description is sto
 (litert_metadata).
 
 int8 is static PT2E quantization (per-channel int8 weights, int8 activations, each ReLU6 observed
-after its clip, the high-resolution first layers float) calibrated on the run's training images,
+after its clip, the high-resolution first layers float, biases corrected for the weights'
+rounding) calibrated on the run's training images,
 with the ONNX export's accuracy guard (int8_guard): while the quantized model, simulated in
 PyTorch, disagrees with fp32 on those images, the stage that helps most stays float. Input and
 output stay float32, so clients feed the same image either way.
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from tlstudio.errors import ExportError
+from tlstudio.export.bias_correction import correct_pt2e
 from tlstudio.export.int8_guard import float_stages, in_stages, stage_prefixes
 from tlstudio.export.litert_metadata import with_metadata
 from tlstudio.export.metadata import describe, string_metadata
@@ -104,14 +106,17 @@ def _int8(
 def _calibrated(
     model: ProbabilityModel, sample: tuple[torch.Tensor], calibration: torch.Tensor, quantizer
 ) -> torch.fx.GraphModule:
-    """The model with `quantizer`'s int8 arithmetic simulated, ranges from `calibration`."""
+    """The model with `quantizer`'s int8 arithmetic simulated, ranges from `calibration`, and
+    its biases corrected for the rounding of its weights (bias_correction)."""
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     graph = prepare_pt2e(torch.export.export(model, sample).module(), quantizer)
     with torch.no_grad():
         for image in calibration:
             graph(image.unsqueeze(0))  # observers record each activation's range
-    return convert_pt2e(graph, fold_quantize=False)
+    graph = convert_pt2e(graph, fold_quantize=False)
+    correct_pt2e(graph, calibration)
+    return graph
 
 
 def _int8_weights(graph: torch.fx.GraphModule) -> dict[str, int]:
