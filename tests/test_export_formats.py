@@ -20,7 +20,7 @@ import pytest
 import torch
 from tiny_runs import make_run
 
-import tlstudio.export.onnx_quantized as onnx_quantized
+import tlstudio.export.onnx_float_layers as onnx_float_layers
 from tlstudio.cli import EXPORT_FORMATS, main
 from tlstudio.errors import ExportError
 from tlstudio.export import FORMATS, export_run
@@ -90,12 +90,29 @@ def test_fp16_keeps_the_high_resolution_first_layers_float32(
     # fp16 rounding of the first layers' weights moved a real model's probabilities ten times
     # more than that of all the later layers: those stay float32, within a share of the
     # weights (the tiny model's first layer is 3.5 % of them, an EfficientNet's < 1 %).
-    monkeypatch.setattr(onnx_quantized, "FP32_SHARE", 0.05)
+    monkeypatch.setattr(onnx_float_layers, "FP32_SHARE", 0.05)
     result = export_run(run_dir, "onnx", quantize="fp16")
     graph = onnx.load(result.path).graph
     weights = {t.name: t.data_type for t in graph.initializer}
     convs = [weights[n.input[1]] for n in graph.node if n.op_type == "Conv"]
     assert convs == [onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT16]
+    assert result.check == "passed" and result.agreement == 1.0
+
+
+def test_openvino_fp16_keeps_the_high_resolution_first_layers_float32(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import openvino as ov
+
+    monkeypatch.setattr(onnx_float_layers, "FP32_SHARE", 0.05)  # the first layer's 3.5 %
+    result = export_run(run_dir, "openvino", quantize="fp16")
+    model = ov.Core().read_model(result.path)
+    stored = [op.input_value(1).get_node() for op in model.get_ordered_ops()
+              if op.get_type_name() == "Convolution"]
+    # the weights as stored: a float32 constant, or float16 widened by a Convert
+    types = [w.input_value(0).get_element_type() if w.get_type_name() == "Convert"
+             else w.get_element_type() for w in stored]
+    assert types == [ov.Type.f32, ov.Type.f16, ov.Type.f16], types
     assert result.check == "passed" and result.agreement == 1.0
 
 

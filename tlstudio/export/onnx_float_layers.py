@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 
 HIGH_RESOLUTION = 4  # outputs at least input / 4 on each side stay float
+FP32_SHARE = 0.02  # of the weights at most kept float32 in an fp16 export (ONNX, OpenVINO)
 
 
 def high_resolution_nodes(proto: onnx.ModelProto, image: np.ndarray) -> list[str]:

@@ -16,6 +16,7 @@ import onnx
 import torch
 
 from tlstudio.errors import ExportError
+from tlstudio.export import onnx_float_layers
 from tlstudio.export.bias_correction import correct_qdq, qdq_mean_inputs
 from tlstudio.export.int8_guard import (
     float_stages,
@@ -29,7 +30,6 @@ from tlstudio.export.onnx_float_layers import high_resolution_nodes
 from tlstudio.inference import ProbabilityModel
 from tlstudio.runs import ModelInfo
 
-FP32_SHARE = 0.02  # of the weights at most kept float32 in the fp16 export
 SEARCH_BATCH = 32  # calibration images per run of a candidate (bounded memory at 224 px)
 
 
@@ -51,7 +51,9 @@ def onnx_fp16_bytes(model: ProbabilityModel, info: ModelInfo, calibration: torch
             keep_io_types=True,
             op_block_list=["Softmax"],
             node_block_list=_first_within(
-                proto, high_resolution_nodes(proto, calibration[:1].numpy()), FP32_SHARE
+                proto,
+                high_resolution_nodes(proto, calibration[:1].numpy()),
+                onnx_float_layers.FP32_SHARE,
             ),
         )
     except Exception as e:  # re-raised: the converter fails in many ways on unusual graphs
