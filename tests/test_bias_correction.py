@@ -72,7 +72,10 @@ def test_pt2e_bias_correction_centres_the_int8_logits(tmp_path: Path, colour_dat
         for image in images:
             graph(image.unsqueeze(0))
         graph = convert_pt2e(graph, fold_quantize=False)
+        before = {name: value.clone() for name, value in classifier.state_dict().items()}
         assert not corrected or correct_pt2e(graph, images) == 4  # 3 convolutions and the head
+        # the graph shares the head's bias with the model the export is measured against
+        assert all(torch.equal(v, before[k]) for k, v in classifier.state_dict().items())
 
         def run(batch, graph=graph):
             with torch.no_grad():

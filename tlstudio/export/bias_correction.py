@@ -45,8 +45,20 @@ def correct_pt2e(graph: torch.fx.GraphModule, images: torch.Tensor) -> int:
     with torch.no_grad():
         for layer, (weight, rounded, bias) in layers.items():
             groups = layer.args[6] if len(layer.args) > 6 else 1
-            bias -= output_shift(rounded - weight, means[layer], groups)
+            _replace(graph, layer.args[2].target,
+                     bias - output_shift(rounded - weight, means[layer], groups))
     return len(layers)
+
+
+def _replace(graph: torch.fx.GraphModule, target: str, value: torch.Tensor) -> None:
+    """Point the graph's attribute `target` at `value`: never written in place, since an
+    exported graph shares its unfolded tensors (the head's bias) with the model it came from,
+    which the export is then measured against."""
+    *path, name = target.split(".")
+    owner = attrgetter(".".join(path))(graph) if path else graph
+    old = getattr(owner, name)
+    setattr(owner, name, torch.nn.Parameter(value, requires_grad=False)
+            if isinstance(old, torch.nn.Parameter) else value)
 
 
 def _int8_layers(
