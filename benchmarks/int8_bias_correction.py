@@ -1,8 +1,10 @@
-"""int8 ONNX and LiteRT with and without bias correction (tlstudio/export/bias_correction.py),
-side by side on the same runs: top-1 agreement with the fp32 PyTorch model on the validation and
-the training images, and the mean over images of the largest probability difference, with its
-ratio corrected / uncorrected. No accuracy guard: every layer int8 but the high-resolution ones,
-so the numbers show the correction alone.
+"""int8 ONNX and LiteRT with and without bias correction, side by side on the same runs (LiteRT:
+tlstudio/export/bias_correction.py, which the LiteRT export keeps; ONNX: the same correction on
+ONNX Runtime's QDQ model, defined here, which the ONNX export does not keep): top-1 agreement
+with the fp32 PyTorch model on the validation and the training images, and the mean over
+images of the largest probability difference, with its ratio corrected / uncorrected. No
+accuracy guard: every layer int8 but the high-resolution ones, so the numbers show the
+correction alone.
 
     python benchmarks/int8_bias_correction.py                 # lite0-2 x demo, photos (30/region)
     python benchmarks/int8_bias_correction.py --run RUN ...   # runs you trained
@@ -21,13 +23,95 @@ from export_formats import get_args_parser as export_args  # benchmarks/ is the 
 from export_formats import train
 
 from tlstudio.export import litert, onnx_quantized
-from tlstudio.export.bias_correction import correct_qdq, qdq_mean_inputs
+from tlstudio.export.bias_correction import output_shift
 from tlstudio.export.measure import run_images
 from tlstudio.export.onnx import onnx_bytes
 from tlstudio.export.onnx_float_layers import high_resolution_nodes
 from tlstudio.inference import ProbabilityModel
 from tlstudio.models import backbone_names, get_spec, weights_status
 from tlstudio.runs import load_model, read_run_info
+
+
+def qdq_mean_inputs(
+    fp32: onnx.ModelProto, images: np.ndarray, batch: int = 8
+) -> dict[str, np.ndarray]:
+    """The mean per channel of what each Conv and Gemm of an fp32 ONNX model receives over
+    `images` (NCHW), by node name (ONNX Runtime's QDQ quantizer keeps the names)."""
+    import onnxruntime as ort
+
+    layers = [n for n in fp32.graph.node if n.op_type in ("Conv", "Gemm")]
+    probe = onnx.ModelProto()
+    probe.CopyFrom(fp32)
+    known = {o.name for o in probe.graph.output}
+    for name in dict.fromkeys(n.input[0] for n in layers):
+        if name not in known:
+            probe.graph.output.append(onnx.ValueInfoProto(name=name))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(probe.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    source = session.get_inputs()[0].name
+    sums: dict[str, np.ndarray] = {}
+    for start in range(0, len(images), batch):
+        values = dict(zip(names, session.run(names, {source: images[start:start + batch]}),
+                          strict=True))
+        for node in layers:
+            seen = values[node.input[0]]
+            total = seen.sum(axis=(0, 2, 3)) / (seen.shape[2] * seen.shape[3]) if seen.ndim == 4 \
+                else seen.sum(axis=0)
+            sums[node.name] = sums.get(node.name, 0) + total
+    return {name: total / len(images) for name, total in sums.items()}
+
+
+def correct_qdq(
+    quantized: onnx.ModelProto, fp32: onnx.ModelProto, means: dict[str, np.ndarray]
+) -> int:
+    """Correct, in place, the int32 bias of each Conv and Gemm with int8 weights in ONNX
+    Runtime's QDQ model `quantized` of `fp32`, from the layers' mean inputs (qdq_mean_inputs);
+    the number of layers corrected."""
+    from onnx import numpy_helper
+
+    initializers = {t.name: t for t in quantized.graph.initializer}
+    producers = {output: node for node in quantized.graph.node for output in node.output}
+    originals = {node.name: node for node in fp32.graph.node}
+    weights = {t.name: t for t in fp32.graph.initializer}
+
+    def dequantized(name: str) -> tuple[onnx.TensorProto, np.ndarray, np.ndarray] | None:
+        node = producers.get(name)
+        if node is None or node.op_type != "DequantizeLinear" or len(node.input) < 3:
+            return None
+        stored, scale, zero = (initializers.get(n) for n in node.input[:3])
+        if stored is None or scale is None or zero is None:
+            return None
+        shape = (-1,) + (1,) * (len(stored.dims) - 1)
+        return (stored, numpy_helper.to_array(scale).reshape(shape),
+                numpy_helper.to_array(zero).astype(np.float64).reshape(shape))
+
+    corrected = 0
+    for node in quantized.graph.node:
+        original = originals.get(node.name)
+        if node.op_type not in ("Conv", "Gemm") or len(node.input) < 3 or original is None:
+            continue
+        weight, bias = dequantized(node.input[1]), dequantized(node.input[2])
+        float_weight = weights.get(original.input[1])
+        if weight is None or bias is None or float_weight is None or node.name not in means:
+            continue
+        attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        stored, scale, zero = weight
+        rounded = (numpy_helper.to_array(stored) - zero) * scale
+        delta = rounded - numpy_helper.to_array(float_weight)
+        if node.op_type == "Gemm" and not attributes.get("transB", 0):
+            delta = delta.T  # Gemm's weight as (outputs, inputs)
+        shift = output_shift(torch.from_numpy(delta).double(),
+                             torch.from_numpy(np.asarray(means[node.name], np.float64)),
+                             attributes.get("group", 1)).numpy()
+        stored, scale, zero = bias
+        value = (numpy_helper.to_array(stored) - zero.ravel()) * scale.ravel() - shift
+        fixed = np.clip(np.rint(value / scale.ravel() + zero.ravel()), -(2**31), 2**31 - 1)
+        stored.CopyFrom(numpy_helper.from_array(fixed.astype(np.int32), stored.name))
+        corrected += 1
+    return corrected
 
 
 def get_args_parser() -> argparse.ArgumentParser:

@@ -1,12 +1,11 @@
-"""Bias correction of int8 exports: a layer's bias absorbs the mean shift its rounded weights
-cause, so the quantized model's outputs are centred where fp32's are."""
+"""Bias correction of the int8 LiteRT export: a layer's bias absorbs the mean shift its rounded
+weights cause, so the quantized model's outputs are centred where fp32's are."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 import torch
 import torch.nn.functional as F
@@ -84,26 +83,3 @@ def test_pt2e_bias_correction_centres_the_int8_logits(tmp_path: Path, colour_dat
         biases[corrected] = _logit_bias(run_dir, colour_data, run)
     assert biases[True] < 0.8 * biases[False]
 
-
-def test_qdq_bias_correction_centres_the_int8_logits(tmp_path: Path, colour_data: Path) -> None:
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from tlstudio.export.bias_correction import correct_qdq, qdq_mean_inputs
-    from tlstudio.export.onnx import onnx_bytes
-    from tlstudio.export.onnx_quantized import _probabilities, _quantized
-    from tlstudio.inference import ProbabilityModel
-
-    run_dir = make_run(tmp_path / "run", colour_data)
-    classifier, info = load_model(run_dir)
-    images = _calibration(colour_data, info.image_size)
-    source, prepared = tmp_path / "fp32.onnx", tmp_path / "prepared.onnx"
-    source.write_bytes(onnx_bytes(ProbabilityModel(classifier).eval(), info))
-    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-    fp32 = onnx.load(prepared)
-    quantized = onnx.load_from_string(_quantized(prepared, tmp_path / "q.onnx", images, []))
-    with torch.inference_mode():
-        reference = ProbabilityModel(classifier).eval()(images).numpy()
-    before = np.abs((_probabilities(quantized.SerializeToString(), images) - reference).mean(0))
-    assert correct_qdq(quantized, fp32, qdq_mean_inputs(fp32, images.numpy())) == 4  # + head
-    after = np.abs((_probabilities(quantized.SerializeToString(), images) - reference).mean(0))
-    assert after.max() < 0.8 * before.max()

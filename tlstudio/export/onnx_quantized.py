@@ -1,6 +1,6 @@
 """ONNX in fp16 (weights and arithmetic halved, float32 input and output kept) and in int8
 (ONNX Runtime's static QDQ quantization, calibrated on the run's training images; the
-high-resolution first layers stay float; biases corrected for the weights' rounding).
+high-resolution first layers stay float).
 
 fp16 uses ONNX Runtime's own float16 converter (`onnxruntime.transformers.float16`), the tool
 its maintainers keep in step with the runtime; int8 uses `onnxruntime.quantization`.
@@ -17,7 +17,6 @@ import torch
 
 from tlstudio.errors import ExportError
 from tlstudio.export import onnx_float_layers
-from tlstudio.export.bias_correction import correct_qdq, qdq_mean_inputs
 from tlstudio.export.int8_guard import (
     float_stages,
     in_stages,
@@ -99,17 +98,12 @@ def int8_search(
             always = [n.name for n in proto.graph.node if n.op_type == "Softmax"]
             always += high_resolution_nodes(proto, calibration[:1].numpy())
             tried: dict[tuple[str, ...], bytes] = {}
-            means = qdq_mean_inputs(proto, calibration.numpy())
 
             def quantize(stages: tuple[str, ...]) -> tuple[int, np.ndarray]:
                 keep = always + [
                     n.name for n in proto.graph.node if in_stages(onnx_module_path(n.name), stages)
                 ]
-                quantized = onnx.load_from_string(
-                    _quantized(prepared, Path(folder) / "int8.onnx", calibration, keep)
-                )
-                correct_qdq(quantized, proto, means)
-                tried[stages] = quantized.SerializeToString()
+                tried[stages] = _quantized(prepared, Path(folder) / "int8.onnx", calibration, keep)
                 return len(tried[stages]), _probabilities(tried[stages], calibration)
 
             with torch.inference_mode():
