@@ -4,10 +4,9 @@ run by the LiteRT interpreter (`ai-edge-litert`); the model's description is sto
 
 int8 is static PT2E quantization (per-channel int8 weights, int8 activations, each ReLU6 observed
 after its clip, the high-resolution first layers float, biases corrected for the weights'
-rounding) calibrated on the run's training images,
-with the ONNX export's accuracy guard (int8_guard): while the quantized model, simulated in
-PyTorch, disagrees with fp32 on those images, the stage that helps most stays float. Input and
-output stay float32, so clients feed the same image either way.
+rounding) calibrated on the run's training images, with the ONNX export's accuracy guard
+(int8_guard): while the converted model disagrees with fp32 on those images, the stage that
+helps most stays float. Input and output stay float32, so clients feed the same image either way.
 The input is one image (batch 1), as phones and microcontrollers run it.
 """
 
@@ -85,7 +84,8 @@ def _int8(
         if stages not in tried:
             quantizer = _quantizer(size, stages)
             graph = _calibrated(model, sample, calibration, quantizer)
-            int8.update({} if int8 else _int8_weights(graph))
+            if not int8:
+                int8.update(_int8_weights(graph))
             config = QuantConfig(pt2e_quantizer=quantizer)
             content = litert_torch.convert(graph, sample, quant_config=config).model_content()
             tried[stages] = content, _interpreted(content, None)(calibration.numpy())
