@@ -23,6 +23,7 @@ one loop over the layers of a graph tlstudio already builds.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from operator import attrgetter
 
 import torch
@@ -66,31 +67,39 @@ def _replace(graph: torch.fx.GraphModule, target: str, value: torch.Tensor) -> N
             if isinstance(old, torch.nn.Parameter) else value)
 
 
+def int8_weight_layers(
+    graph: torch.fx.GraphModule,
+) -> Iterator[tuple[torch.fx.Node, torch.fx.Node, torch.fx.Node]]:
+    """Each layer (convolution, linear) of a converted PT2E graph whose weight goes through
+    quantize and dequantize per channel: the layer, its quantize and its dequantize node."""
+    ops = torch.ops.quantized_decomposed
+    quantize, dequantize = ops.quantize_per_channel.default, ops.dequantize_per_channel.default
+    for node in graph.graph.nodes:
+        if node.op != "call_function" or node.target not in LAYERS or len(node.args) < 2:
+            continue
+        weight = node.args[1]
+        rounded = weight.args[0] if getattr(weight, "target", None) == dequantize else None
+        if isinstance(rounded, torch.fx.Node) and rounded.target == quantize:
+            yield node, rounded, weight
+
+
 def _int8_layers(
     graph: torch.fx.GraphModule,
 ) -> dict[torch.fx.Node, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Each layer whose weight goes through quantize/dequantize per channel and that has a
-    bias: its float weight, the weight as int8 rounds it, and its bias tensor."""
-    ops = torch.ops.quantized_decomposed
-    quantize, dequantize = ops.quantize_per_channel.default, ops.dequantize_per_channel.default
+    """Each layer with int8 weights and a bias: its float weight, the weight as int8 rounds
+    it, and its bias tensor."""
 
     def value(arg):
         return attrgetter(arg.target)(graph) if isinstance(arg, torch.fx.Node) else arg
 
     found = {}
-    for node in graph.graph.nodes:
-        if node.op != "call_function" or node.target not in LAYERS or len(node.args) < 3:
-            continue
-        weight, bias = node.args[1], node.args[2]
+    for layer, rounded, weight in int8_weight_layers(graph):
+        bias = layer.args[2] if len(layer.args) > 2 else None
         if not (isinstance(bias, torch.fx.Node) and bias.op == "get_attr"):
             continue
-        rounded = weight.args[0] if weight.target == dequantize else None
-        if not (isinstance(rounded, torch.fx.Node) and rounded.target == quantize):
-            continue
-        float_weight = value(rounded.args[0])
-        as_int8 = quantize(*map(value, rounded.args))
-        found[node] = (float_weight, dequantize(as_int8, *map(value, weight.args[1:])),
-                       value(bias))
+        as_int8 = rounded.target(*map(value, rounded.args))
+        dequantized = weight.target(as_int8, *map(value, weight.args[1:]))
+        found[layer] = (value(rounded.args[0]), dequantized, value(bias))
     return found
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from tlstudio.errors import ExportError
-from tlstudio.export.bias_correction import correct_pt2e
+from tlstudio.export.bias_correction import correct_pt2e, int8_weight_layers
 from tlstudio.export.int8_guard import float_stages, in_stages, stage_prefixes
 from tlstudio.export.litert_metadata import with_metadata
 from tlstudio.export.metadata import describe, string_metadata
@@ -122,15 +122,11 @@ def _calibrated(
 def _int8_weights(graph: torch.fx.GraphModule) -> dict[str, int]:
     """The int8 weights of a quantized graph: their element counts by the module path of the
     layer that uses each."""
-    int8 = torch.ops.quantized_decomposed.quantize_per_channel.default
     found = {}
-    for node in graph.graph.nodes:
-        layers = [layer for dequantized in node.users for layer in dequantized.users]
-        if node.target != int8 or not layers:
-            continue
-        modules = list((layers[0].meta.get("nn_module_stack") or {}).values())
+    for layer, rounded, _ in int8_weight_layers(graph):
+        modules = list((layer.meta.get("nn_module_stack") or {}).values())
         if modules:
-            found[modules[-1][0]] = attrgetter(node.args[0].target)(graph).numel()
+            found[modules[-1][0]] = attrgetter(rounded.args[0].target)(graph).numel()
     return found
 
 

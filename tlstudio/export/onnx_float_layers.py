@@ -9,11 +9,15 @@ float; the input is found by running the float model once on one calibration ima
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TypeVar
+
 import numpy as np
 import onnx
 
 HIGH_RESOLUTION = 4  # outputs at least input / 4 on each side stay float
 FP32_SHARE = 0.02  # of the weights at most kept float32 in an fp16 export (ONNX, OpenVINO)
+T = TypeVar("T")
 
 
 def high_resolution_nodes(proto: onnx.ModelProto, image: np.ndarray) -> list[str]:
@@ -49,3 +53,16 @@ def high_resolution_nodes(proto: onnx.ModelProto, image: np.ndarray) -> list[str
             and value.shape[-1] >= floor[1]
         }
     )
+
+
+def within_share(sized: Iterable[tuple[T, int]], total: int) -> list[T]:
+    """The first of `sized` (input to output, each with its weight count) while their weights
+    add up to at most FP32_SHARE of `total`: what an fp16 export keeps float32 (a small network
+    is at high resolution almost throughout)."""
+    budget, kept = FP32_SHARE * total, []
+    for item, size in sized:
+        budget -= size
+        if budget < 0:
+            break
+        kept.append(item)
+    return kept

@@ -16,7 +16,6 @@ import onnx
 import torch
 
 from tlstudio.errors import ExportError
-from tlstudio.export import onnx_float_layers
 from tlstudio.export.int8_guard import (
     float_stages,
     in_stages,
@@ -25,7 +24,7 @@ from tlstudio.export.int8_guard import (
 )
 from tlstudio.export.metadata import describe, string_metadata
 from tlstudio.export.onnx import INPUT_NAME, onnx_bytes
-from tlstudio.export.onnx_float_layers import high_resolution_nodes
+from tlstudio.export.onnx_float_layers import high_resolution_nodes, within_share
 from tlstudio.inference import ProbabilityModel
 from tlstudio.runs import ModelInfo
 
@@ -34,7 +33,7 @@ SEARCH_BATCH = 32  # calibration images per run of a candidate (bounded memory a
 
 def onnx_fp16_bytes(model: ProbabilityModel, info: ModelInfo, calibration: torch.Tensor) -> bytes:
     """The fp32 export with float16 weights and arithmetic; input and output stay float32, and
-    so do the high-resolution first layers (under 1 % of the weights).
+    so do the high-resolution first layers (at most FP32_SHARE of the weights).
 
     Those layers are where fp16 rounding hurt most: on EfficientNet-Lite2 trained on photo
     crops, rounding every weight to fp16 moved probabilities by up to 0.040, rounding all but
@@ -49,29 +48,22 @@ def onnx_fp16_bytes(model: ProbabilityModel, info: ModelInfo, calibration: torch
             proto,
             keep_io_types=True,
             op_block_list=["Softmax"],
-            node_block_list=_first_within(
-                proto,
-                high_resolution_nodes(proto, calibration[:1].numpy()),
-                onnx_float_layers.FP32_SHARE,
-            ),
+            node_block_list=_fp32_nodes(proto, calibration),
         )
     except Exception as e:  # re-raised: the converter fails in many ways on unusual graphs
         raise ExportError(f"The {info.backbone} model could not be converted to fp16: {e}") from e
     return _with_metadata(half, info)
 
 
-def _first_within(proto: onnx.ModelProto, names: list[str], share: float) -> list[str]:
-    """The nodes of `names`, input to output, as long as their weights stay within `share` of
-    the model's (a small network is at high resolution almost throughout)."""
+def _fp32_nodes(proto: onnx.ModelProto, calibration: torch.Tensor) -> list[str]:
+    """The high-resolution nodes the fp16 export keeps float32, within the share of weights."""
     weights = {t.name: int(np.prod(t.dims)) for t in proto.graph.initializer}
-    budget, chosen, wanted = share * sum(weights.values()), [], set(names)
-    for node in proto.graph.node:
-        if node.name in wanted:
-            budget -= sum(weights.get(name, 0) for name in node.input)
-            if budget < 0:
-                break
-            chosen.append(node.name)
-    return chosen
+    wanted = set(high_resolution_nodes(proto, calibration[:1].numpy()))
+    return within_share(
+        ((n.name, sum(weights.get(i, 0) for i in n.input))
+         for n in proto.graph.node if n.name in wanted),
+        sum(weights.values()),
+    )
 
 
 def onnx_int8_bytes(model: ProbabilityModel, info: ModelInfo, calibration: torch.Tensor) -> bytes:

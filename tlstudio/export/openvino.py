@@ -60,12 +60,13 @@ def _halve_weights(ov, model, image_size: int) -> None:
         if op.get_type_name() == "Constant" and op.get_element_type() == ov.Type.f32
         and op.get_output_size() == 1 and int(np.prod(op.get_output_shape(0))) > 1
     ]
-    budget = onnx_float_layers.FP32_SHARE * sum(int(np.prod(c.get_output_shape(0)))
-                                                for c in constants)
-    for constant in constants:
-        size = int(np.prod(constant.get_output_shape(0)))
-        if budget >= size and _feeds_high_resolution(constant, floor):
-            budget -= size
+    sizes = [int(np.prod(c.get_output_shape(0))) for c in constants]
+    kept = set(onnx_float_layers.within_share(
+        ((i, sizes[i]) for i, c in enumerate(constants) if _feeds_high_resolution(c, floor)),
+        sum(sizes),
+    ))
+    for i, constant in enumerate(constants):
+        if i in kept:
             continue
         half = opset13.constant(constant.get_data().astype(np.float16))
         widened = opset13.convert(half, ov.Type.f32)
