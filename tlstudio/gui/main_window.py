@@ -8,7 +8,6 @@ life through the TrainingController); this module assembles them and wires their
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
@@ -327,12 +326,12 @@ class MainWindow(QMainWindow):
 
     def _show_evaluation(self, run_dir: str, evaluation: object) -> None:
         """The Gallery shows the current run only (a late evaluation of another is dropped)."""
-        if self.current.path is None or Path(run_dir) == Path(self.current.path):
+        if self.current.allows(run_dir):
             self.gallery.set_evaluation(run_dir, evaluation)
 
     def _show_evaluation_error(self, run_dir: str, message: str) -> None:
         """An evaluation that failed for a run the user has since left is not their problem."""
-        if self.current.path is None or Path(run_dir) == Path(self.current.path):
+        if self.current.allows(run_dir):
             self.show_error(message)
 
     def _on_run_opened(self, run_dir: str) -> None:

@@ -34,6 +34,10 @@ class CurrentRun(QObject):
             self._show(label)
         self.changed.emit(path or "")
 
+    def allows(self, run_dir: str) -> bool:
+        """Whether news of `run_dir` is for the user: it is the current run, or none is set."""
+        return self.path is None or Path(run_dir) == Path(self.path)
+
     def add_label(self, tab: QWidget) -> QLabel:
         """Put a `currentRunLabel` at the top of `tab` (its layout must be a box layout)."""
         label = QLabel(objectName="currentRunLabel")
